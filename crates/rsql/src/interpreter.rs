@@ -1,0 +1,514 @@
+//! The RSQL interpreter: walks lexed input source by source, keeps the query buffer, the
+//! `\if` stack and pending `\goto`, sends statements to the [`Backend`], updates the status
+//! variables and applies the error policy (ON_ERROR_STOP, ERRORLEVEL/MAXERROR).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+
+use crate::backend::{Backend, Completion, ResultSet, SqlError};
+use crate::format::{PrintOptions, render};
+use crate::lexer::{Piece, PieceKind, Quoting, lex};
+use crate::report::{render_title, today};
+use crate::sink::FileSink;
+use crate::source::Source;
+use crate::vars::{StatementStatus, Variables};
+
+/// Exit code for a client-side error (missing file, bad meta-command, broken input).
+pub const EXIT_CLIENT: i32 = 1;
+/// Exit code when the connection is lost.
+pub const EXIT_CONNECTION: i32 = 2;
+/// Exit code when ON_ERROR_STOP stops the script.
+pub const EXIT_ON_ERROR_STOP: i32 = 3;
+
+/// What to do after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Exit(i32),
+}
+
+/// Interpreter settings taken from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Print options from `-t`, `-A`, `-F`.
+    pub print: PrintOptions,
+    /// Variables from `-v NAME=VALUE`, in order.
+    pub variables: Vec<(String, String)>,
+}
+
+/// State of one `\if` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfState {
+    /// The current branch runs.
+    Active,
+    /// No branch has run yet; a later `\elseif`/`\else` may run.
+    Pending,
+    /// A branch already ran; the rest are skipped.
+    Done,
+    /// The enclosing block is inactive; nothing here runs.
+    Ignored,
+    /// Opened while skipping for a `\goto`.
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct IfFrame {
+    pub(crate) state: IfState,
+    pub(crate) else_seen: bool,
+    pub(crate) line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Skip {
+    pub(crate) label: String,
+    pub(crate) line: usize,
+}
+
+/// One input source being read (the main input, or an `\i`/`\run` file).
+pub(crate) struct Frame {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) text: Arc<str>,
+    pub(crate) pieces: Vec<Piece>,
+    pub(crate) idx: usize,
+    pub(crate) line_offset: usize,
+    pub(crate) ifs: Vec<IfFrame>,
+    pub(crate) skip: Option<Skip>,
+}
+
+/// Where the result of a statement goes.
+pub(crate) enum SendMode {
+    Print,
+    Gset(String),
+    File(PathBuf),
+}
+
+/// The interpreter.
+pub struct Interpreter<'b> {
+    pub(crate) backend: &'b mut dyn Backend,
+    out: BufWriter<Box<dyn AsyncWrite + Send + Unpin>>,
+    err: Box<dyn AsyncWrite + Send + Unpin>,
+    pub(crate) vars: Variables,
+    pub(crate) base_print: PrintOptions,
+    pub(crate) configured: PrintOptions,
+    pub(crate) rformat: bool,
+    pub(crate) heading: Option<String>,
+    pub(crate) rtitle: Option<String>,
+    pub(crate) timing: bool,
+    pub(crate) errorlevel_on: bool,
+    pub(crate) severities: HashMap<String, u32>,
+    pub(crate) maxerror: u32,
+    pub(crate) query_buf: String,
+    pub(crate) last_query: String,
+    pub(crate) query_out: Option<FileSink>,
+    pub(crate) export: Option<FileSink>,
+    pub(crate) stack: Vec<Frame>,
+}
+
+/// Severity given to errors without an `\rset errorlevel` entry.
+const DEFAULT_SEVERITY: u32 = 8;
+
+impl<'b> Interpreter<'b> {
+    /// Creates an interpreter over a backend, writing results to `out` and diagnostics to `err`.
+    pub fn new(
+        backend: &'b mut dyn Backend,
+        options: Options,
+        out: Box<dyn AsyncWrite + Send + Unpin>,
+        err: Box<dyn AsyncWrite + Send + Unpin>,
+    ) -> Self {
+        let mut vars = Variables::new();
+        for (k, v) in &options.variables {
+            vars.set(k, v.clone());
+        }
+        Interpreter {
+            backend,
+            out: BufWriter::with_capacity(64 * 1024, out),
+            err,
+            vars,
+            configured: options.print.clone(),
+            base_print: options.print,
+            rformat: false,
+            heading: None,
+            rtitle: None,
+            timing: false,
+            errorlevel_on: true,
+            severities: HashMap::new(),
+            maxerror: 0,
+            query_buf: String::new(),
+            last_query: String::new(),
+            query_out: None,
+            export: None,
+            stack: Vec::new(),
+        }
+    }
+
+    /// The variables (for inspection after a run).
+    pub fn variables(&self) -> &Variables {
+        &self.vars
+    }
+
+    /// Runs a source to the end (or to `\exit`) and returns the exit code.
+    pub async fn run(&mut self, source: Source) -> i32 {
+        self.push_source(source, 0);
+        let code = self.run_loop().await;
+        self.finish().await;
+        code
+    }
+
+    pub(crate) fn push_source(&mut self, source: Source, line_offset: usize) {
+        let text: Arc<str> = Arc::from(source.text);
+        let pieces = lex(&text);
+        self.stack.push(Frame {
+            name: source.name,
+            dir: source.dir,
+            text,
+            pieces,
+            idx: 0,
+            line_offset,
+            ifs: Vec::new(),
+            skip: None,
+        });
+    }
+
+    async fn run_loop(&mut self) -> i32 {
+        loop {
+            let Some(frame) = self.stack.last_mut() else {
+                break;
+            };
+            if frame.idx >= frame.pieces.len() {
+                if let Some(skip) = frame.skip.clone() {
+                    let at = self.location(skip.line);
+                    self.client_error(&format!(
+                        "\\goto target \"{}\" not found (\\goto at {at})",
+                        skip.label
+                    ))
+                    .await;
+                    return EXIT_CLIENT;
+                }
+                if let Some(open) = frame.ifs.last().cloned() {
+                    let at = self.location(open.line);
+                    self.client_error(&format!(
+                        "reached end of input without \\endif for \\if at {at}"
+                    ))
+                    .await;
+                    return EXIT_CLIENT;
+                }
+                self.stack.pop();
+                continue;
+            }
+            let piece = frame.pieces[frame.idx].clone();
+            frame.idx += 1;
+            if let Flow::Exit(code) = self.step(piece).await {
+                return code;
+            }
+        }
+        // psql sends a pending statement without a terminator at the end of input.
+        if !self.query_buf.trim().is_empty() {
+            if let Flow::Exit(code) = self.send(SendMode::Print).await {
+                return code;
+            }
+        }
+        0
+    }
+
+    /// "FILE:LINE" for a line of the current source.
+    pub(crate) fn location(&self, line: usize) -> String {
+        match self.stack.last() {
+            Some(f) => format!("{}:{}", f.name, line + f.line_offset),
+            None => format!("<input>:{line}"),
+        }
+    }
+
+    /// True when statements and meta-commands run (every enclosing `\if` branch is taken and
+    /// no `\goto` is pending).
+    pub(crate) fn active(&self) -> bool {
+        self.stack.last().is_none_or(|f| {
+            f.skip.is_none() && f.ifs.iter().all(|i| i.state == IfState::Active)
+        })
+    }
+
+    async fn step(&mut self, piece: Piece) -> Flow {
+        let Some(frame) = self.stack.last() else {
+            return Flow::Continue;
+        };
+        let text = frame.text.clone();
+        match piece.kind {
+            PieceKind::Sql(chunk) => {
+                if let Some(u) = chunk.unterminated {
+                    let at = self.location(u.line);
+                    self.client_error(&format!("{} at {at}", u.what.describe()))
+                        .await;
+                    return Flow::Exit(EXIT_CLIENT);
+                }
+                if !self.active() {
+                    return Flow::Continue;
+                }
+                let start = if self.query_buf.is_empty() {
+                    chunk.content_start
+                } else {
+                    piece.range.start
+                };
+                let mut pos = start;
+                for v in chunk.vars.iter().filter(|v| v.range.start >= start) {
+                    self.query_buf.push_str(&text[pos..v.range.start]);
+                    let name = &text[v.name.clone()];
+                    match self.vars.get(name) {
+                        Some(val) => match v.quoting {
+                            Quoting::Raw => self.query_buf.push_str(val),
+                            Quoting::Literal => {
+                                self.query_buf.push_str(&crate::args::quote_literal(val))
+                            }
+                            Quoting::Identifier => {
+                                self.query_buf.push_str(&crate::args::quote_ident(val))
+                            }
+                        },
+                        None => self.query_buf.push_str(&text[v.range.clone()]),
+                    }
+                    pos = v.range.end;
+                }
+                self.query_buf.push_str(&text[pos..piece.range.end]);
+                if chunk.terminated {
+                    return self.send(SendMode::Print).await;
+                }
+                Flow::Continue
+            }
+            PieceKind::Meta(m) => {
+                let name = &text[m.name.clone()];
+                let args = &text[m.args.clone()];
+                self.meta(name, args, piece.line).await
+            }
+        }
+    }
+
+    /// Sends the query buffer.
+    pub(crate) async fn send(&mut self, mode: SendMode) -> Flow {
+        let sql = std::mem::take(&mut self.query_buf);
+        let trimmed = sql.trim();
+        if trimmed.is_empty() || trimmed == ";" {
+            return Flow::Continue;
+        }
+        self.last_query = sql.clone();
+        let started = Instant::now();
+        let outcome = match self.backend.execute(&sql).await {
+            Ok(o) => o,
+            Err(lost) => {
+                self.client_error(&format!("connection to server lost: {lost}"))
+                    .await;
+                return Flow::Exit(EXIT_CONNECTION);
+            }
+        };
+        let elapsed = started.elapsed();
+        for n in &outcome.notices {
+            self.err_line(&format!("{}:  {}", n.severity, n.message)).await;
+        }
+        let flow = match outcome.result {
+            Ok(c) => self.completed(c, mode).await,
+            Err(e) => self.sql_failed(&e).await,
+        };
+        if self.timing {
+            self.print(&format!(
+                "Time: {:.3} ms\n",
+                elapsed.as_secs_f64() * 1000.0
+            ))
+            .await;
+        }
+        flow
+    }
+
+    async fn completed(&mut self, c: Completion, mode: SendMode) -> Flow {
+        let count = c.activity_count();
+        self.vars.record(StatementStatus::Success { count });
+        let Some(rs) = c.rows else {
+            return Flow::Continue;
+        };
+        match mode {
+            SendMode::Print => self.print_result(&rs).await,
+            SendMode::File(path) => {
+                let text = render(&rs, self.print_options(), true);
+                if let Err(e) = write_file(&path, &text).await {
+                    self.client_error(&format!("{}: {e}", path.display())).await;
+                    return Flow::Exit(EXIT_CLIENT);
+                }
+                Flow::Continue
+            }
+            SendMode::Gset(prefix) => self.gset(&rs, &prefix).await,
+        }
+    }
+
+    async fn gset(&mut self, rs: &ResultSet, prefix: &str) -> Flow {
+        let problem = match rs.rows.len() {
+            0 => Some("no rows returned for \\gset"),
+            1 => None,
+            _ => Some("more than one row returned for \\gset"),
+        };
+        if let Some(p) = problem {
+            self.err_line(&format!("rsql: {p}")).await;
+            return self.error_stop(None);
+        }
+        for (col, val) in rs.columns.iter().zip(&rs.rows[0]) {
+            let name = format!("{prefix}{}", col.name);
+            if !crate::vars::valid_name(&name) {
+                self.err_line(&format!(
+                    "rsql: invalid variable name: \"{name}\" from \\gset"
+                ))
+                .await;
+                continue;
+            }
+            match val {
+                Some(v) => self.vars.set(&name, v.clone()),
+                None => self.vars.unset(&name),
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Reports a failed statement, records it and applies the error policy.
+    pub(crate) async fn sql_failed(&mut self, e: &SqlError) -> Flow {
+        self.err_line(&format!("rsql: {}: {}", e.severity, e.message))
+            .await;
+        if let Some(d) = &e.detail {
+            self.err_line(&format!("DETAIL: {d}")).await;
+        }
+        if let Some(h) = &e.hint {
+            self.err_line(&format!("HINT: {h}")).await;
+        }
+        self.vars.record(StatementStatus::Failure {
+            sqlstate: &e.sqlstate,
+            message: &e.message,
+        });
+        self.error_stop(Some(&e.sqlstate))
+    }
+
+    /// Applies ERRORLEVEL/MAXERROR and ON_ERROR_STOP to an error.
+    fn error_stop(&self, sqlstate: Option<&str>) -> Flow {
+        let severity = if !self.errorlevel_on {
+            0
+        } else {
+            sqlstate
+                .and_then(|s| self.severities.get(s).copied())
+                .unwrap_or(DEFAULT_SEVERITY)
+        };
+        if self.maxerror > 0 && severity > self.maxerror {
+            return Flow::Exit(severity.min(255) as i32);
+        }
+        if severity > 0 && self.vars.flag("ON_ERROR_STOP") {
+            return Flow::Exit(EXIT_ON_ERROR_STOP);
+        }
+        Flow::Continue
+    }
+
+    /// The print options in force: the configured ones while RFORMAT is on.
+    pub(crate) fn print_options(&self) -> &PrintOptions {
+        if self.rformat {
+            &self.configured
+        } else {
+            &self.base_print
+        }
+    }
+
+    async fn print_result(&mut self, rs: &ResultSet) -> Flow {
+        let mut text = String::new();
+        if self.rformat {
+            let width = self.configured.columns;
+            if let Some(t) = &self.rtitle {
+                text.push_str(&render_title(t, width, &today()));
+            }
+            if let Some(h) = &self.heading {
+                text.push_str(&render_title(h, width, &today()));
+            }
+        }
+        if self.export.is_some() {
+            text.push_str(&render(rs, self.print_options(), false));
+            let n = rs.rows.len();
+            if let Some(sink) = self.export.as_mut()
+                && let Err(e) = sink.write(&text).await
+            {
+                let p = sink.path().display().to_string();
+                self.client_error(&format!("{p}: {e}")).await;
+                return Flow::Exit(EXIT_CLIENT);
+            }
+            self.print(&format!("(exported {n} rows)\n")).await;
+            return Flow::Continue;
+        }
+        text.push_str(&render(rs, self.print_options(), true));
+        self.query_output(&text).await
+    }
+
+    /// Writes query output: to the `\o` file if one is open, else stdout.
+    pub(crate) async fn query_output(&mut self, text: &str) -> Flow {
+        match self.query_out.as_mut() {
+            Some(sink) => {
+                if let Err(e) = sink.write(text).await {
+                    let p = sink.path().display().to_string();
+                    self.client_error(&format!("{p}: {e}")).await;
+                    return Flow::Exit(EXIT_CLIENT);
+                }
+                Flow::Continue
+            }
+            None => {
+                self.print(text).await;
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Writes to stdout.
+    pub(crate) async fn print(&mut self, s: &str) {
+        let _ = self.out.write_all(s.as_bytes()).await;
+    }
+
+    /// Writes a line to stderr (flushing stdout first so a terminal shows them in order).
+    pub(crate) async fn err_line(&mut self, s: &str) {
+        let _ = self.out.flush().await;
+        let mut line = String::with_capacity(s.len() + 1);
+        line.push_str(s);
+        line.push('\n');
+        let _ = self.err.write_all(line.as_bytes()).await;
+        let _ = self.err.flush().await;
+    }
+
+    /// Reports a client-side error: `rsql: MESSAGE`.
+    pub(crate) async fn client_error(&mut self, msg: &str) {
+        self.err_line(&format!("rsql: {msg}")).await;
+    }
+
+    pub(crate) async fn flush_stdout(&mut self) {
+        let _ = self.out.flush().await;
+    }
+
+    /// Closes output files and flushes stdout.
+    async fn finish(&mut self) {
+        if let Some(sink) = self.query_out.take()
+            && let Err(e) = sink.finish().await
+        {
+            self.client_error(&format!("could not write output file: {e}"))
+                .await;
+        }
+        if let Some(sink) = self.export.take()
+            && let Err(e) = sink.finish().await
+        {
+            self.client_error(&format!("could not write export file: {e}"))
+                .await;
+        }
+        let _ = self.out.flush().await;
+        let _ = self.err.flush().await;
+    }
+
+    /// The directory of the current source (for `\ir`).
+    pub(crate) fn current_dir(&self) -> &Path {
+        self.stack
+            .last()
+            .map(|f| f.dir.as_path())
+            .unwrap_or_else(|| Path::new("."))
+    }
+}
+
+async fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut sink = FileSink::create(path).await?;
+    sink.write(text).await?;
+    sink.finish().await
+}

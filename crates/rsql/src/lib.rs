@@ -1,0 +1,21 @@
+//! The Amazon Redshift RSQL language: a psql-compatible lexer, variables, meta-commands,
+//! `\if` expressions, output formats and an interpreter that runs scripts against any
+//! [`Backend`] (a PostgreSQL-protocol session).
+
+pub mod args;
+pub mod backend;
+pub mod copy;
+pub mod expr;
+pub mod format;
+pub mod interpreter;
+pub mod lexer;
+mod meta;
+pub mod report;
+pub mod sink;
+pub mod source;
+pub mod vars;
+
+pub use backend::{Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError};
+pub use format::{Format, PrintOptions};
+pub use interpreter::{Interpreter, Options, EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP};
+pub use source::{Source, SourceError};

@@ -1,0 +1,96 @@
+//! Input sources: a script file, a `-c` command string or standard input, validated as UTF-8
+//! with the position of the first bad byte reported as FILE:LINE.
+
+use std::path::{Path, PathBuf};
+
+/// Errors reading an input source.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The input is not valid UTF-8.
+    #[error("invalid UTF-8 (byte 0x{byte:02x}) at {name}:{line}")]
+    InvalidUtf8 {
+        /// Source name.
+        name: String,
+        /// 1-based line.
+        line: usize,
+        /// The offending byte.
+        byte: u8,
+    },
+}
+
+/// A named piece of RSQL input.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Name used in messages (file path, `<stdin>`, `<command>`).
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Directory that `\ir` resolves against.
+    pub dir: PathBuf,
+}
+
+impl Source {
+    /// A source from bytes, checked to be UTF-8.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>, dir: PathBuf) -> Result<Source, SourceError> {
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Source {
+                name: name.to_string(),
+                text,
+                dir,
+            }),
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.as_bytes();
+                let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count();
+                Err(SourceError::InvalidUtf8 {
+                    name: name.to_string(),
+                    line,
+                    byte: bytes[valid],
+                })
+            }
+        }
+    }
+
+    /// A source from literal text (for `-c`).
+    pub fn command(text: &str) -> Source {
+        Source {
+            name: "<command>".into(),
+            text: text.to_string(),
+            dir: PathBuf::from("."),
+        }
+    }
+
+    /// Reads a script file.
+    pub async fn load(path: &Path) -> Result<Source, SourceError> {
+        let bytes = tokio::fs::read(path).await.map_err(|e| SourceError::Read {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Source::from_bytes(&path.display().to_string(), bytes, dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let err = Source::from_bytes("x.rsql", b"select 1;\nselect '\xff';".to_vec(), ".".into())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "invalid UTF-8 (byte 0xff) at x.rsql:2");
+    }
+}
