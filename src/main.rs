@@ -1,1 +1,23 @@
-fn main() {}
+//! `rsqlflow`: run Amazon Redshift RSQL ETL jobs on one machine and on AWS.
+
+mod cli;
+mod rsql_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        cli::Command::Rsql(args) => rsql_cmd::run(args).await,
+    };
+    match code {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("rsqlflow: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -239,13 +239,10 @@ mod tests {
     fn quoting_rules() {
         assert_eq!(p("a  'b c' d'e'"), vec!["a", "b c", "de"]);
         assert_eq!(p(r"'it''s' '\n\t\101\x41'"), vec!["it's", "\n\tAA"]);
-        assert_eq!(p("\"Id\" :x :'x' :\"x\" :nope"), vec![
-            "\"Id\"",
-            "va lue",
-            "va lue",
-            "\"va lue\"",
-            ":nope"
-        ]);
+        assert_eq!(
+            p("\"Id\" :x :'x' :\"x\" :nope"),
+            vec!["\"Id\"", "va lue", "va lue", "\"va lue\"", ":nope"]
+        );
         assert_eq!(p("`echo :x`"), vec!["<echo va lue>"]);
     }
 

@@ -128,7 +128,10 @@ mod tests {
         let c = parse("(select 1 from t) to out.txt").unwrap();
         assert!(!c.from);
         assert_eq!(c.sql, "COPY (select 1 from t) TO STDOUT");
-        assert!(matches!(parse("t from stdin"), Err(CopyError::Unsupported(_))));
+        assert!(matches!(
+            parse("t from stdin"),
+            Err(CopyError::Unsupported(_))
+        ));
         assert!(matches!(parse("t"), Err(CopyError::Parse(_))));
     }
 }

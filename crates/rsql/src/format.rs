@@ -111,7 +111,8 @@ fn footer_text(n: usize) -> String {
 
 /// Renders a result set. `with_footer` is false for exported reports.
 pub fn render(rs: &ResultSet, opt: &PrintOptions, with_footer: bool) -> String {
-    let footer = (with_footer && opt.footer && !opt.tuples_only).then(|| footer_text(rs.rows.len()));
+    let footer =
+        (with_footer && opt.footer && !opt.tuples_only).then(|| footer_text(rs.rows.len()));
     match (opt.format, opt.expanded) {
         (Format::Csv, _) => render_csv(rs, opt),
         (Format::Unaligned, false) => render_unaligned(rs, opt, footer),
@@ -371,7 +372,14 @@ fn render_aligned(
             .iter()
             .map(|c| cell_lines(&c.name, None))
             .collect();
-        emit_row(&mut out, &headers, &widths, &vec![false; ncols], border, true);
+        emit_row(
+            &mut out,
+            &headers,
+            &widths,
+            &vec![false; ncols],
+            border,
+            true,
+        );
         if opt.titledashes {
             rule(&mut out);
         }
@@ -418,7 +426,11 @@ fn emit_row(
             let cl = c.get(li);
             // The character before the cell: a space, or the left wrap marker.
             if border >= 1 {
-                line.push(if cl.is_some_and(|l| l.continued) { '.' } else { ' ' });
+                line.push(if cl.is_some_and(|l| l.continued) {
+                    '.'
+                } else {
+                    ' '
+                });
             }
             match cl {
                 Some(l) => {

@@ -226,9 +226,9 @@ impl<'b> Interpreter<'b> {
     /// True when statements and meta-commands run (every enclosing `\if` branch is taken and
     /// no `\goto` is pending).
     pub(crate) fn active(&self) -> bool {
-        self.stack.last().is_none_or(|f| {
-            f.skip.is_none() && f.ifs.iter().all(|i| i.state == IfState::Active)
-        })
+        self.stack
+            .last()
+            .is_none_or(|f| f.skip.is_none() && f.ifs.iter().all(|i| i.state == IfState::Active))
     }
 
     async fn step(&mut self, piece: Piece) -> Flow {
@@ -303,18 +303,16 @@ impl<'b> Interpreter<'b> {
         };
         let elapsed = started.elapsed();
         for n in &outcome.notices {
-            self.err_line(&format!("{}:  {}", n.severity, n.message)).await;
+            self.err_line(&format!("{}:  {}", n.severity, n.message))
+                .await;
         }
         let flow = match outcome.result {
             Ok(c) => self.completed(c, mode).await,
             Err(e) => self.sql_failed(&e).await,
         };
         if self.timing {
-            self.print(&format!(
-                "Time: {:.3} ms\n",
-                elapsed.as_secs_f64() * 1000.0
-            ))
-            .await;
+            self.print(&format!("Time: {:.3} ms\n", elapsed.as_secs_f64() * 1000.0))
+                .await;
         }
         flow
     }

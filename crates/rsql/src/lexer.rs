@@ -321,10 +321,7 @@ impl<'a> Lexer<'a> {
         self.pos += 1;
         loop {
             let rest = &self.b[self.pos..];
-            let Some(off) = rest
-                .iter()
-                .position(|&c| c == q || (escapes && c == b'\\'))
-            else {
+            let Some(off) = rest.iter().position(|&c| c == q || (escapes && c == b'\\')) else {
                 self.advance_to(self.b.len());
                 return Some(Unterminated { what, line });
             };

@@ -15,7 +15,9 @@ pub mod sink;
 pub mod source;
 pub mod vars;
 
-pub use backend::{Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError};
+pub use backend::{
+    Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError,
+};
 pub use format::{Format, PrintOptions};
-pub use interpreter::{Interpreter, Options, EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP};
+pub use interpreter::{EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP, Interpreter, Options};
 pub use source::{Source, SourceError};

@@ -66,7 +66,9 @@ impl Interpreter<'_> {
             }),
             "endif" => {
                 if frame.ifs.pop().is_none() {
-                    return self.structure_error("\\endif without matching \\if", line).await;
+                    return self
+                        .structure_error("\\endif without matching \\if", line)
+                        .await;
                 }
             }
             "label" => {
@@ -128,7 +130,9 @@ impl Interpreter<'_> {
 
     async fn cmd_elseif(&mut self, raw_args: &str, line: usize) -> Flow {
         let Some(top) = self.stack.last().and_then(|f| f.ifs.last()).cloned() else {
-            return self.structure_error("\\elseif without matching \\if", line).await;
+            return self
+                .structure_error("\\elseif without matching \\if", line)
+                .await;
         };
         if top.else_seen {
             return self.structure_error("\\elseif after \\else", line).await;
@@ -152,7 +156,9 @@ impl Interpreter<'_> {
 
     async fn cmd_else(&mut self, line: usize) -> Flow {
         let Some(top) = self.stack.last_mut().and_then(|f| f.ifs.last_mut()) else {
-            return self.structure_error("\\else without matching \\if", line).await;
+            return self
+                .structure_error("\\else without matching \\if", line)
+                .await;
         };
         if top.else_seen {
             return self.structure_error("\\else after \\else", line).await;
@@ -168,7 +174,9 @@ impl Interpreter<'_> {
 
     async fn cmd_endif(&mut self, line: usize) -> Flow {
         if self.stack.last_mut().and_then(|f| f.ifs.pop()).is_none() {
-            return self.structure_error("\\endif without matching \\if", line).await;
+            return self
+                .structure_error("\\endif without matching \\if", line)
+                .await;
         }
         Flow::Continue
     }
@@ -362,7 +370,9 @@ impl Interpreter<'_> {
             }
             "!" | "os" => {
                 self.flush_stdout().await;
-                let out = run_shell(raw.trim()).await.map_err(|e| format!("\\{name}: {e}"))?;
+                let out = run_shell(raw.trim())
+                    .await
+                    .map_err(|e| format!("\\{name}: {e}"))?;
                 self.print(&out.stdout).await;
                 if !out.stderr.is_empty() {
                     self.err_line(out.stderr.trim_end_matches('\n')).await;
@@ -488,7 +498,10 @@ impl Interpreter<'_> {
                 if let Some(v) = value {
                     c.recordsep = v.to_string();
                 }
-                format!("Record separator is \"{}\".", c.recordsep.replace('\n', "<newline>"))
+                format!(
+                    "Record separator is \"{}\".",
+                    c.recordsep.replace('\n', "<newline>")
+                )
             }
             "title" => {
                 c.title = value.map(str::to_string);
@@ -553,13 +566,15 @@ impl Interpreter<'_> {
                 let t: Vec<String> = rest.iter().map(|r| strip(&r.text)).collect();
                 let t = t.join(" ");
                 self.heading = (!t.is_empty()).then(|| t.clone());
-                self.settings_message(&format!("Heading is set to: {t}")).await;
+                self.settings_message(&format!("Heading is set to: {t}"))
+                    .await;
             }
             "rtitle" => {
                 let t: Vec<String> = rest.iter().map(|r| strip(&r.text)).collect();
                 let t = format!("&DATE||{}", t.join(" "));
                 self.rtitle = Some(t.clone());
-                self.settings_message(&format!("Rtitle is set to: {t}")).await;
+                self.settings_message(&format!("Rtitle is set to: {t}"))
+                    .await;
             }
             "titledashes" => {
                 let v = match rest.first() {
@@ -609,9 +624,7 @@ impl Interpreter<'_> {
                 self.print(&msg).await;
             }
             "maxerror" => {
-                let v = rest
-                    .first()
-                    .ok_or("\\rset maxerror: missing value")?;
+                let v = rest.first().ok_or("\\rset maxerror: missing value")?;
                 self.maxerror = v
                     .text
                     .parse()
@@ -699,7 +712,8 @@ impl Interpreter<'_> {
             }
         };
         for n in &outcome.notices {
-            self.err_line(&format!("{}:  {}", n.severity, n.message)).await;
+            self.err_line(&format!("{}:  {}", n.severity, n.message))
+                .await;
         }
         match outcome.result {
             Ok(c) => {

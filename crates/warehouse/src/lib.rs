@@ -1,1 +1,144 @@
-pub fn placeholder() {}
+//! Database sessions for rsqlflow: the embedded PostgreSQL (default) or any `postgres://` server
+//! (PostgreSQL or Amazon Redshift), all through one wire client, exposed as an
+//! [`rsql::Backend`].
+
+mod embedded;
+mod error;
+mod url;
+mod wire;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use rsql::{Backend, ConnectionLost, Outcome};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use embedded::Storage;
+pub use error::WarehouseError;
+pub use url::{ConnectParams, SslMode};
+pub use wire::Connection;
+
+/// Which database a session uses.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The embedded engine.
+    Embedded(Storage),
+    /// A server at a `postgres://` URL.
+    Url(String),
+}
+
+impl Target {
+    /// The default persistent embedded warehouse under a working directory.
+    pub fn default_embedded(workdir: &Path) -> Target {
+        Target::Embedded(Storage::Dir(workdir.join(".rsqlflow").join("warehouse")))
+    }
+}
+
+/// An open session: a connection, plus the embedded engine when it serves it.
+pub struct Session {
+    conn: Option<Connection>,
+    server: Option<embedded::EmbeddedServer>,
+    description: String,
+}
+
+impl Session {
+    /// Opens a session. `on_wait` is told when the embedded warehouse is busy and we wait.
+    pub async fn open(
+        target: &Target,
+        on_wait: impl FnOnce(&Path),
+    ) -> Result<Session, WarehouseError> {
+        match target {
+            Target::Url(url) => {
+                let params = ConnectParams::parse(url)?;
+                let conn = Connection::connect(&params).await?;
+                Ok(Session {
+                    description: params.display(),
+                    conn: Some(conn),
+                    server: None,
+                })
+            }
+            Target::Embedded(storage) => {
+                let server = embedded::EmbeddedServer::start(storage.clone(), on_wait).await?;
+                let conn = Connection::connect(server.params()).await?;
+                Ok(Session {
+                    description: match storage {
+                        Storage::Dir(d) => format!("embedded PostgreSQL in {}", d.display()),
+                        Storage::Ephemeral => "embedded PostgreSQL (ephemeral)".into(),
+                    },
+                    conn: Some(conn),
+                    server: Some(server),
+                })
+            }
+        }
+    }
+
+    /// What this session is connected to (no secrets).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The server version string.
+    pub fn server_version(&self) -> &str {
+        self.conn.as_ref().map(|c| c.server_version()).unwrap_or("")
+    }
+
+    /// Closes the connection and stops the embedded engine, if any.
+    pub async fn close(mut self) {
+        if let Some(c) = self.conn.take() {
+            c.close().await;
+        }
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut Connection, ConnectionLost> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| ConnectionLost("the session is closed".into()))
+    }
+}
+
+fn lost(e: std::io::Error) -> ConnectionLost {
+    ConnectionLost(e.to_string())
+}
+
+#[async_trait]
+impl Backend for Session {
+    async fn execute(&mut self, sql: &str) -> Result<Outcome, ConnectionLost> {
+        let r = self.conn()?.execute(sql).await;
+        r.map_err(|e| {
+            self.conn = None;
+            lost(e)
+        })
+    }
+
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        data: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<Outcome, ConnectionLost> {
+        let r = self.conn()?.copy_in(sql, data).await;
+        r.map_err(|e| {
+            self.conn = None;
+            lost(e)
+        })
+    }
+
+    async fn copy_out(
+        &mut self,
+        sql: &str,
+        sink: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<Outcome, ConnectionLost> {
+        let r = self.conn()?.copy_out(sql, sink).await;
+        r.map_err(|e| {
+            self.conn = None;
+            lost(e)
+        })
+    }
+}
+
+/// The directory that holds rsqlflow's local state under a working directory.
+pub fn state_dir(workdir: &Path) -> PathBuf {
+    workdir.join(".rsqlflow")
+}

@@ -1,0 +1,44 @@
+//! Errors from opening a warehouse session.
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    /// The database URL is malformed.
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    /// The server could not be reached.
+    #[error("could not connect to {target}: {source}")]
+    Connect {
+        /// `user@host:port/db`.
+        target: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TLS could not be set up.
+    #[error("TLS with {target} failed: {reason}")]
+    Tls {
+        /// `user@host:port/db`.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server refused the login.
+    #[error("connection to {target} failed: {message}")]
+    Rejected {
+        /// `user@host:port/db`.
+        target: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The embedded engine could not start.
+    #[error("embedded PostgreSQL failed to start in {dir}: {reason}")]
+    Embedded {
+        /// Data directory.
+        dir: String,
+        /// Why.
+        reason: String,
+    },
+    /// A protocol violation or I/O failure after connecting.
+    #[error("connection lost: {0}")]
+    Lost(String),
+}

@@ -1,0 +1,86 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run Amazon Redshift RSQL ETL jobs: locally on an embedded PostgreSQL, or against PostgreSQL
+/// and Redshift servers.
+#[derive(Debug, Parser)]
+#[command(name = "rsqlflow", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an RSQL script (psql-compatible, with Amazon RSQL's extensions).
+    #[command(after_help = RSQL_EXAMPLES)]
+    Rsql(RsqlArgs),
+}
+
+const RSQL_EXAMPLES: &str = "\
+Examples:
+  rsqlflow rsql -c 'select 1 as one'
+  rsqlflow rsql -f etl/load_customer.rsql -v ON_ERROR_STOP=1 -v batch_date=2024-06-01
+  rsqlflow rsql --database postgres://etl@cluster.example.com:5439/dev?sslmode=require -f job.rsql
+  rsqlflow rsql <<'EOF'
+  select count(*) as n from pg_class \\gset
+  \\if :n > 0
+    \\remark 'catalog has ' :n ' relations'
+  \\endif
+  EOF
+
+Exit codes: 0 success, 1 client error (missing file, bad meta-command, broken input),
+2 connection failed or lost, 3 stopped by ON_ERROR_STOP, N from \\exit N, or the
+severity of an error above \\rset maxerror.
+
+Without --database, statements run on an embedded PostgreSQL whose data persists in
+.rsqlflow/warehouse/ under the current directory (--ephemeral: a throwaway one).";
+
+#[derive(Debug, Args)]
+pub struct RsqlArgs {
+    /// Run the script in FILE, then exit.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "command"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Run one command string (SQL and/or meta-commands), then exit.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    pub command: Option<String>,
+
+    /// Set variable NAME to VALUE (as \set does); repeatable.
+    #[arg(short = 'v', long = "set", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Database URL: postgres://user[:password]@host[:port]/db[?sslmode=require]. The password
+    /// may instead come from RSPASSWORD or PGPASSWORD. Default: the embedded PostgreSQL.
+    #[arg(
+        long,
+        env = "RSQLFLOW_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+
+    /// Use a throwaway embedded database instead of .rsqlflow/warehouse/.
+    #[arg(long, conflicts_with = "database")]
+    pub ephemeral: bool,
+
+    /// Print rows only (no column headers or row-count footer).
+    #[arg(short = 't', long = "tuples-only")]
+    pub tuples_only: bool,
+
+    /// Unaligned output: values separated by the field separator.
+    #[arg(short = 'A', long = "no-align")]
+    pub unaligned: bool,
+
+    /// Field separator for unaligned output (default "|").
+    #[arg(short = 'F', long = "field-separator", value_name = "SEP")]
+    pub field_separator: Option<String>,
+}
