@@ -17,8 +17,11 @@ pub enum ExprError {
     #[error("unterminated quoted string in expression")]
     Unterminated,
     /// Tokens that do not form an expression.
-    #[error("syntax error in expression near \"{0}\"")]
+    #[error("syntax error in \\if expression near \"{0}\"")]
     Syntax(String),
+    /// The expression stops in the middle.
+    #[error("incomplete \\if expression")]
+    Incomplete,
     /// A lone operand that is not a boolean.
     #[error("unrecognized value \"{0}\" for \"\\if expression\": Boolean expected")]
     NotBoolean(String),
@@ -169,7 +172,7 @@ impl Parser {
 
     fn near(&self) -> String {
         match self.peek() {
-            None => "end of expression".into(),
+            None => String::new(),
             Some(Tok::Operand { text, .. }) => text.clone(),
             Some(Tok::Op(_)) => "operator".into(),
             Some(Tok::And) => "AND".into(),
@@ -208,13 +211,21 @@ impl Parser {
         self.primary()
     }
 
+    fn syntax(&self) -> ExprError {
+        if self.pos >= self.toks.len() {
+            ExprError::Incomplete
+        } else {
+            ExprError::Syntax(self.near())
+        }
+    }
+
     fn primary(&mut self) -> Result<bool, ExprError> {
         match self.peek().cloned() {
             Some(Tok::LParen) => {
                 self.pos += 1;
                 let v = self.or()?;
                 if self.peek() != Some(&Tok::RParen) {
-                    return Err(ExprError::Syntax(self.near()));
+                    return Err(self.syntax());
                 }
                 self.pos += 1;
                 Ok(v)
@@ -228,7 +239,7 @@ impl Parser {
                         quoted: rq,
                     }) = self.peek().cloned()
                     else {
-                        return Err(ExprError::Syntax(self.near()));
+                        return Err(self.syntax());
                     };
                     self.pos += 1;
                     Ok(compare(&text, quoted, &rt, rq, op))
@@ -236,7 +247,7 @@ impl Parser {
                     parse_bool(&text).ok_or(ExprError::NotBoolean(text))
                 }
             }
-            _ => Err(ExprError::Syntax(self.near())),
+            _ => Err(self.syntax()),
         }
     }
 }
@@ -320,7 +331,7 @@ pub fn evaluate(raw: &str, vars: &Variables) -> Result<bool, ExprError> {
     let mut p = Parser { toks, pos: 0 };
     let v = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(ExprError::Syntax(p.near()));
+        return Err(p.syntax());
     }
     Ok(v)
 }
@@ -371,8 +382,9 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(ev(""), Err(ExprError::Empty));
-        assert!(matches!(ev(":cnt >"), Err(ExprError::Syntax(_))));
-        assert!(matches!(ev("(1 = 1"), Err(ExprError::Syntax(_))));
+        assert_eq!(ev(":cnt >"), Err(ExprError::Incomplete));
+        assert_eq!(ev("(1 = 1"), Err(ExprError::Incomplete));
+        assert_eq!(ev("1 = 1 2"), Err(ExprError::Syntax("2".into())));
         assert!(matches!(ev("maybe"), Err(ExprError::NotBoolean(_))));
         assert_eq!(ev("'abc"), Err(ExprError::Unterminated));
     }

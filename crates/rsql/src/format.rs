@@ -293,9 +293,6 @@ fn render_aligned(
         .iter()
         .map(|c| c.name.split('\n').map(width).max().unwrap_or(0))
         .collect();
-    if opt.tuples_only {
-        widths.iter_mut().for_each(|w| *w = 0);
-    }
     for row in &rs.rows {
         for (j, v) in row.iter().enumerate() {
             let w = cell(v, opt).split('\n').map(width).max().unwrap_or(0);
@@ -399,9 +396,7 @@ fn render_aligned(
         out.push_str(&f);
         out.push('\n');
     }
-    if !opt.tuples_only || !rs.rows.is_empty() {
-        out.push('\n');
-    }
+    out.push('\n');
     out
 }
 

@@ -435,6 +435,18 @@ impl<'a> Lexer<'a> {
         }
         let name = name_start..self.pos;
         let args_start = self.pos;
+        if &self.src[name.clone()] == "\\" {
+            // `\\` is a separator: what follows on the line is ordinary input.
+            self.pieces.push(Piece {
+                range: start..self.pos,
+                line,
+                kind: PieceKind::Meta(MetaCommand {
+                    name,
+                    args: self.pos..self.pos,
+                }),
+            });
+            return;
+        }
         let whole_line = takes_whole_line(&self.src[name.clone()]);
         let mut args_end;
         let mut quote: Option<u8> = None;

@@ -1,0 +1,73 @@
+//! Shared helpers for the end-to-end tests: the real `rsqlflow` binary, throwaway working
+//! directories, and a throwaway native PostgreSQL cluster.
+
+#![allow(dead_code)]
+
+pub mod pg;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Path of the rsqlflow binary built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rsqlflow"))
+}
+
+/// Runs rsqlflow with `args` in `dir`, feeding `stdin`.
+pub fn run(dir: &Path, args: &[String], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RSQLFLOW_DATABASE")
+        .env_remove("PGPASSWORD")
+        .env_remove("RSPASSWORD")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn rsqlflow");
+    if let Some(data) = stdin {
+        let mut si = child.stdin.take().expect("stdin");
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = si.write_all(&data);
+        });
+    }
+    child.wait_with_output().expect("wait for rsqlflow")
+}
+
+/// Splits a command line the way a shell would for simple quoting ('...' and "...").
+pub fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            None => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! A throwaway native PostgreSQL cluster (Debian's `postgresql` package): initdb into a
+//! temporary directory, start on a free loopback port with a private socket directory, stop and
+//! remove on drop. Runs the server as the `postgres` user when the tests run as root, since
+//! initdb refuses root.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running cluster.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bindir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn find_bindir() -> Option<PathBuf> {
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+        && out.status.success()
+    {
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if p.join("initdb").exists() {
+            return Some(p);
+        }
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    candidates.sort();
+    candidates.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl Cluster {
+    /// Starts a cluster; panics with a clear message when PostgreSQL is not installed.
+    pub fn start() -> Cluster {
+        let bindir = find_bindir()
+            .expect("PostgreSQL server binaries not found (install Debian's postgresql package)");
+        let dir = tempfile::Builder::new()
+            .prefix("rsqlflow-pg-")
+            .tempdir()
+            .expect("tempdir");
+        let as_postgres = is_root();
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "chown of the cluster directory to postgres failed");
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let c = Cluster {
+            dir,
+            bindir,
+            port,
+            as_postgres,
+        };
+        let data = c.data_dir();
+        c.pg_cmd(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "--no-sync",
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        );
+        let opts = format!(
+            "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            c.dir.path().display(),
+            port
+        );
+        let log = c.dir.path().join("server.log");
+        c.pg_cmd(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap_or_default(),
+                "-w",
+                "start",
+            ],
+        );
+        c
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn pg_cmd(&self, tool: &str, args: &[&str]) {
+        let exe = self.bindir.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd.args(args).output().expect("run PostgreSQL tool");
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// URL of a database in the cluster.
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// Socket directory (for psql -h).
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data_dir();
+        let exe = self.bindir.join("pg_ctl");
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let _ = cmd
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+}
