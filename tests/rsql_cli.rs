@@ -1,0 +1,172 @@
+//! End-to-end tests of `rsqlflow rsql` as a user runs it: broken input and environments give a
+//! clear message, the right exit code and no panic; the embedded warehouse persists between runs
+//! and makes a concurrent second user wait.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+fn rsql(dir: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> (String, String, i32) {
+    let mut a = vec!["rsql".to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    let out = support::run(dir, &a, stdin);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn assert_no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+}
+
+#[test]
+fn missing_script_file_is_a_client_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, err, code) = rsql(dir.path(), &["--ephemeral", "-f", "nope.rsql"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("nope.rsql: No such file"), "{err}");
+    assert_no_panic(&err);
+}
+
+#[test]
+fn refused_connection_exits_2_without_printing_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Nothing listens on the port once the listener above is dropped.
+    let url = format!("postgres://etl:s3cret-pw@127.0.0.1:{port}/dev");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err, code) = rsql(dir.path(), &["--database", &url, "-c", "select 1"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("could not connect to etl@127.0.0.1"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.contains("s3cret") && !out.contains("s3cret"));
+    assert_no_panic(&err);
+}
+
+#[test]
+fn malformed_database_url_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, err, code) = rsql(
+        dir.path(),
+        &["--database", "mysql://x/y", "-c", "select 1"],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid database URL"), "{err}");
+}
+
+#[test]
+fn bad_variable_option_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, err, code) = rsql(
+        dir.path(),
+        &["--ephemeral", "-v", "novalue", "-c", "select 1"],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("-v novalue: expected NAME=VALUE"), "{err}");
+}
+
+#[test]
+fn help_teaches_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _, code) = rsql(dir.path(), &["--help"], None);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Examples:") && out.contains("rsqlflow rsql -f"),
+        "{out}"
+    );
+    assert!(out.contains("Exit codes"));
+}
+
+#[test]
+fn fifty_megabyte_statement_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = "x".repeat(50 * 1024 * 1024);
+    let script = format!("select length('{payload}') as len;\n\\echo :ACTIVITYCOUNT\n");
+    std::fs::write(dir.path().join("big.rsql"), script).unwrap();
+    let (out, err, code) = rsql(dir.path(), &["--ephemeral", "-f", "big.rsql"], None);
+    assert_no_panic(&err);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("52428800"), "{out}");
+}
+
+#[test]
+fn fifty_megabyte_unterminated_statement_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = "y".repeat(50 * 1024 * 1024);
+    let script = format!("select 1 as ok;\n\nselect '{payload}\n");
+    std::fs::write(dir.path().join("big.rsql"), script).unwrap();
+    let (_, err, code) = rsql(dir.path(), &["--ephemeral", "-f", "big.rsql"], None);
+    assert_no_panic(&err);
+    assert_eq!(code, 1);
+    assert_eq!(err.trim(), "rsql: unterminated quoted string at big.rsql:3");
+}
+
+#[test]
+fn invalid_utf8_on_stdin_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, err, code) = rsql(
+        dir.path(),
+        &["--ephemeral"],
+        Some(b"select 1;\n\n\xc3\x28;\n"),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(err.trim(), "rsql: invalid UTF-8 (byte 0xc3) at <stdin>:3");
+}
+
+#[test]
+fn embedded_warehouse_persists_between_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, err, code) = rsql(
+        dir.path(),
+        &[
+            "-c",
+            "create table kept (n int); insert into kept values (1), (2), (3);",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join(".rsqlflow/warehouse").is_dir());
+    let (out, err, code) = rsql(
+        dir.path(),
+        &["-t", "-A", "-c", "select sum(n) from kept"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "6");
+}
+
+#[test]
+fn second_concurrent_user_of_the_embedded_warehouse_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let first = std::thread::spawn(move || {
+        rsql(
+            &path,
+            &[
+                "-c",
+                "create table busy (n int); \\! touch started\nselect pg_sleep(2); insert into busy values (42);",
+            ],
+            None,
+        )
+    });
+    // Start the second user once the first holds the warehouse.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dir.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "first session never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (out, err, code) = rsql(dir.path(), &["-t", "-A", "-c", "select n from busy"], None);
+    let (_, err1, code1) = first.join().unwrap();
+    assert_eq!(code1, 0, "{err1}");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("waiting for the embedded warehouse"), "{err}");
+    // It saw the first session's committed row, so it ran after it.
+    assert_eq!(out.trim(), "42");
+}
