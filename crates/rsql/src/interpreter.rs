@@ -175,10 +175,7 @@ impl<'b> Interpreter<'b> {
     }
 
     async fn run_loop(&mut self) -> i32 {
-        loop {
-            let Some(frame) = self.stack.last_mut() else {
-                break;
-            };
+        while let Some(frame) = self.stack.last_mut() {
             if frame.idx >= frame.pieces.len() {
                 if let Some(skip) = frame.skip.clone() {
                     let at = self.location(skip.line);
@@ -207,10 +204,10 @@ impl<'b> Interpreter<'b> {
             }
         }
         // psql sends a pending statement without a terminator at the end of input.
-        if !self.query_buf.trim().is_empty() {
-            if let Flow::Exit(code) = self.send(SendMode::Print).await {
-                return code;
-            }
+        if !self.query_buf.trim().is_empty()
+            && let Flow::Exit(code) = self.send(SendMode::Print).await
+        {
+            return code;
         }
         0
     }

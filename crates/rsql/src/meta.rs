@@ -65,7 +65,8 @@ impl Interpreter<'_> {
                 line,
             }),
             "endif" => {
-                if frame.ifs.pop().is_none() {
+                let closed = frame.ifs.pop();
+                if closed.is_none() {
                     return self
                         .structure_error("\\endif without matching \\if", line)
                         .await;
@@ -221,7 +222,7 @@ impl Interpreter<'_> {
             }
             "echo" | "qecho" | "warn" => {
                 let mut a = self.texts(raw)?;
-                let newline = !(a.first().is_some_and(|x| x == "-n"));
+                let newline = a.first().is_none_or(|x| x != "-n");
                 if !newline {
                     a.remove(0);
                 }

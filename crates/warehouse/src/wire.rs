@@ -282,14 +282,12 @@ impl Connection {
                         self.flush().await?;
                     }
                 },
-                Message::CopyOutResponse(_) => {
-                    if !matches!(copy, Some(CopyIo::Out(_))) {
-                        notices.push(Notice {
-                            severity: "WARNING".into(),
-                            message: "COPY TO STDOUT output is discarded; use \\copy ... to FILE"
-                                .into(),
-                        });
-                    }
+                Message::CopyOutResponse(_) if !matches!(copy, Some(CopyIo::Out(_))) => {
+                    notices.push(Notice {
+                        severity: "WARNING".into(),
+                        message: "COPY TO STDOUT output is discarded; use \\copy ... to FILE"
+                            .into(),
+                    });
                 }
                 Message::CopyData(body) => {
                     if let Some(CopyIo::Out(sink)) = copy.as_mut() {
