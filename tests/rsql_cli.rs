@@ -170,3 +170,81 @@ fn second_concurrent_user_of_the_embedded_warehouse_waits() {
     // It saw the first session's committed row, so it ran after it.
     assert_eq!(out.trim(), "42");
 }
+
+/// Runs `select` over a URL with extra environment, returning (stdout, stderr, code).
+fn rsql_env(url: &str, env: &[(&str, &str)], sql: &str) -> (String, String, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(support::bin());
+    cmd.current_dir(dir.path())
+        .args(["rsql", "-t", "-A", "--database", url, "-c", sql])
+        .env_remove("PGPASSWORD")
+        .env_remove("RSPASSWORD")
+        .env_remove("RSQLFLOW_DATABASE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn native_server_with_scram_password_and_tls() {
+    if std::env::var("RSQLFLOW_TEST_NATIVE")
+        .map(|v| v != "1")
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: set RSQLFLOW_TEST_NATIVE=1 to test against a native PostgreSQL server");
+        return;
+    }
+    let cluster = support::pg::Cluster::start_with(support::pg::Setup {
+        password: Some("Pa55-word".into()),
+        tls: true,
+    });
+    let base = cluster.url("postgres").replace("?sslmode=disable", "");
+    let with_pw = base.replace("postgres@", "postgres:Pa55-word@");
+    let tls_query = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
+
+    // Password in the URL, TLS required.
+    let (out, err, code) = rsql_env(&format!("{with_pw}?sslmode=require"), &[], tls_query);
+    assert_eq!((code, out.trim()), (0, "t"), "{err}");
+    // RSPASSWORD, then PGPASSWORD; without TLS the session is plain.
+    let (out, err, code) = rsql_env(
+        &format!("{base}?sslmode=disable"),
+        &[("RSPASSWORD", "Pa55-word"), ("PGPASSWORD", "wrong")],
+        tls_query,
+    );
+    assert_eq!((code, out.trim()), (0, "f"), "{err}");
+    let (out, err, code) = rsql_env(&base, &[("PGPASSWORD", "Pa55-word")], "select 7");
+    assert_eq!((code, out.trim()), (0, "7"), "{err}");
+    // A wrong password: exit 2, the server's message, never the password.
+    let (out, err, code) = rsql_env(&base, &[("PGPASSWORD", "not-it-123")], "select 1");
+    assert_eq!(code, 2);
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(!err.contains("not-it-123") && !out.contains("not-it-123"));
+    // No password at all.
+    let (_, err, code) = rsql_env(&base, &[], "select 1");
+    assert_eq!(code, 2);
+    assert!(err.contains("none was given"), "{err}");
+}
+
+#[test]
+fn tls_required_but_not_offered_is_refused() {
+    if std::env::var("RSQLFLOW_TEST_NATIVE")
+        .map(|v| v != "1")
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: set RSQLFLOW_TEST_NATIVE=1 to test against a native PostgreSQL server");
+        return;
+    }
+    let cluster = support::pg::Cluster::start();
+    let url = cluster
+        .url("postgres")
+        .replace("sslmode=disable", "sslmode=require");
+    let (_, err, code) = rsql_env(&url, &[], "select 1");
+    assert_eq!(code, 2);
+    assert!(err.contains("does not support TLS"), "{err}");
+}

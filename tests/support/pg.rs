@@ -41,9 +41,23 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// How to set a cluster up.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Require this password (SCRAM-SHA-256) for TCP logins of `postgres`.
+    pub password: Option<String>,
+    /// Serve TLS with a self-signed certificate (made with the `openssl` command).
+    pub tls: bool,
+}
+
 impl Cluster {
     /// Starts a cluster; panics with a clear message when PostgreSQL is not installed.
     pub fn start() -> Cluster {
+        Cluster::start_with(Setup::default())
+    }
+
+    /// Starts a cluster with password authentication and/or TLS.
+    pub fn start_with(setup: Setup) -> Cluster {
         let bindir = find_bindir()
             .expect("PostgreSQL server binaries not found (install Debian's postgresql package)");
         let dir = tempfile::Builder::new()
@@ -71,26 +85,63 @@ impl Cluster {
             as_postgres,
         };
         let data = c.data_dir();
-        c.pg_cmd(
-            "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap_or_default(),
-                "--no-sync",
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ],
-        );
-        let opts = format!(
+        let pwfile = c.dir.path().join("pwfile");
+        let mut init = vec![
+            "-D".to_string(),
+            data.display().to_string(),
+            "--no-sync".into(),
+            "-U".into(),
+            "postgres".into(),
+            "-E".into(),
+            "UTF8".into(),
+            "--locale=C".into(),
+        ];
+        match &setup.password {
+            Some(pw) => {
+                std::fs::write(&pwfile, pw).expect("write pwfile");
+                c.give_to_postgres(&pwfile);
+                init.extend([
+                    "--auth-local=trust".to_string(),
+                    "--auth-host=scram-sha-256".into(),
+                    format!("--pwfile={}", pwfile.display()),
+                ]);
+            }
+            None => init.extend(["-A".to_string(), "trust".into()]),
+        }
+        let init: Vec<&str> = init.iter().map(String::as_str).collect();
+        c.pg_cmd("initdb", &init);
+        let mut opts = format!(
             "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off",
             c.dir.path().display(),
             port
         );
+        if setup.tls {
+            let crt = data.join("server.crt");
+            let key = data.join("server.key");
+            let ok = Command::new("openssl")
+                .args([
+                    "req",
+                    "-new",
+                    "-x509",
+                    "-days",
+                    "2",
+                    "-nodes",
+                    "-subj",
+                    "/CN=localhost",
+                ])
+                .arg("-out")
+                .arg(&crt)
+                .arg("-keyout")
+                .arg(&key)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            assert!(ok, "openssl could not make a test certificate");
+            c.give_to_postgres(&crt);
+            c.give_to_postgres(&key);
+            let _ = Command::new("chmod").arg("600").arg(&key).status();
+            opts.push_str(" -c ssl=on");
+        }
         let log = c.dir.path().join("server.log");
         c.pg_cmd(
             "pg_ctl",
@@ -106,6 +157,15 @@ impl Cluster {
             ],
         );
         c
+    }
+
+    fn give_to_postgres(&self, path: &Path) {
+        if self.as_postgres {
+            let _ = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(path)
+                .status();
+        }
     }
 
     fn data_dir(&self) -> PathBuf {
