@@ -248,3 +248,17 @@ fn tls_required_but_not_offered_is_refused() {
     assert_eq!(code, 2);
     assert!(err.contains("does not support TLS"), "{err}");
 }
+
+#[test]
+fn readme_example_job_runs_twice_on_the_persistent_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("etl/examples/orders_merge.rsql");
+    let script = script.to_str().unwrap();
+    let (out, err, code) = rsql(dir.path(), &["-f", script], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rows replaced: 0") && out.contains("rows inserted: 500"), "{out}");
+    let (out, err, code) = rsql(dir.path(), &["-f", script], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rows replaced: 500"), "{out}");
+    assert!(out.contains("Merge completed successfully"));
+}
