@@ -193,11 +193,7 @@ fn rsql_env(url: &str, env: &[(&str, &str)], sql: &str) -> (String, String, i32)
 
 #[test]
 fn native_server_with_scram_password_and_tls() {
-    if std::env::var("RSQLFLOW_TEST_NATIVE")
-        .map(|v| v != "1")
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: set RSQLFLOW_TEST_NATIVE=1 to test against a native PostgreSQL server");
+    if !support::native_enabled() {
         return;
     }
     let cluster = support::pg::Cluster::start_with(support::pg::Setup {
@@ -233,11 +229,7 @@ fn native_server_with_scram_password_and_tls() {
 
 #[test]
 fn tls_required_but_not_offered_is_refused() {
-    if std::env::var("RSQLFLOW_TEST_NATIVE")
-        .map(|v| v != "1")
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: set RSQLFLOW_TEST_NATIVE=1 to test against a native PostgreSQL server");
+    if !support::native_enabled() {
         return;
     }
     let cluster = support::pg::Cluster::start();
@@ -252,11 +244,15 @@ fn tls_required_but_not_offered_is_refused() {
 #[test]
 fn readme_example_job_runs_twice_on_the_persistent_warehouse() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("etl/examples/orders_merge.rsql");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("etl/examples/orders_merge.rsql");
     let script = script.to_str().unwrap();
     let (out, err, code) = rsql(dir.path(), &["-f", script], None);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("rows replaced: 0") && out.contains("rows inserted: 500"), "{out}");
+    assert!(
+        out.contains("rows replaced: 0") && out.contains("rows inserted: 500"),
+        "{out}"
+    );
     let (out, err, code) = rsql(dir.path(), &["-f", script], None);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rows replaced: 500"), "{out}");

@@ -218,13 +218,7 @@ fn golden_cases_on_embedded_engine() {
 
 #[test]
 fn golden_cases_on_native_postgresql() {
-    if std::env::var("RSQLFLOW_TEST_NATIVE")
-        .map(|v| v != "1")
-        .unwrap_or(true)
-    {
-        eprintln!(
-            "skipped: set RSQLFLOW_TEST_NATIVE=1 to run the golden cases on a native PostgreSQL server"
-        );
+    if !support::native_enabled() {
         return;
     }
     let cluster = support::pg::Cluster::start();

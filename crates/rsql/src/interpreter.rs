@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
-use crate::backend::{Backend, Completion, ResultSet, SqlError};
+use crate::backend::{Backend, Completion, ConnectionLost, Outcome, ResultSet, SqlError};
 use crate::format::{PrintOptions, render};
 use crate::lexer::{Piece, PieceKind, Quoting, lex};
 use crate::report::{render_title, today};
@@ -290,7 +290,19 @@ impl<'b> Interpreter<'b> {
         }
         self.last_query = sql.clone();
         let started = Instant::now();
-        let outcome = match self.backend.execute(&sql).await {
+        let outcome = self.backend.execute(&sql).await;
+        self.round_trip_done(outcome, mode, started).await
+    }
+
+    /// Reports a round trip: notices, then rows or the error (with the error policy), then the
+    /// time taken when `\timing` is on. A lost connection ends the script.
+    pub(crate) async fn round_trip_done(
+        &mut self,
+        outcome: Result<Outcome, ConnectionLost>,
+        mode: SendMode,
+        started: Instant,
+    ) -> Flow {
+        let outcome = match outcome {
             Ok(o) => o,
             Err(lost) => {
                 self.client_error(&format!("connection to server lost: {lost}"))

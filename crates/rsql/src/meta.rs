@@ -10,7 +10,7 @@ use crate::format::Format;
 use crate::interpreter::{EXIT_CLIENT, Flow, IfFrame, IfState, Interpreter, SendMode, Skip};
 use crate::sink::FileSink;
 use crate::source::Source;
-use crate::vars::{StatementStatus, parse_bool, valid_name};
+use crate::vars::{parse_bool, valid_name};
 
 /// RSQL extension and flow-control commands, matched without regard to case.
 const CASE_INSENSITIVE: &[&str] = &[
@@ -677,81 +677,25 @@ impl Interpreter<'_> {
     async fn copy(&mut self, raw: &str) -> Result<Flow, String> {
         let cmd = copy::parse(raw).map_err(|e| e.to_string())?;
         let path = PathBuf::from(&cmd.file);
+        let file_err = |e: std::io::Error| format!("\\copy: {}: {e}", path.display());
+        let started = std::time::Instant::now();
         let outcome = if cmd.from {
-            let mut f = tokio::io::BufReader::with_capacity(
-                256 * 1024,
-                tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|e| format!("\\copy: {}: {e}", path.display()))?,
-            );
-            self.backend.copy_in(&cmd.sql, &mut f).await
+            let file = tokio::fs::File::open(&path).await.map_err(file_err)?;
+            let mut reader = tokio::io::BufReader::with_capacity(256 * 1024, file);
+            self.backend.copy_in(&cmd.sql, &mut reader).await
         } else {
-            let mut sink = FileSink::create(&path)
-                .await
-                .map_err(|e| format!("\\copy: {}: {e}", path.display()))?;
-            let mut buf = CopyBuffer::default();
-            let outcome = self.backend.copy_out(&cmd.sql, &mut buf).await;
+            let mut sink = FileSink::create(&path).await.map_err(file_err)?;
+            let outcome = self.backend.copy_out(&cmd.sql, sink.writer()).await;
             if matches!(&outcome, Ok(o) if o.result.is_ok()) {
-                let text = String::from_utf8_lossy(&buf.0).into_owned();
-                sink.write(&text)
-                    .await
-                    .map_err(|e| format!("\\copy: {}: {e}", path.display()))?;
-                sink.finish()
-                    .await
-                    .map_err(|e| format!("\\copy: {}: {e}", path.display()))?;
+                sink.finish().await.map_err(file_err)?;
             } else {
                 sink.discard().await;
             }
             outcome
         };
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(lost) => {
-                self.client_error(&format!("connection to server lost: {lost}"))
-                    .await;
-                return Ok(Flow::Exit(crate::interpreter::EXIT_CONNECTION));
-            }
-        };
-        for n in &outcome.notices {
-            self.err_line(&format!("{}:  {}", n.severity, n.message))
-                .await;
-        }
-        match outcome.result {
-            Ok(c) => {
-                self.vars.record(StatementStatus::Success {
-                    count: c.activity_count(),
-                });
-                Ok(Flow::Continue)
-            }
-            Err(e) => Ok(self.sql_failed(&e).await),
-        }
-    }
-}
-
-/// Collects COPY TO output in memory before it is written to its file.
-#[derive(Default)]
-struct CopyBuffer(Vec<u8>);
-
-impl tokio::io::AsyncWrite for CopyBuffer {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.0.extend_from_slice(buf);
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
+        Ok(self
+            .round_trip_done(outcome, SendMode::Print, started)
+            .await)
     }
 }
 

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use tokio::fs::File;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 /// A file being written; it appears under its final name only after [`FileSink::finish`].
 #[derive(Debug)]
 pub struct FileSink {
     path: PathBuf,
     tmp: PathBuf,
-    file: File,
+    file: BufWriter<File>,
 }
 
 impl FileSink {
@@ -22,7 +22,7 @@ impl FileSink {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
         let tmp = path.with_file_name(format!(".{name}.rsqlflow-{}.tmp", std::process::id()));
-        let file = File::create(&tmp).await?;
+        let file = BufWriter::with_capacity(256 * 1024, File::create(&tmp).await?);
         Ok(FileSink {
             path: path.to_path_buf(),
             tmp,
@@ -40,10 +40,15 @@ impl FileSink {
         self.file.write_all(s.as_bytes()).await
     }
 
+    /// The file as a writer, for streaming (COPY TO).
+    pub fn writer(&mut self) -> &mut (dyn AsyncWrite + Send + Unpin) {
+        &mut self.file
+    }
+
     /// Flushes, syncs and renames the file into place.
     pub async fn finish(mut self) -> std::io::Result<()> {
         self.file.flush().await?;
-        self.file.sync_all().await?;
+        self.file.get_ref().sync_all().await?;
         tokio::fs::rename(&self.tmp, &self.path).await
     }
 

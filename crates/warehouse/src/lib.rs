@@ -99,18 +99,21 @@ impl Session {
     }
 }
 
-fn lost(e: std::io::Error) -> ConnectionLost {
-    ConnectionLost(e.to_string())
+impl Session {
+    /// Passes a round trip's result through; an I/O failure closes the session for good.
+    fn track<T>(&mut self, r: std::io::Result<T>) -> Result<T, ConnectionLost> {
+        r.map_err(|e| {
+            self.conn = None;
+            ConnectionLost(e.to_string())
+        })
+    }
 }
 
 #[async_trait]
 impl Backend for Session {
     async fn execute(&mut self, sql: &str) -> Result<Outcome, ConnectionLost> {
         let r = self.conn()?.execute(sql).await;
-        r.map_err(|e| {
-            self.conn = None;
-            lost(e)
-        })
+        self.track(r)
     }
 
     async fn copy_in(
@@ -119,10 +122,7 @@ impl Backend for Session {
         data: &mut (dyn AsyncRead + Send + Unpin),
     ) -> Result<Outcome, ConnectionLost> {
         let r = self.conn()?.copy_in(sql, data).await;
-        r.map_err(|e| {
-            self.conn = None;
-            lost(e)
-        })
+        self.track(r)
     }
 
     async fn copy_out(
@@ -131,10 +131,7 @@ impl Backend for Session {
         sink: &mut (dyn AsyncWrite + Send + Unpin),
     ) -> Result<Outcome, ConnectionLost> {
         let r = self.conn()?.copy_out(sql, sink).await;
-        r.map_err(|e| {
-            self.conn = None;
-            lost(e)
-        })
+        self.track(r)
     }
 }
 
