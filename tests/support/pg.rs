@@ -198,11 +198,6 @@ impl Cluster {
         )
     }
 
-    /// Socket directory (for psql -h).
-    pub fn socket_dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Port.
     pub fn port(&self) -> u16 {
         self.port
