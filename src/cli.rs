@@ -80,6 +80,15 @@ pub struct RsqlArgs {
     #[arg(short = 'A', long = "no-align")]
     pub unaligned: bool,
 
+    /// Print each statement's Redshift-to-PostgreSQL translation on stderr before it runs.
+    #[arg(long)]
+    pub explain_translation: bool,
+
+    /// Send statements as written, with no Redshift-to-PostgreSQL translation (automatic when
+    /// --database points at an Amazon Redshift endpoint).
+    #[arg(long, conflicts_with = "explain_translation")]
+    pub no_translate: bool,
+
     /// Field separator for unaligned output (default "|").
     #[arg(short = 'F', long = "field-separator", value_name = "SEP")]
     pub field_separator: Option<String>,

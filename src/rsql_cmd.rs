@@ -68,15 +68,38 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     };
 
-    let code = {
-        let mut interp = Interpreter::new(
-            &mut session,
-            Options { print, variables },
-            Box::new(tokio::io::stdout()),
-            Box::new(tokio::io::stderr()),
-        );
-        interp.run(source).await
-    };
-    session.close().await;
+    let options = Options { print, variables };
+    let translate = !args.no_translate && !args.database.as_deref().is_some_and(is_redshift_url);
+    if !translate {
+        let code = run_script(&mut session, options, source).await;
+        session.close().await;
+        return Ok(code);
+    }
+    let mut translating = redshift::Translating::new(session, args.explain_translation);
+    let code = run_script(&mut translating, options, source).await;
+    translating.into_inner().close().await;
     Ok(code)
+}
+
+async fn run_script(backend: &mut dyn rsql::Backend, options: Options, source: Source) -> i32 {
+    let mut interp = Interpreter::new(
+        backend,
+        options,
+        Box::new(tokio::io::stdout()),
+        Box::new(tokio::io::stderr()),
+    );
+    interp.run(source).await
+}
+
+/// True when a URL names an Amazon Redshift endpoint, whose SQL needs no translation.
+fn is_redshift_url(url: &str) -> bool {
+    warehouse::ConnectParams::parse(url).is_ok_and(|p| {
+        let host = p.host.to_ascii_lowercase();
+        [
+            ".redshift.amazonaws.com",
+            ".redshift-serverless.amazonaws.com",
+        ]
+        .iter()
+        .any(|suffix| host.ends_with(suffix) || host.ends_with(&format!("{suffix}.cn")))
+    })
 }

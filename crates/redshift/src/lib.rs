@@ -1,0 +1,14 @@
+//! Amazon Redshift SQL on PostgreSQL. [`translate`] turns one Redshift statement into what
+//! PostgreSQL needs (or says it needs nothing, or that it is a no-op, or unsupported);
+//! [`Translating`] wraps any [`rsql::Backend`] so RSQL scripts written for Redshift run
+//! unchanged on the embedded engine or a PostgreSQL server.
+
+mod lexical;
+mod prelude;
+mod session;
+mod tokens;
+mod translate;
+
+pub use prelude::PRELUDE;
+pub use session::Translating;
+pub use translate::{Translation, date_part, translate};

@@ -1,0 +1,155 @@
+//! [`Translating`]: a [`Backend`] that translates each Redshift statement before the wrapped
+//! PostgreSQL session runs it, loads the compatibility prelude once per session, answers no-op
+//! statements itself (with a one-time note), and can show every translation.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome, SqlError};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::prelude::PRELUDE;
+use crate::translate::{Translation, translate};
+
+/// Severity used for `--explain-translation` lines.
+pub const EXPLAIN_SEVERITY: &str = "TRANSLATION";
+
+/// A translating wrapper around a PostgreSQL session.
+pub struct Translating<B> {
+    inner: B,
+    explain: bool,
+    prelude_loaded: bool,
+    noted: HashSet<String>,
+}
+
+impl<B: Backend> Translating<B> {
+    /// Wraps a session; with `explain`, each statement's translation is reported as a notice.
+    pub fn new(inner: B, explain: bool) -> Self {
+        Translating {
+            inner,
+            explain,
+            prelude_loaded: false,
+            noted: HashSet::new(),
+        }
+    }
+
+    /// The wrapped session.
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+
+    async fn ensure_prelude(&mut self) -> Result<Vec<Notice>, ConnectionLost> {
+        if self.prelude_loaded {
+            return Ok(Vec::new());
+        }
+        self.prelude_loaded = true;
+        let out = self.inner.execute(PRELUDE).await?;
+        Ok(match out.result {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![Notice {
+                severity: "WARNING".into(),
+                message: format!(
+                    "the Redshift compatibility prelude failed to load: {}",
+                    e.message
+                ),
+            }],
+        })
+    }
+
+    fn note_once(&mut self, construct: &str) -> Option<Notice> {
+        self.noted.insert(construct.to_string()).then(|| Notice {
+            severity: "INFO".into(),
+            message: format!("{construct} is accepted and has no effect on the local engine"),
+        })
+    }
+}
+
+fn explain(before: &str, after: Option<&str>) -> Notice {
+    Notice {
+        severity: EXPLAIN_SEVERITY.into(),
+        message: match after {
+            None => format!("unchanged: {}", before.trim()),
+            Some(a) => format!("{}\n  => {}", before.trim(), a.trim()),
+        },
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Backend for Translating<B> {
+    async fn execute(&mut self, sql: &str) -> Result<Outcome, ConnectionLost> {
+        let mut notices = self.ensure_prelude().await?;
+        let translation = translate(sql);
+        let mut outcome = match translation {
+            Translation::Unchanged => {
+                if self.explain {
+                    notices.push(explain(sql, None));
+                }
+                self.inner.execute(sql).await?
+            }
+            Translation::Rewritten(text) => {
+                if self.explain {
+                    notices.push(explain(sql, Some(&text)));
+                }
+                self.inner.execute(&text).await?
+            }
+            Translation::CommitThen(text) => {
+                if self.explain {
+                    notices.push(explain(sql, Some(&format!("COMMIT; {}", text.trim()))));
+                }
+                // Redshift's TRUNCATE commits the open transaction; outside one, COMMIT only
+                // warns, and that warning is not Redshift's, so it is dropped.
+                let commit = self.inner.execute("COMMIT").await?;
+                if let Err(e) = commit.result {
+                    Outcome {
+                        result: Err(e),
+                        notices: Vec::new(),
+                    }
+                } else {
+                    self.inner.execute(&text).await?
+                }
+            }
+            Translation::NoOp { tag, construct } => {
+                if self.explain {
+                    notices.push(explain(sql, Some("(no-op)")));
+                }
+                notices.extend(self.note_once(&construct));
+                Outcome {
+                    result: Ok(Completion {
+                        tag: tag.to_string(),
+                        rows: None,
+                    }),
+                    notices: Vec::new(),
+                }
+            }
+            Translation::Unsupported { construct, reason } => Outcome {
+                result: Err(SqlError {
+                    severity: "ERROR".into(),
+                    sqlstate: "0A000".into(),
+                    message: format!("{construct} is not supported on the local engine: {reason}"),
+                    detail: None,
+                    hint: Some("run this statement against Amazon Redshift (--database)".into()),
+                }),
+                notices: Vec::new(),
+            },
+        };
+        notices.append(&mut outcome.notices);
+        outcome.notices = notices;
+        Ok(outcome)
+    }
+
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        data: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<Outcome, ConnectionLost> {
+        self.inner.copy_in(sql, data).await
+    }
+
+    async fn copy_out(
+        &mut self,
+        sql: &str,
+        sink: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<Outcome, ConnectionLost> {
+        self.inner.copy_out(sql, sink).await
+    }
+}
