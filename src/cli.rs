@@ -80,6 +80,11 @@ pub struct RsqlArgs {
     #[arg(short = 'A', long = "no-align")]
     pub unaligned: bool,
 
+    /// Directory standing in for Amazon S3 in COPY and UNLOAD: s3://bucket/key is
+    /// DIR/bucket/key.
+    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
+    pub s3_root: PathBuf,
+
     /// Print each statement's Redshift-to-PostgreSQL translation on stderr before it runs.
     #[arg(long)]
     pub explain_translation: bool,

@@ -75,7 +75,8 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         session.close().await;
         return Ok(code);
     }
-    let mut translating = redshift::Translating::new(session, args.explain_translation);
+    let store = std::sync::Arc::new(redshift::LocalS3::new(&args.s3_root));
+    let mut translating = redshift::Translating::new(session, store, args.explain_translation);
     let code = run_script(&mut translating, options, source).await;
     translating.into_inner().close().await;
     Ok(code)

@@ -39,13 +39,27 @@ fn load() -> (String, Vec<Case>) {
     (fixture, cases)
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
 fn run_case(fixture: &str, case: &Case, db: &[String]) -> String {
     let tmp = tempfile::tempdir().expect("tempdir");
     let script = format!("\\set ON_ERROR_STOP on\n{fixture}\n{}\n", case.sql);
+    copy_dir(&dir().join("s3"), &tmp.path().join("s3"));
     std::fs::write(tmp.path().join("case.sql"), script).expect("write");
     let mut args = vec!["rsql".to_string()];
     args.extend(db.iter().cloned());
-    args.extend(["-t", "-A", "-F", ",", "-f", "case.sql"].map(String::from));
+    args.extend(["-t", "-A", "-F", ",", "--s3-root", "s3", "-f", "case.sql"].map(String::from));
     let out = support::run(tmp.path(), &args, None);
     let stderr: String = String::from_utf8_lossy(&out.stderr)
         .lines()

@@ -6,6 +6,7 @@
 
 use sqlparser::tokenizer::Token;
 
+use crate::copy_spec::{CopySpec, UnloadSpec, parse_copy, parse_unload};
 use crate::tokens::{Edits, Tok};
 
 /// What the pre-pass decided about a statement.
@@ -31,6 +32,10 @@ pub enum Whole {
     },
     /// TRUNCATE: Redshift commits the open transaction first.
     Truncate,
+    /// COPY from S3.
+    Copy(Box<CopySpec>),
+    /// UNLOAD to S3.
+    Unload(Box<UnloadSpec>),
 }
 
 /// Redshift session parameters PostgreSQL does not know; SET/RESET of them is a no-op locally.
@@ -117,15 +122,21 @@ pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits) -> Whole {
                 |t| matches!(&t.token, Token::SingleQuotedString(s) if s.starts_with("s3://")),
             ) =>
         {
-            return Whole::Unsupported {
-                construct: "COPY from Amazon S3".into(),
-                reason: "not implemented yet by the local engine (issue 3)".into(),
+            return match parse_copy(sql, toks) {
+                Ok(spec) => Whole::Copy(Box::new(spec)),
+                Err(e) => Whole::Unsupported {
+                    construct: "COPY".into(),
+                    reason: e.0,
+                },
             };
         }
         "UNLOAD" => {
-            return Whole::Unsupported {
-                construct: "UNLOAD".into(),
-                reason: "not implemented yet by the local engine (issue 3)".into(),
+            return match parse_unload(sql, toks) {
+                Ok(spec) => Whole::Unload(Box::new(spec)),
+                Err(e) => Whole::Unsupported {
+                    construct: "UNLOAD".into(),
+                    reason: e.0,
+                },
             };
         }
         "ALTER" if kw(second, "TABLE") => {

@@ -3,12 +3,19 @@
 //! [`Translating`] wraps any [`rsql::Backend`] so RSQL scripts written for Redshift run
 //! unchanged on the embedded engine or a PostgreSQL server.
 
+mod convert;
+pub mod copy_spec;
 mod lexical;
+mod load;
+pub mod objects;
 mod prelude;
+mod records;
 mod session;
 mod tokens;
 mod translate;
+mod unload;
 
+pub use objects::{LocalS3, ObjectError, ObjectInfo, ObjectStore, S3Uri};
 pub use prelude::PRELUDE;
 pub use session::Translating;
 pub use translate::{Translation, date_part, translate};

@@ -3,13 +3,17 @@
 //! statements itself (with a one-time note), and can show every translation.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome, SqlError};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::load::run_copy;
+use crate::objects::ObjectStore;
 use crate::prelude::PRELUDE;
 use crate::translate::{Translation, translate};
+use crate::unload::run_unload;
 
 /// Severity used for `--explain-translation` lines.
 pub const EXPLAIN_SEVERITY: &str = "TRANSLATION";
@@ -17,6 +21,7 @@ pub const EXPLAIN_SEVERITY: &str = "TRANSLATION";
 /// A translating wrapper around a PostgreSQL session.
 pub struct Translating<B> {
     inner: B,
+    store: Arc<dyn ObjectStore>,
     explain: bool,
     prelude_loaded: bool,
     noted: HashSet<String>,
@@ -24,9 +29,10 @@ pub struct Translating<B> {
 
 impl<B: Backend> Translating<B> {
     /// Wraps a session; with `explain`, each statement's translation is reported as a notice.
-    pub fn new(inner: B, explain: bool) -> Self {
+    pub fn new(inner: B, store: Arc<dyn ObjectStore>, explain: bool) -> Self {
         Translating {
             inner,
+            store,
             explain,
             prelude_loaded: false,
             noted: HashSet::new(),
@@ -120,6 +126,24 @@ impl<B: Backend> Backend for Translating<B> {
                     }),
                     notices: Vec::new(),
                 }
+            }
+            Translation::Copy(spec) => {
+                if self.explain {
+                    notices.push(explain(
+                        sql,
+                        Some("(loaded from object storage by rsqlflow, then COPY ... FROM STDIN)"),
+                    ));
+                }
+                run_copy(&mut self.inner, &spec, self.store.clone()).await?
+            }
+            Translation::Unload(spec) => {
+                if self.explain {
+                    notices.push(explain(
+                        sql,
+                        Some("(query run, files written to object storage by rsqlflow)"),
+                    ));
+                }
+                run_unload(&mut self.inner, &spec, self.store.clone()).await?
             }
             Translation::Unsupported { construct, reason } => Outcome {
                 result: Err(SqlError {

@@ -12,6 +12,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::RedshiftSqlDialect;
 use sqlparser::parser::Parser;
 
+use crate::copy_spec::{CopySpec, UnloadSpec};
 use crate::lexical::{Whole, prepass};
 use crate::tokens::{Edits, tokenize};
 
@@ -31,6 +32,10 @@ pub enum Translation {
         /// The construct, for a one-time note.
         construct: String,
     },
+    /// COPY from S3, run by the loader.
+    Copy(Box<CopySpec>),
+    /// UNLOAD to S3, run by the unloader.
+    Unload(Box<UnloadSpec>),
     /// Fail the statement with a message naming the construct.
     Unsupported {
         /// The construct.
@@ -63,6 +68,8 @@ pub fn translate(sql: &str) -> Translation {
             return Translation::Unsupported { construct, reason };
         }
         Whole::Truncate => return Translation::CommitThen(text),
+        Whole::Copy(spec) => return Translation::Copy(spec),
+        Whole::Unload(spec) => return Translation::Unload(spec),
     }
     match rewrite_ast(&text) {
         Ok(Some(t)) => Translation::Rewritten(t),
