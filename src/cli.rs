@@ -18,6 +18,41 @@ pub enum Command {
     /// Run an RSQL script (psql-compatible, with Amazon RSQL's extensions).
     #[command(after_help = RSQL_EXAMPLES)]
     Rsql(RsqlArgs),
+    /// Write TPC-H sample tables (gzip-compressed, pipe-delimited .tbl) into the local S3 data
+    /// bucket.
+    #[command(after_help = SAMPLE_EXAMPLES)]
+    SampleData(SampleDataArgs),
+}
+
+const SAMPLE_EXAMPLES: &str = "\
+Examples:
+  rsqlflow sample-data --scale 0.01
+  rsqlflow sample-data --scale 1 --tables customer,lineitem --s3-root /tmp/s3
+
+Then load a table with COPY:
+  COPY customer FROM 's3://rsqlflow-data/tpch/customer/' IAM_ROLE default DELIMITER '|' GZIP;";
+
+#[derive(Debug, Args)]
+pub struct SampleDataArgs {
+    /// TPC-H scale factor (1 = about 1 GB of raw data; 0.01 = about 10 MB).
+    #[arg(long, default_value_t = 0.01)]
+    pub scale: f64,
+
+    /// Tables to write (default: all eight).
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+
+    /// Directory standing in for Amazon S3.
+    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
+    pub s3_root: PathBuf,
+
+    /// Bucket to write to.
+    #[arg(long, default_value = "rsqlflow-data")]
+    pub bucket: String,
+
+    /// Key prefix inside the bucket.
+    #[arg(long, default_value = "tpch")]
+    pub prefix: String,
 }
 
 const RSQL_EXAMPLES: &str = "\

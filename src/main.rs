@@ -2,6 +2,7 @@
 
 mod cli;
 mod rsql_cmd;
+mod sample_data;
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         cli::Command::Rsql(args) => rsql_cmd::run(args).await,
+        cli::Command::SampleData(args) => sample_data::run(args).await,
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -123,9 +123,14 @@ pub struct UnloadSpec {
     pub extension: Option<String>,
 }
 
-/// Errors in COPY/UNLOAD syntax.
+/// Errors in a COPY/UNLOAD statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecError(pub String);
+pub enum SpecError {
+    /// Malformed: what is wrong.
+    Syntax(String),
+    /// Valid Redshift, but the local engine cannot do it: the construct.
+    Unsupported(String),
+}
 
 struct Cursor<'a> {
     sql: &'a str,
@@ -158,7 +163,7 @@ impl<'a> Cursor<'a> {
                 self.i += 1;
                 Ok(raw_string(&self.sql[t.range.clone()]))
             }
-            _ => Err(SpecError(format!("{what} expects a quoted string"))),
+            _ => Err(SpecError::Syntax(format!("{what} expects a quoted string"))),
         }
     }
     fn number(&mut self, what: &str) -> Result<u64, SpecError> {
@@ -167,9 +172,9 @@ impl<'a> Cursor<'a> {
             Some(Token::Number(n, _)) => {
                 self.i += 1;
                 n.parse()
-                    .map_err(|_| SpecError(format!("{what} expects a whole number")))
+                    .map_err(|_| SpecError::Syntax(format!("{what} expects a whole number")))
             }
-            _ => Err(SpecError(format!("{what} expects a number"))),
+            _ => Err(SpecError::Syntax(format!("{what} expects a number"))),
         }
     }
     fn text(&self, from: usize, to: usize) -> &'a str {
@@ -198,7 +203,7 @@ fn one_char(s: &str, what: &str) -> Result<char, SpecError> {
     match (c.next(), c.next()) {
         (Some(ch), None) => Ok(ch),
         _ if s == "\\t" => Ok('\t'),
-        _ => Err(SpecError(format!(
+        _ => Err(SpecError::Syntax(format!(
             "{what} must be a single character, got '{s}'"
         ))),
     }
@@ -233,7 +238,7 @@ pub fn parse_copy(sql: &str, toks: &[Tok]) -> Result<CopySpec, SpecError> {
         }
     }
     if !c.eat("FROM") {
-        return Err(SpecError("expected FROM after the table".into()));
+        return Err(SpecError::Syntax("expected FROM after the table".into()));
     }
     let from = c.string("FROM")?;
     let mut spec = CopySpec {
@@ -262,7 +267,7 @@ pub fn parse_copy(sql: &str, toks: &[Tok]) -> Result<CopySpec, SpecError> {
     let mut delimiter_set = false;
     while !c.at_end() {
         let Some(w) = c.word() else {
-            return Err(SpecError(format!(
+            return Err(SpecError::Syntax(format!(
                 "unexpected {} in COPY options",
                 &sql[c.peek().map(|t| t.range.clone()).unwrap_or(0..0)]
             )));
@@ -315,7 +320,7 @@ pub fn parse_copy(sql: &str, toks: &[Tok]) -> Result<CopySpec, SpecError> {
             }
             "PARQUET" => spec.format = DataFormat::Parquet,
             "AVRO" | "ORC" | "FIXEDWIDTH" | "SHAPEFILE" => {
-                return Err(SpecError(format!(
+                return Err(SpecError::Syntax(format!(
                     "{w} is not supported by the local engine"
                 )));
             }
@@ -357,7 +362,7 @@ pub fn parse_copy(sql: &str, toks: &[Tok]) -> Result<CopySpec, SpecError> {
                     c.i += 1;
                 }
             }
-            other => return Err(SpecError(format!("unknown COPY option {other}"))),
+            other => return Err(SpecError::Syntax(format!("unknown COPY option {other}"))),
         }
     }
     Ok(spec)
@@ -373,14 +378,16 @@ pub fn parse_unload(sql: &str, toks: &[Tok]) -> Result<UnloadSpec, SpecError> {
         Some(t) if matches!(t.token, Token::SingleQuotedString(_)) => {
             raw_string(&sql[t.range.clone()])
         }
-        _ => return Err(SpecError("UNLOAD expects ('query')".into())),
+        _ => return Err(SpecError::Syntax("UNLOAD expects ('query')".into())),
     };
     c.i += 1;
     if matches!(c.peek().map(|t| &t.token), Some(Token::RParen)) {
         c.i += 1;
     }
     if !c.eat("TO") {
-        return Err(SpecError("expected TO 's3://...' after the query".into()));
+        return Err(SpecError::Syntax(
+            "expected TO 's3://...' after the query".into(),
+        ));
     }
     let to = c.string("TO")?;
     let mut spec = UnloadSpec {
@@ -400,7 +407,9 @@ pub fn parse_unload(sql: &str, toks: &[Tok]) -> Result<UnloadSpec, SpecError> {
     let mut delimiter_set = false;
     while !c.at_end() {
         let Some(w) = c.word() else {
-            return Err(SpecError("unexpected token in UNLOAD options".into()));
+            return Err(SpecError::Syntax(
+                "unexpected token in UNLOAD options".into(),
+            ));
         };
         c.i += 1;
         match w.as_str() {
@@ -441,7 +450,7 @@ pub fn parse_unload(sql: &str, toks: &[Tok]) -> Result<UnloadSpec, SpecError> {
                 spec.parallel = match c.word().as_deref() {
                     Some("OFF" | "FALSE") => false,
                     Some("ON" | "TRUE") => true,
-                    _ => return Err(SpecError("PARALLEL expects ON or OFF".into())),
+                    _ => return Err(SpecError::Syntax("PARALLEL expects ON or OFF".into())),
                 };
                 c.i += 1;
             }
@@ -469,11 +478,9 @@ pub fn parse_unload(sql: &str, toks: &[Tok]) -> Result<UnloadSpec, SpecError> {
                 }
             }
             "PARTITION" => {
-                return Err(SpecError(
-                    "UNLOAD ... PARTITION BY is not supported by the local engine".into(),
-                ));
+                return Err(SpecError::Unsupported("UNLOAD ... PARTITION BY".into()));
             }
-            other => return Err(SpecError(format!("unknown UNLOAD option {other}"))),
+            other => return Err(SpecError::Syntax(format!("unknown UNLOAD option {other}"))),
         }
     }
     Ok(spec)

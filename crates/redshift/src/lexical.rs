@@ -6,7 +6,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use crate::copy_spec::{CopySpec, UnloadSpec, parse_copy, parse_unload};
+use crate::copy_spec::{CopySpec, SpecError, UnloadSpec, parse_copy, parse_unload};
 use crate::tokens::{Edits, Tok};
 
 /// What the pre-pass decided about a statement.
@@ -32,6 +32,8 @@ pub enum Whole {
     },
     /// TRUNCATE: Redshift commits the open transaction first.
     Truncate,
+    /// The statement is malformed (a syntax error the server would report).
+    Invalid(String),
     /// COPY from S3.
     Copy(Box<CopySpec>),
     /// UNLOAD to S3.
@@ -124,19 +126,13 @@ pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits) -> Whole {
         {
             return match parse_copy(sql, toks) {
                 Ok(spec) => Whole::Copy(Box::new(spec)),
-                Err(e) => Whole::Unsupported {
-                    construct: "COPY".into(),
-                    reason: e.0,
-                },
+                Err(e) => spec_error("COPY", e),
             };
         }
         "UNLOAD" => {
             return match parse_unload(sql, toks) {
                 Ok(spec) => Whole::Unload(Box::new(spec)),
-                Err(e) => Whole::Unsupported {
-                    construct: "UNLOAD".into(),
-                    reason: e.0,
-                },
+                Err(e) => spec_error("UNLOAD", e),
             };
         }
         "ALTER" if kw(second, "TABLE") => {
@@ -179,6 +175,16 @@ pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits) -> Whole {
         }
     }
     Whole::Continue
+}
+
+fn spec_error(what: &str, e: SpecError) -> Whole {
+    match e {
+        SpecError::Syntax(m) => Whole::Invalid(format!("syntax error in {what}: {m}")),
+        SpecError::Unsupported(construct) => Whole::Unsupported {
+            construct,
+            reason: "the local engine cannot do this yet".into(),
+        },
+    }
 }
 
 /// Folds quoted identifiers to lower case (Redshift's default,

@@ -145,6 +145,16 @@ impl<B: Backend> Backend for Translating<B> {
                 }
                 run_unload(&mut self.inner, &spec, self.store.clone()).await?
             }
+            Translation::Invalid(message) => Outcome {
+                result: Err(SqlError {
+                    severity: "ERROR".into(),
+                    sqlstate: "42601".into(),
+                    message,
+                    detail: None,
+                    hint: None,
+                }),
+                notices: Vec::new(),
+            },
             Translation::Unsupported { construct, reason } => Outcome {
                 result: Err(SqlError {
                     severity: "ERROR".into(),

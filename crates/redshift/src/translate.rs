@@ -36,6 +36,8 @@ pub enum Translation {
     Copy(Box<CopySpec>),
     /// UNLOAD to S3, run by the unloader.
     Unload(Box<UnloadSpec>),
+    /// Fail the statement with a syntax error (SQLSTATE 42601).
+    Invalid(String),
     /// Fail the statement with a message naming the construct.
     Unsupported {
         /// The construct.
@@ -68,6 +70,7 @@ pub fn translate(sql: &str) -> Translation {
             return Translation::Unsupported { construct, reason };
         }
         Whole::Truncate => return Translation::CommitThen(text),
+        Whole::Invalid(message) => return Translation::Invalid(message),
         Whole::Copy(spec) => return Translation::Copy(spec),
         Whole::Unload(spec) => return Translation::Unload(spec),
     }
