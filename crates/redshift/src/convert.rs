@@ -214,21 +214,23 @@ pub fn convert(
         ColumnType::Date => parse_date(v.trim(), spec.date_format.as_deref())
             .map(|d| Some(d.format("%Y-%m-%d").to_string()))
             .ok_or_else(|| {
+                let f = spec.date_format.as_deref().unwrap_or("YYYY-MM-DD");
                 err(
                     1205,
-                    format!(
-                        "Invalid Date Format - length must be 10 or more, Value '{}'",
-                        v.trim()
-                    ),
+                    format!("Invalid date format or value [{f}], Value '{}'", v.trim()),
                 )
             }),
         ColumnType::Timestamp => parse_timestamp(v.trim(), spec.time_format.as_deref())
             .map(|t| Some(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()))
             .ok_or_else(|| {
+                let f = spec
+                    .time_format
+                    .as_deref()
+                    .unwrap_or("YYYY-MM-DD HH24:MI:SS");
                 err(
                     1206,
                     format!(
-                        "Invalid timestamp format or value [YYYY-MM-DD HH24:MI:SS], Value '{}'",
+                        "Invalid timestamp format or value [{f}], Value '{}'",
                         v.trim()
                     ),
                 )
