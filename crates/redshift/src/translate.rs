@@ -74,12 +74,63 @@ pub fn translate(sql: &str) -> Translation {
         Whole::Copy(spec) => return Translation::Copy(spec),
         Whole::Unload(spec) => return Translation::Unload(spec),
     }
+    if !may_need_ast(&toks) {
+        return if edits.is_empty() {
+            Translation::Unchanged
+        } else {
+            Translation::Rewritten(text)
+        };
+    }
     match rewrite_ast(&text) {
         Ok(Some(t)) => Translation::Rewritten(t),
         Ok(None) if edits.is_empty() => Translation::Unchanged,
         Ok(None) => Translation::Rewritten(text),
         Err(u) => u,
     }
+}
+
+/// Words that only the AST pass rewrites; a statement without any of them skips parsing.
+const AST_TRIGGERS: &[&str] = &[
+    "NVL",
+    "NVL2",
+    "DECODE",
+    "GETDATE",
+    "SYSDATE",
+    "TRUNC",
+    "LEN",
+    "TEXTLEN",
+    "CHARINDEX",
+    "DATEADD",
+    "DATE_ADD",
+    "DATEDIFF",
+    "DATE_DIFF",
+    "DATE_PART",
+    "DATEPART",
+    "PGDATE_PART",
+    "DATE_TRUNC",
+    "ADD_MONTHS",
+    "CONVERT_TIMEZONE",
+    "MEDIAN",
+    "RATIO_TO_REPORT",
+    "LISTAGG",
+    "JSON_PARSE",
+    "JSON_SERIALIZE",
+    "JSON_EXTRACT_PATH_TEXT",
+    "JSON_ARRAY_LENGTH",
+    "JSON_EXTRACT_ARRAY_ELEMENT_TEXT",
+    "IS_VALID_JSON",
+    "IS_VALID_JSON_ARRAY",
+    "TOP",
+    "QUALIFY",
+    "CONVERT",
+];
+
+fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
+    toks.iter().any(|t| {
+        t.word().is_some_and(|w| {
+            w.len() <= 31 && AST_TRIGGERS.iter().any(|k| k.eq_ignore_ascii_case(w))
+        })
+    })
 }
 
 /// Parses and rewrites; `Ok(None)` when the AST needed no change (or could not be parsed:
