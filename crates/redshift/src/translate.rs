@@ -49,6 +49,9 @@ pub enum Translation {
 
 /// Translates one Redshift statement for PostgreSQL.
 pub fn translate(sql: &str) -> Translation {
+    if plainly_unchanged(sql) {
+        return Translation::Unchanged;
+    }
     let Some(toks) = tokenize(sql) else {
         return Translation::Unchanged;
     };
@@ -87,6 +90,43 @@ pub fn translate(sql: &str) -> Translation {
         Ok(None) => Translation::Rewritten(text),
         Err(u) => u,
     }
+}
+
+/// Words that make the lexical pre-pass act (besides `"` and `#`).
+const PREPASS_TRIGGERS: &[&str] = &[
+    "VACUUM",
+    "ANALYZE",
+    "SET",
+    "RESET",
+    "GRANT",
+    "REVOKE",
+    "TRUNCATE",
+    "COPY",
+    "UNLOAD",
+    "ALTER",
+    "MERGE",
+    "CREATE",
+    "APPROXIMATE",
+    "MAX",
+    "SUPER",
+];
+
+/// A cheap scan before tokenizing: true when the statement has no quoted identifier, no `#`
+/// name and no word that any rewrite looks for, so it certainly needs no change. (A trigger
+/// word inside a string literal only costs the full check.)
+fn plainly_unchanged(sql: &str) -> bool {
+    if sql.contains(['"', '#']) {
+        return false;
+    }
+    let is_trigger = |w: &str| {
+        PREPASS_TRIGGERS
+            .iter()
+            .chain(AST_TRIGGERS)
+            .any(|k| k.eq_ignore_ascii_case(w))
+    };
+    !sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.len() >= 3 && w.as_bytes()[0].is_ascii_alphabetic())
+        .any(is_trigger)
 }
 
 /// Words that only the AST pass rewrites; a statement without any of them skips parsing.
@@ -577,6 +617,18 @@ mod tests {
             t("SELECT CONVERT(INTEGER, '42')"),
             "SELECT CAST('42' AS INTEGER)"
         );
+    }
+
+    #[test]
+    fn quick_scan_only_skips_what_needs_nothing() {
+        assert!(plainly_unchanged("INSERT INTO t VALUES (1, 'a', 2.5);"));
+        assert!(!plainly_unchanged("select nvl(a, 1) from t"));
+        assert!(!plainly_unchanged("select \"A\" from t"));
+        assert!(!plainly_unchanged("select * from #stage"));
+        assert!(!plainly_unchanged("create table t (a varchar(max))"));
+        // A trigger word in a literal only costs the full check, which leaves it alone.
+        assert!(!plainly_unchanged("select 'top' as x"));
+        assert_eq!(translate("select 'top' as x"), Translation::Unchanged);
     }
 
     #[test]
