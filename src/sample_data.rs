@@ -21,16 +21,24 @@ pub const TABLES: [&str; 8] = [
     "region", "nation", "customer", "supplier", "part", "partsupp", "orders", "lineitem",
 ];
 
-/// Writes every row of a generator as its TBL line.
+/// Writes every row of a generator as its TBL line, formatting into a buffer first: the row
+/// types write field by field, and the compressor is slow on many tiny writes.
 fn write_rows<T: std::fmt::Display>(
     rows: impl Iterator<Item = T>,
     out: &mut impl Write,
 ) -> std::io::Result<u64> {
+    use std::fmt::Write as _;
     let mut n = 0;
+    let mut buf = String::with_capacity(1 << 20);
     for r in rows {
-        writeln!(out, "{r}")?;
+        let _ = writeln!(buf, "{r}");
         n += 1;
+        if buf.len() >= (1 << 20) - 4096 {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
     }
+    out.write_all(buf.as_bytes())?;
     Ok(n)
 }
 

@@ -3,6 +3,8 @@
 //! DATEFORMAT/TIMEFORMAT), so one bad row is rejected with Redshift's error code and reason
 //! instead of failing the whole PostgreSQL COPY.
 
+use std::borrow::Cow;
+
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::copy_spec::CopySpec;
@@ -113,13 +115,34 @@ fn err(code: i32, reason: String) -> FieldError {
     FieldError { code, reason }
 }
 
-/// Converts one raw field (`None` = NULL) for a column; `Ok(None)` loads NULL.
-pub fn convert(
-    raw: Option<&str>,
-    _quoted: bool,
+/// `YYYY-MM-DD` checked without a format parser (the common case of a bulk load).
+fn iso_date(v: &str) -> Option<NaiveDate> {
+    let b = v.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| v.get(r)?.parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+/// `YYYY-MM-DD HH:MI:SS` checked without a format parser.
+fn iso_timestamp(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() != 19 || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| v.get(r).and_then(|x| x.parse::<u32>().ok());
+    iso_date(&v[..10]).is_some()
+        && matches!((num(11..13), num(14..16), num(17..19)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60)
+}
+
+/// Converts one raw field (`None` = NULL) for a column; `Ok(None)` loads NULL. Values that need
+/// no change are returned borrowed.
+pub fn convert<'a>(
+    raw: Option<&'a str>,
     ty: &ColumnType,
     spec: &CopySpec,
-) -> Result<Option<String>, FieldError> {
+) -> Result<Option<Cow<'a, str>>, FieldError> {
     let Some(v) = raw else { return Ok(None) };
     match ty {
         ColumnType::Char { max_bytes, padded } => {
@@ -128,30 +151,27 @@ pub fn convert(
             {
                 return Ok(None);
             }
-            let mut s = if spec.trim_blanks {
-                v.trim_end().to_string()
+            let s = if spec.trim_blanks || *padded {
+                v.trim_end()
             } else {
-                v.to_string()
+                v
             };
-            if *padded {
-                s = s.trim_end().to_string();
-            }
-            if let Some(max) = max_bytes
-                && s.len() > *max
-            {
-                if spec.truncate_columns {
-                    let mut cut = *max;
-                    while !s.is_char_boundary(cut) {
-                        cut -= 1;
+            match max_bytes {
+                Some(max) if s.len() > *max => {
+                    if spec.truncate_columns {
+                        let mut cut = *max;
+                        while !s.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        Ok(Some(Cow::Borrowed(&s[..cut])))
+                    } else {
+                        Err(err(1204, "String length exceeds DDL length".into()))
                     }
-                    s.truncate(cut);
-                } else {
-                    return Err(err(1204, "String length exceeds DDL length".into()));
                 }
+                _ => Ok(Some(Cow::Borrowed(s))),
             }
-            Ok(Some(s))
         }
-        ColumnType::Text => Ok(Some(v.to_string())),
+        ColumnType::Text => Ok(Some(Cow::Borrowed(v))),
         _ if v.trim().is_empty() => Ok(None),
         ColumnType::Int { min, max, name } => {
             let t = v.trim();
@@ -163,7 +183,7 @@ pub fn convert(
                 ));
             }
             match t.parse::<i64>() {
-                Ok(n) if n >= *min && n <= *max => Ok(Some(n.to_string())),
+                Ok(n) if n >= *min && n <= *max => Ok(Some(Cow::Borrowed(t))),
                 _ => Err(err(1216, format!("Overflow ({name}), Value '{t}'"))),
             }
         }
@@ -180,7 +200,7 @@ pub fn convert(
                     format!("Invalid digit, Value '{c}', Pos {pos}, Type: Decimal"),
                 ));
             }
-            if body.matches('.').count() > 1 || (int.is_empty() && frac.is_empty()) {
+            if frac.contains('.') || (int.is_empty() && frac.is_empty()) {
                 return Err(err(
                     1207,
                     "Invalid digit, Value '.', Pos 0, Type: Decimal".into(),
@@ -195,47 +215,58 @@ pub fn convert(
                     ));
                 }
             }
-            Ok(Some(t.to_string()))
+            Ok(Some(Cow::Borrowed(t)))
         }
         ColumnType::Float => {
             let t = v.trim();
-            t.parse::<f64>().map(|_| Some(t.to_string())).map_err(|_| {
-                err(
-                    1207,
-                    format!("Invalid digit, Value '{t}', Pos 0, Type: Double"),
-                )
-            })
+            t.parse::<f64>()
+                .map(|_| Some(Cow::Borrowed(t)))
+                .map_err(|_| {
+                    err(
+                        1207,
+                        format!("Invalid digit, Value '{t}', Pos 0, Type: Double"),
+                    )
+                })
         }
         ColumnType::Bool => match v.trim().to_ascii_lowercase().as_str() {
-            "t" | "true" | "1" | "y" | "yes" => Ok(Some("t".into())),
-            "f" | "false" | "0" | "n" | "no" => Ok(Some("f".into())),
+            "t" | "true" | "1" | "y" | "yes" => Ok(Some(Cow::Borrowed("t"))),
+            "f" | "false" | "0" | "n" | "no" => Ok(Some(Cow::Borrowed("f"))),
             other => Err(err(1218, format!("Invalid boolean value '{other}'"))),
         },
-        ColumnType::Date => parse_date(v.trim(), spec.date_format.as_deref())
-            .map(|d| Some(d.format("%Y-%m-%d").to_string()))
-            .ok_or_else(|| {
-                let f = spec.date_format.as_deref().unwrap_or("YYYY-MM-DD");
-                err(
-                    1205,
-                    format!("Invalid date format or value [{f}], Value '{}'", v.trim()),
-                )
-            }),
-        ColumnType::Timestamp => parse_timestamp(v.trim(), spec.time_format.as_deref())
-            .map(|t| Some(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()))
-            .ok_or_else(|| {
-                let f = spec
-                    .time_format
-                    .as_deref()
-                    .unwrap_or("YYYY-MM-DD HH24:MI:SS");
-                err(
-                    1206,
-                    format!(
-                        "Invalid timestamp format or value [{f}], Value '{}'",
-                        v.trim()
-                    ),
-                )
-            }),
-        ColumnType::Other(_) => Ok(Some(v.to_string())),
+        ColumnType::Date => {
+            let t = v.trim();
+            if spec.date_format.is_none() && iso_date(t).is_some() {
+                return Ok(Some(Cow::Borrowed(t)));
+            }
+            parse_date(t, spec.date_format.as_deref())
+                .map(|d| Some(Cow::Owned(d.format("%Y-%m-%d").to_string())))
+                .ok_or_else(|| {
+                    let f = spec.date_format.as_deref().unwrap_or("YYYY-MM-DD");
+                    err(
+                        1205,
+                        format!("Invalid date format or value [{f}], Value '{t}'"),
+                    )
+                })
+        }
+        ColumnType::Timestamp => {
+            let t = v.trim();
+            if iso_timestamp(t) {
+                return Ok(Some(Cow::Borrowed(t)));
+            }
+            parse_timestamp(t, spec.time_format.as_deref())
+                .map(|ts| Some(Cow::Owned(ts.format("%Y-%m-%d %H:%M:%S%.f").to_string())))
+                .ok_or_else(|| {
+                    let f = spec
+                        .time_format
+                        .as_deref()
+                        .unwrap_or("YYYY-MM-DD HH24:MI:SS");
+                    err(
+                        1206,
+                        format!("Invalid timestamp format or value [{f}], Value '{t}'"),
+                    )
+                })
+        }
+        ColumnType::Other(_) => Ok(Some(Cow::Borrowed(v))),
     }
 }
 
@@ -382,46 +413,34 @@ mod tests {
         let s = spec();
         let int = ColumnType::from_pg("int4", -1);
         assert_eq!(
-            convert(Some(" 42 "), false, &int, &s),
-            Ok(Some("42".into()))
+            convert(Some(" 42 "), &int, &s),
+            Ok(Some(Cow::Borrowed("42")))
         );
-        assert_eq!(convert(Some("4x"), false, &int, &s).unwrap_err().code, 1207);
+        assert_eq!(convert(Some("4x"), &int, &s).unwrap_err().code, 1207);
         assert_eq!(
-            convert(Some("99999999999"), false, &int, &s)
-                .unwrap_err()
-                .code,
+            convert(Some("99999999999"), &int, &s).unwrap_err().code,
             1216
         );
         let num = ColumnType::from_pg("numeric", ((10 << 16) | 2) + 4);
         assert_eq!(num, ColumnType::Numeric(Some((10, 2))));
         assert_eq!(
-            convert(Some("123456789.5"), false, &num, &s)
-                .unwrap_err()
-                .code,
+            convert(Some("123456789.5"), &num, &s).unwrap_err().code,
             1216
         );
         let vc = ColumnType::from_pg("varchar", 3 + 4);
-        assert_eq!(
-            convert(Some("abcd"), false, &vc, &s).unwrap_err().code,
-            1204
-        );
+        assert_eq!(convert(Some("abcd"), &vc, &s).unwrap_err().code, 1204);
         let mut t = spec();
         t.truncate_columns = true;
         assert_eq!(
-            convert(Some("abcd"), false, &vc, &t),
-            Ok(Some("abc".into()))
+            convert(Some("abcd"), &vc, &t),
+            Ok(Some(Cow::Borrowed("abc")))
         );
         let ts = ColumnType::from_pg("timestamp", -1);
         assert_eq!(
-            convert(Some("2024-05-04 15:00:00"), false, &ts, &s),
-            Ok(Some("2024-05-04 15:00:00".into()))
+            convert(Some("2024-05-04 15:00:00"), &ts, &s),
+            Ok(Some(Cow::Borrowed("2024-05-04 15:00:00")))
         );
-        assert_eq!(
-            convert(Some("05/04/2024"), false, &ts, &s)
-                .unwrap_err()
-                .code,
-            1206
-        );
-        assert_eq!(convert(Some(""), false, &int, &s), Ok(None));
+        assert_eq!(convert(Some("05/04/2024"), &ts, &s).unwrap_err().code, 1206);
+        assert_eq!(convert(Some(""), &int, &s), Ok(None));
     }
 }

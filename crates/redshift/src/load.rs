@@ -239,6 +239,13 @@ fn decoder(
 fn push_copy_value(out: &mut Vec<u8>, v: Option<&str>) {
     match v {
         None => out.extend_from_slice(b"\\N"),
+        Some(s)
+            if !s
+                .bytes()
+                .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) =>
+        {
+            out.extend_from_slice(s.as_bytes());
+        }
         Some(s) => {
             for b in s.bytes() {
                 match b {
@@ -440,7 +447,6 @@ async fn produce(
     progress: &Mutex<Progress>,
 ) -> Result<(), String> {
     let mut out = Vec::with_capacity(512 * 1024);
-    let mut values: Vec<Option<String>> = Vec::with_capacity(columns.len());
     for file in files {
         let raw = store
             .get(&file.bucket, &file.key)
@@ -487,11 +493,12 @@ async fn produce(
                     }
                 },
             };
-            let record = if matches!(spec.format, DataFormat::Text | DataFormat::Csv { .. }) {
-                text.trim_end_matches(['\n', '\r']).to_string()
-            } else {
-                text
-            };
+            let mut record = text;
+            if matches!(spec.format, DataFormat::Text | DataFormat::Csv { .. }) {
+                while record.ends_with(['\n', '\r']) {
+                    record.pop();
+                }
+            }
             if record.is_empty()
                 && (spec.ignore_blank_lines || matches!(spec.format, DataFormat::Json(_)))
             {
@@ -561,18 +568,23 @@ async fn produce(
                 )?;
                 continue;
             }
-            values.clear();
+            let row_start = out.len();
             let mut bad: Option<LoadError> = None;
-            for ((raw, quoted), col) in fields.into_iter().zip(columns) {
+            for (i, ((raw, quoted), col)) in fields.into_iter().zip(columns).enumerate() {
                 let raw = match (raw, &spec.null_as) {
-                    (Some(r), Some(n)) if !quoted && &r == n => None,
+                    (Some(r), Some(n)) if !quoted && r.as_ref() == n.as_str() => None,
                     (Some(r), None) if !quoted && spec.format == DataFormat::Text && r == "\\N" => {
                         None
                     }
                     (r, _) => r,
                 };
-                match convert(raw.as_deref(), quoted, &col.ty, spec) {
-                    Ok(v) => values.push(v),
+                match convert(raw.as_deref(), &col.ty, spec) {
+                    Ok(v) => {
+                        if i > 0 {
+                            out.push(b'\t');
+                        }
+                        push_copy_value(&mut out, v.as_deref());
+                    }
                     Err(FieldError { code, reason }) => {
                         bad = Some(LoadError {
                             file: file_name.clone(),
@@ -589,14 +601,9 @@ async fn produce(
                 }
             }
             if let Some(e) = bad {
+                out.truncate(row_start);
                 reject(progress, spec, e)?;
                 continue;
-            }
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(b'\t');
-                }
-                push_copy_value(&mut out, v.as_deref());
             }
             out.push(b'\n');
             if let Ok(mut p) = progress.lock() {

@@ -2,13 +2,15 @@
 //! splitting for CSV and delimited text, and JSON objects mapped to columns ('auto' or
 //! JSONPaths).
 
+use std::borrow::Cow;
+
 use tokio::io::AsyncBufRead;
 
 use crate::copy_spec::{DataFormat, JsonMapping};
 
 /// A record's fields: the raw value (`None` only for JSON null/missing) and whether it was
 /// quoted.
-pub type Fields = Vec<(Option<String>, bool)>;
+pub type Fields<'a> = Vec<(Option<Cow<'a, str>>, bool)>;
 
 /// A record that cannot be split into fields: Redshift's error code and reason.
 pub type RecordError = (i32, String);
@@ -77,7 +79,13 @@ fn json_complete(b: &[u8]) -> bool {
 }
 
 /// Splits a CSV record: fields with whether they were quoted.
-pub fn split_csv(record: &str, delimiter: char, quote: char) -> Fields {
+pub fn split_csv(record: &str, delimiter: char, quote: char) -> Fields<'_> {
+    if !record.contains(quote) {
+        return record
+            .split(delimiter)
+            .map(|f| (Some(Cow::Borrowed(f)), false))
+            .collect();
+    }
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -99,18 +107,24 @@ pub fn split_csv(record: &str, delimiter: char, quote: char) -> Fields {
             in_quotes = true;
             quoted = true;
         } else if c == delimiter {
-            out.push((Some(std::mem::take(&mut cur)), quoted));
+            out.push((Some(Cow::Owned(std::mem::take(&mut cur))), quoted));
             quoted = false;
         } else {
             cur.push(c);
         }
     }
-    out.push((Some(cur), quoted));
+    out.push((Some(Cow::Owned(cur)), quoted));
     out
 }
 
 /// Splits a delimited-text record; with `escape`, a backslash makes the next character literal.
-pub fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bool) -> Fields {
+pub fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bool) -> Fields<'_> {
+    if !(escape && record.contains('\\')) && !(remove_quotes && record.contains('"')) {
+        return record
+            .split(delimiter)
+            .map(|f| (Some(Cow::Borrowed(f)), false))
+            .collect();
+    }
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = record.chars();
@@ -124,12 +138,12 @@ pub fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bo
         } else if remove_quotes && c == '"' {
             in_quotes = !in_quotes;
         } else if c == delimiter && !in_quotes {
-            out.push((Some(std::mem::take(&mut cur)), false));
+            out.push((Some(Cow::Owned(std::mem::take(&mut cur))), false));
         } else {
             cur.push(c);
         }
     }
-    out.push((Some(cur), false));
+    out.push((Some(Cow::Owned(cur)), false));
     out
 }
 
@@ -176,13 +190,16 @@ pub fn parse_json_path(p: &str) -> Option<Vec<String>> {
     Some(parts)
 }
 
-fn json_to_field(v: Option<&serde_json::Value>) -> (Option<String>, bool) {
+fn json_to_field(v: Option<&serde_json::Value>) -> (Option<Cow<'static, str>>, bool) {
     match v {
         None | Some(serde_json::Value::Null) => (None, false),
-        Some(serde_json::Value::String(s)) => (Some(s.clone()), true),
-        Some(serde_json::Value::Bool(b)) => (Some(if *b { "true" } else { "false" }.into()), false),
-        Some(serde_json::Value::Number(n)) => (Some(n.to_string()), false),
-        Some(other) => (Some(other.to_string()), true),
+        Some(serde_json::Value::String(s)) => (Some(Cow::Owned(s.clone())), true),
+        Some(serde_json::Value::Bool(b)) => (
+            Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            false,
+        ),
+        Some(serde_json::Value::Number(n)) => (Some(Cow::Owned(n.to_string())), false),
+        Some(other) => (Some(Cow::Owned(other.to_string())), true),
     }
 }
 
@@ -192,7 +209,7 @@ pub fn json_fields<'a>(
     columns: impl Iterator<Item = &'a str>,
     mapping: &JsonMapping,
     paths: Option<&[Vec<String>]>,
-) -> Result<Fields, RecordError> {
+) -> Result<Fields<'static>, RecordError> {
     let v: serde_json::Value =
         serde_json::from_str(record.trim()).map_err(|e| (1224, format!("Invalid JSON: {e}")))?;
     if !v.is_object() {
@@ -237,7 +254,10 @@ mod tests {
     #[test]
     fn csv_fields() {
         let f = split_csv("5|\"erin, the \"\"great\"\"\"|Boston||\"\"", '|', '"');
-        let vals: Vec<_> = f.iter().map(|(v, q)| (v.clone().unwrap(), *q)).collect();
+        let vals: Vec<(String, bool)> = f
+            .iter()
+            .map(|(v, q)| (v.clone().unwrap().into_owned(), *q))
+            .collect();
         assert_eq!(
             vals,
             vec![
