@@ -119,7 +119,8 @@ pub fn split_csv(record: &str, delimiter: char, quote: char) -> Fields<'_> {
 
 /// Splits a delimited-text record; with `escape`, a backslash makes the next character literal.
 pub fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bool) -> Fields<'_> {
-    if !(escape && record.contains('\\')) && !(remove_quotes && record.contains('"')) {
+    let needs_scan = (escape && record.contains('\\')) || (remove_quotes && record.contains('"'));
+    if !needs_scan {
         return record
             .split(delimiter)
             .map(|f| (Some(Cow::Borrowed(f)), false))
