@@ -8,6 +8,7 @@ pub mod copy_spec;
 mod lexical;
 mod load;
 pub mod objects;
+mod parquet_io;
 mod prelude;
 mod records;
 mod session;

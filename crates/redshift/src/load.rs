@@ -4,6 +4,7 @@
 //! `COPY ... FROM STDIN`. Rejected rows go to `stl_load_errors`; more than MAXERROR of them
 //! fail the whole load the way Redshift fails it.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -266,12 +267,6 @@ pub async fn run_copy(
     spec: &CopySpec,
     store: Arc<dyn ObjectStore>,
 ) -> Result<Outcome, ConnectionLost> {
-    if spec.format == DataFormat::Parquet {
-        return Ok(sql_error(
-            "0A000",
-            "COPY ... FORMAT AS PARQUET is not supported by the local engine yet".into(),
-        ));
-    }
     let all_columns = match table_columns(backend, &spec.table).await? {
         Ok(c) => c,
         Err(o) => return Ok(o),
@@ -452,6 +447,45 @@ async fn produce(
             .get(&file.bucket, &file.key)
             .await
             .map_err(|e| e.to_string())?;
+        if spec.format == DataFormat::Parquet {
+            let file_name = file.to_string();
+            let mut data = Vec::new();
+            let mut raw = raw;
+            tokio::io::AsyncReadExt::read_to_end(&mut raw, &mut data)
+                .await
+                .map_err(|e| format!("{file_name}: {e}"))?;
+            let rows = tokio::task::spawn_blocking(move || crate::parquet_io::read_rows(data))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{file_name}: not a readable Parquet file: {e}"))?;
+            for (i, row) in rows.into_iter().enumerate() {
+                let record: Vec<&str> = row.iter().map(|v| v.as_deref().unwrap_or("")).collect();
+                let record = record.join("|");
+                let fields: Fields = row.into_iter().map(|v| (v.map(Cow::Owned), true)).collect();
+                if let Err(e) = emit_row(
+                    fields,
+                    columns,
+                    spec,
+                    &mut out,
+                    &file_name,
+                    i as u64 + 1,
+                    &record,
+                ) {
+                    reject(progress, spec, *e)?;
+                    continue;
+                }
+                if let Ok(mut p) = progress.lock() {
+                    p.loaded += 1;
+                }
+                if out.len() >= 256 * 1024 {
+                    let chunk = std::mem::replace(&mut out, Vec::with_capacity(512 * 1024));
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            continue;
+        }
         let reader = decoder(spec.compression, raw)?;
         let mut records = RecordReader::new(reader, &spec.format);
         let file_name = file.to_string();
@@ -520,7 +554,7 @@ async fn produce(
                 ),
                 DataFormat::Parquet => Err((0, "unreachable".into())),
             };
-            let mut fields = match fields {
+            let fields = match fields {
                 Ok(f) => f,
                 Err((code, reason)) => {
                     reject(
@@ -540,72 +574,12 @@ async fn produce(
                     continue;
                 }
             };
-            if fields.len() < columns.len() && spec.fill_record {
-                fields.resize(columns.len(), (None, false));
-            }
-            if fields.len() != columns.len() {
-                let (code, reason) = if fields.len() < columns.len() {
-                    (1214, "Delimiter not found".to_string())
-                } else {
-                    (1216, "Extra column(s) found".to_string())
-                };
-                reject(
-                    progress,
-                    spec,
-                    LoadError {
-                        file: file_name.clone(),
-                        line: line_no,
-                        column: columns
-                            .get(fields.len().min(columns.len().saturating_sub(1)))
-                            .map(|c| c.name.clone())
-                            .unwrap_or_default(),
-                        col_type: String::new(),
-                        raw_line: truncate(&record, 1024),
-                        raw_value: String::new(),
-                        code,
-                        reason,
-                    },
-                )?;
+            if let Err(e) = emit_row(
+                fields, columns, spec, &mut out, &file_name, line_no, &record,
+            ) {
+                reject(progress, spec, *e)?;
                 continue;
             }
-            let row_start = out.len();
-            let mut bad: Option<LoadError> = None;
-            for (i, ((raw, quoted), col)) in fields.into_iter().zip(columns).enumerate() {
-                let raw = match (raw, &spec.null_as) {
-                    (Some(r), Some(n)) if !quoted && r.as_ref() == n.as_str() => None,
-                    (Some(r), None) if !quoted && spec.format == DataFormat::Text && r == "\\N" => {
-                        None
-                    }
-                    (r, _) => r,
-                };
-                match convert(raw.as_deref(), &col.ty, spec) {
-                    Ok(v) => {
-                        if i > 0 {
-                            out.push(b'\t');
-                        }
-                        push_copy_value(&mut out, v.as_deref());
-                    }
-                    Err(FieldError { code, reason }) => {
-                        bad = Some(LoadError {
-                            file: file_name.clone(),
-                            line: line_no,
-                            column: col.name.clone(),
-                            col_type: col.ty.name(),
-                            raw_line: truncate(&record, 1024),
-                            raw_value: truncate(raw.as_deref().unwrap_or(""), 1024),
-                            code,
-                            reason,
-                        });
-                        break;
-                    }
-                }
-            }
-            if let Some(e) = bad {
-                out.truncate(row_start);
-                reject(progress, spec, e)?;
-                continue;
-            }
-            out.push(b'\n');
             if let Ok(mut p) = progress.lock() {
                 p.loaded += 1;
             }
@@ -620,6 +594,79 @@ async fn produce(
     if !out.is_empty() {
         let _ = tx.send(Ok(out)).await;
     }
+    Ok(())
+}
+
+/// Converts one record's fields and appends them to `out` as a COPY text row; on a bad field
+/// nothing is appended and the error says why.
+fn emit_row(
+    mut fields: Fields<'_>,
+    columns: &[Column],
+    spec: &CopySpec,
+    out: &mut Vec<u8>,
+    file_name: &str,
+    line_no: u64,
+    record: &str,
+) -> Result<(), Box<LoadError>> {
+    let reject_row =
+        |column: String, col_type: String, raw_value: &str, code: i32, reason: String| LoadError {
+            file: file_name.to_string(),
+            line: line_no,
+            column,
+            col_type,
+            raw_line: truncate(record, 1024),
+            raw_value: truncate(raw_value, 1024),
+            code,
+            reason,
+        };
+    if fields.len() < columns.len() && spec.fill_record {
+        fields.resize(columns.len(), (None, false));
+    }
+    if fields.len() != columns.len() {
+        let (code, reason) = if fields.len() < columns.len() {
+            (1214, "Delimiter not found".to_string())
+        } else {
+            (1216, "Extra column(s) found".to_string())
+        };
+        let column = columns
+            .get(fields.len().min(columns.len().saturating_sub(1)))
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        return Err(Box::new(reject_row(
+            column,
+            String::new(),
+            "",
+            code,
+            reason,
+        )));
+    }
+    let row_start = out.len();
+    for (i, ((raw, quoted), col)) in fields.into_iter().zip(columns).enumerate() {
+        let raw = match (raw, &spec.null_as) {
+            (Some(r), Some(n)) if !quoted && r.as_ref() == n.as_str() => None,
+            (Some(r), None) if !quoted && spec.format == DataFormat::Text && r == "\\N" => None,
+            (r, _) => r,
+        };
+        match convert(raw.as_deref(), &col.ty, spec) {
+            Ok(v) => {
+                if i > 0 {
+                    out.push(b'\t');
+                }
+                push_copy_value(out, v.as_deref());
+            }
+            Err(FieldError { code, reason }) => {
+                out.truncate(row_start);
+                return Err(Box::new(reject_row(
+                    col.name.clone(),
+                    col.ty.name(),
+                    raw.as_deref().unwrap_or(""),
+                    code,
+                    reason,
+                )));
+            }
+        }
+    }
+    out.push(b'\n');
     Ok(())
 }
 

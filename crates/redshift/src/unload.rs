@@ -61,6 +61,54 @@ async fn compress(c: Compression, data: Vec<u8>) -> std::io::Result<Vec<u8>> {
     }
 }
 
+async fn write_parquet(
+    spec: &UnloadSpec,
+    dest: &S3Uri,
+    rows: &rsql::ResultSet,
+    store: Arc<dyn ObjectStore>,
+) -> Result<Outcome, ConnectionLost> {
+    let bytes = match crate::parquet_io::write_rows(rows) {
+        Ok(b) => b,
+        Err(e) => return Ok(failure("XX000", e)),
+    };
+    let suffix = if spec.parallel { "0000_part_00" } else { "000" };
+    let key = format!("{}{suffix}.parquet", dest.key);
+    if let Err(e) = store.put(&dest.bucket, &key, bytes).await {
+        return Ok(failure(
+            "XX000",
+            format!("UNLOAD could not write s3://{}/{key}: {e}", dest.bucket),
+        ));
+    }
+    if spec.manifest {
+        let manifest =
+            serde_json::json!({ "entries": [{ "url": format!("s3://{}/{key}", dest.bucket) }] });
+        if let Err(e) = store
+            .put(
+                &dest.bucket,
+                &format!("{}manifest", dest.key),
+                manifest.to_string().into_bytes(),
+            )
+            .await
+        {
+            return Ok(failure(
+                "XX000",
+                format!("UNLOAD could not write its manifest: {e}"),
+            ));
+        }
+    }
+    let n = rows.rows.len();
+    Ok(Outcome {
+        result: Ok(Completion {
+            tag: format!("UNLOAD {n}"),
+            rows: None,
+        }),
+        notices: vec![Notice {
+            severity: "INFO".into(),
+            message: format!("UNLOAD completed, {n} record(s) unloaded successfully."),
+        }],
+    })
+}
+
 /// Runs an UNLOAD on a PostgreSQL session.
 pub async fn run_unload(
     backend: &mut dyn Backend,
@@ -73,10 +121,10 @@ pub async fn run_unload(
             format!("invalid S3 location '{}'", spec.to),
         ));
     };
-    if matches!(spec.format, DataFormat::Parquet | DataFormat::Json(_)) {
+    if matches!(spec.format, DataFormat::Json(_)) {
         return Ok(failure(
             "0A000",
-            "UNLOAD ... FORMAT AS PARQUET/JSON is not supported by the local engine yet".into(),
+            "UNLOAD ... FORMAT AS JSON is not supported on the local engine yet".into(),
         ));
     }
     let query = match translate(&spec.query) {
@@ -117,6 +165,9 @@ pub async fn run_unload(
             });
         }
     };
+    if spec.format == DataFormat::Parquet {
+        return write_parquet(spec, &dest, &rows, store).await;
+    }
     let mut data = Vec::new();
     let delim = spec.delimiter;
     let csv = matches!(spec.format, DataFormat::Csv { .. });
