@@ -7,31 +7,15 @@
 #[path = "../tests/support/pg.rs"]
 mod pg;
 
+mod common;
+
+use common::time;
+
 use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 const RUNS: usize = 2;
-
-fn time(mut cmd: Command) -> Duration {
-    let t = Instant::now();
-    let out = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run benchmark command");
-    let d = t.elapsed();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    d
-}
-
-fn best(mut f: impl FnMut() -> Duration) -> Duration {
-    (0..RUNS).map(|_| f()).min().unwrap_or_default()
-}
 
 const CUSTOMER: &str = "CREATE TABLE customer (c_custkey BIGINT NOT NULL, c_name VARCHAR(25), c_address VARCHAR(40), c_nationkey INT, c_phone CHAR(15), c_acctbal DECIMAL(15,2), c_mktsegment CHAR(10), c_comment VARCHAR(117), c_end VARCHAR(1))";
 const LINEITEM: &str = "CREATE TABLE lineitem (l_orderkey BIGINT, l_partkey BIGINT, l_suppkey BIGINT, l_linenumber INT, l_quantity DECIMAL(15,2), l_extendedprice DECIMAL(15,2), l_discount DECIMAL(15,2), l_tax DECIMAL(15,2), l_returnflag CHAR(1), l_linestatus CHAR(1), l_shipdate DATE, l_commitdate DATE, l_receiptdate DATE, l_shipinstruct CHAR(25), l_shipmode CHAR(10), l_comment VARCHAR(44), l_end VARCHAR(1))";
@@ -83,7 +67,7 @@ fn main() {
             format!("DROP TABLE IF EXISTS {table};\n{ddl};\nCOPY {table} FROM 's3://rsqlflow-data/tpch/{table}/' IAM_ROLE default DELIMITER '|' GZIP;\n"),
         )
         .expect("write");
-        let psql = best(|| {
+        let psql = common::best(RUNS, || {
             let mut c = Command::new("psql");
             c.current_dir(d)
                 .args([
@@ -112,8 +96,8 @@ fn main() {
             ]);
             time(c)
         };
-        let native = best(|| rs(&["--database", &url]));
-        let embedded = best(|| rs(&["--ephemeral"]));
+        let native = common::best(RUNS, || rs(&["--database", &url]));
+        let embedded = common::best(RUNS, || rs(&["--ephemeral"]));
         println!(
             "| {table} | {rows} | {:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x |",
             psql.as_secs_f64(),

@@ -9,30 +9,17 @@
 #[path = "../tests/support/pg.rs"]
 mod pg;
 
+mod common;
+
+use common::time;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const RUNS: usize = 3;
 
 fn rsqlflow() -> &'static str {
     env!("CARGO_BIN_EXE_rsqlflow")
-}
-
-fn time(mut cmd: Command) -> Duration {
-    let t = Instant::now();
-    let out = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run benchmark command");
-    let d = t.elapsed();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    d
 }
 
 fn rsql_cmd(dir: &Path, db: &[&str], file: &str) -> Command {
@@ -60,10 +47,6 @@ fn psql_cmd(dir: &Path, cluster: &pg::Cluster, file: &str) -> Command {
         .args(["-p", &cluster.port().to_string()])
         .args(["-v", "ON_ERROR_STOP=1", "-f", file]);
     c
-}
-
-fn best(mut f: impl FnMut() -> Duration) -> Duration {
-    (0..RUNS).map(|_| f()).min().unwrap_or_default()
 }
 
 fn main() {
@@ -108,7 +91,7 @@ fn main() {
 
     let native = ["--database", url.as_str()];
     let embedded = ["--ephemeral"];
-    let startup = best(|| {
+    let startup = common::best(RUNS, || {
         let mut c = Command::new(rsqlflow());
         c.current_dir(d)
             .args(["rsql", "--ephemeral", "-c", "select 1"]);
@@ -123,9 +106,9 @@ fn main() {
         ("10,000 single-row INSERTs", "inserts.sql"),
         ("\\copy 1,000,000 rows", "copy.sql"),
     ] {
-        let p = best(|| time(psql_cmd(d, &cluster, file)));
-        let r = best(|| time(rsql_cmd(d, &native, file)));
-        let e = best(|| time(rsql_cmd(d, &embedded, file)));
+        let p = common::best(RUNS, || time(psql_cmd(d, &cluster, file)));
+        let r = common::best(RUNS, || time(rsql_cmd(d, &native, file)));
+        let e = common::best(RUNS, || time(rsql_cmd(d, &embedded, file)));
         println!(
             "| {name} | {:.3} s | {:.3} s | {:.2}x | {:.3} s | {:.2}x |",
             p.as_secs_f64(),

@@ -10,7 +10,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 struct Case {
     id: String,
@@ -39,23 +38,10 @@ fn load() -> (String, Vec<Case>) {
     (fixture, cases)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
 fn run_case(fixture: &str, case: &Case, db: &[String]) -> String {
     let tmp = tempfile::tempdir().expect("tempdir");
     let script = format!("\\set ON_ERROR_STOP on\n{fixture}\n{}\n", case.sql);
-    copy_dir(&dir().join("s3"), &tmp.path().join("s3"));
+    support::copy_dir(&dir().join("s3"), &tmp.path().join("s3"));
     std::fs::write(tmp.path().join("case.sql"), script).expect("write");
     let mut args = vec!["rsql".to_string()];
     args.extend(db.iter().cloned());
@@ -78,33 +64,21 @@ fn run_suite(engine: &str, db_for: impl Fn(&Case) -> Vec<String> + Sync) {
     let (fixture, cases) = load();
     assert!(cases.len() >= 60);
     let n = cases.len();
-    let queue = Mutex::new(cases);
-    let failures = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..3 {
-            s.spawn(|| {
-                loop {
-                    let Some(case) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    let actual = run_case(&fixture, &case, &db_for(&case));
-                    let path = dir().join("expected").join(format!("{}.txt", case.id));
-                    if update {
-                        std::fs::write(&path, &actual).expect("write expected");
-                        continue;
-                    }
-                    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-                    if actual != expected {
-                        failures.lock().unwrap().push(format!(
-                            "[{engine}] case {}:\n--- expected\n{expected}--- actual\n{actual}",
-                            case.id
-                        ));
-                    }
-                }
-            });
+    let failures = support::run_parallel(cases, 3, |case| {
+        let actual = run_case(&fixture, case, &db_for(case));
+        let path = dir().join("expected").join(format!("{}.txt", case.id));
+        if update {
+            std::fs::write(&path, &actual).expect("write expected");
+            return None;
         }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        (actual != expected).then(|| {
+            format!(
+                "[{engine}] case {}:\n--- expected\n{expected}--- actual\n{actual}",
+                case.id
+            )
+        })
     });
-    let failures = failures.into_inner().unwrap();
     println!(
         "redshift compatibility cases on the {engine} engine: {} passed, {} failed",
         n - failures.len(),

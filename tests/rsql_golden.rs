@@ -10,7 +10,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 struct Case {
     name: String,
@@ -47,19 +46,6 @@ fn load_cases() -> Vec<Case> {
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     assert!(cases.len() >= 30, "expected the golden cases in tests/rsql");
     cases
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
 }
 
 fn normalise(s: &str, dir: &Path) -> String {
@@ -114,7 +100,7 @@ struct Actual {
 
 fn run_case(case: &Case, db_args: &[String]) -> Actual {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&cases_dir(), dir.path());
+    support::copy_dir(&cases_dir(), dir.path());
     let file = format!("{}.rsql", case.name);
     let mut args = vec!["rsql".to_string()];
     args.extend(db_args.iter().cloned());
@@ -163,37 +149,12 @@ fn check(case: &Case, engine: &str, a: &Actual) -> Option<String> {
     (!problems.is_empty()).then(|| format!("[{engine}] {}: {}", case.name, problems.join("\n")))
 }
 
-/// Runs `f` over the cases on a few worker threads, collecting failures.
-fn run_all(
-    cases: Vec<Case>,
-    workers: usize,
-    f: impl Fn(&Case) -> Option<String> + Sync,
-) -> Vec<String> {
-    let queue = Arc::new(Mutex::new(cases));
-    let failures = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let Some(case) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    if let Some(msg) = f(&case) {
-                        failures.lock().unwrap().push(msg);
-                    }
-                }
-            });
-        }
-    });
-    failures.into_inner().unwrap()
-}
-
 #[test]
 fn golden_cases_on_embedded_engine() {
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
     let cases = load_cases();
     let n = cases.len();
-    let failures = run_all(cases, 3, |case| {
+    let failures = support::run_parallel(cases, 3, |case| {
         let a = run_case(case, &["--ephemeral".into()]);
         if update {
             let d = cases_dir();
@@ -225,7 +186,7 @@ fn golden_cases_on_native_postgresql() {
     let cases = load_cases();
     let n = cases.len();
     let admin = cluster.url("postgres");
-    let failures = run_all(cases, 2, |case| {
+    let failures = support::run_parallel(cases, 2, |case| {
         let db = format!("golden_{}", case.name.to_ascii_lowercase());
         let tmp = tempfile::tempdir().expect("tempdir");
         let setup = support::run(

@@ -83,3 +83,42 @@ pub fn shell_words(s: &str) -> Vec<String> {
     }
     out
 }
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Runs `f` over the items on a few worker threads; returns the failures it reports.
+pub fn run_parallel<T: Send>(
+    items: Vec<T>,
+    workers: usize,
+    f: impl Fn(&T) -> Option<String> + Sync,
+) -> Vec<String> {
+    let queue = std::sync::Mutex::new(items);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let Some(item) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    if let Some(msg) = f(&item) {
+                        failures.lock().unwrap().push(msg);
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap()
+}

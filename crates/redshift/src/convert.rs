@@ -380,32 +380,11 @@ fn parse_timestamp(v: &str, fmt: Option<&str>) -> Option<NaiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::copy_spec::{Compression, DataFormat};
 
     fn spec() -> CopySpec {
-        CopySpec {
-            table: "t".into(),
-            columns: vec![],
-            from: "s3://b/k".into(),
-            format: DataFormat::Text,
-            delimiter: '|',
-            ignore_header: 0,
-            null_as: None,
-            empty_as_null: false,
-            blanks_as_null: false,
-            date_format: None,
-            time_format: Some("YYYY-MM-DD HH:MI:SS".into()),
-            compression: Compression::None,
-            max_error: 0,
-            truncate_columns: false,
-            accept_inv_chars: None,
-            manifest: false,
-            escape: false,
-            remove_quotes: false,
-            ignore_blank_lines: false,
-            trim_blanks: false,
-            fill_record: false,
-        }
+        let mut s = CopySpec::new("t", "s3://b/k");
+        s.time_format = Some("YYYY-MM-DD HH:MI:SS".into());
+        s
     }
 
     #[test]

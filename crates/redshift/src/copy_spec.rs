@@ -94,6 +94,35 @@ pub struct CopySpec {
     pub fill_record: bool,
 }
 
+impl CopySpec {
+    /// A COPY of `table` from `from` with Redshift's defaults (delimited text, `|`).
+    pub fn new(table: impl Into<String>, from: impl Into<String>) -> CopySpec {
+        CopySpec {
+            table: table.into(),
+            columns: Vec::new(),
+            from: from.into(),
+            format: DataFormat::Text,
+            delimiter: '|',
+            ignore_header: 0,
+            null_as: None,
+            empty_as_null: false,
+            blanks_as_null: false,
+            date_format: None,
+            time_format: None,
+            compression: Compression::None,
+            max_error: 0,
+            truncate_columns: false,
+            accept_inv_chars: None,
+            manifest: false,
+            escape: false,
+            remove_quotes: false,
+            ignore_blank_lines: false,
+            trim_blanks: false,
+            fill_record: false,
+        }
+    }
+}
+
 /// A parsed UNLOAD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnloadSpec {
@@ -183,6 +212,33 @@ impl<'a> Cursor<'a> {
         }
         &self.sql[self.toks[from].range.start..self.toks[to - 1].range.end]
     }
+    /// Consumes an authorization or location option (accepted and ignored locally); false when
+    /// `w` is not one.
+    fn auth_option(&mut self, w: &str) -> Result<bool, SpecError> {
+        match w {
+            "IAM_ROLE" => {
+                if !self.eat("DEFAULT") {
+                    self.string("IAM_ROLE")?;
+                }
+            }
+            "WITH" => {
+                self.eat("CREDENTIALS");
+                self.string("CREDENTIALS")?;
+            }
+            "CREDENTIALS"
+            | "ACCESS_KEY_ID"
+            | "SECRET_ACCESS_KEY"
+            | "SESSION_TOKEN"
+            | "REGION"
+            | "KMS_KEY_ID"
+            | "MASTER_SYMMETRIC_KEY" => {
+                self.string(w)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     fn at_end(&self) -> bool {
         matches!(self.peek().map(|t| &t.token), None | Some(Token::SemiColon))
     }
@@ -241,29 +297,8 @@ pub fn parse_copy(sql: &str, toks: &[Tok]) -> Result<CopySpec, SpecError> {
         return Err(SpecError::Syntax("expected FROM after the table".into()));
     }
     let from = c.string("FROM")?;
-    let mut spec = CopySpec {
-        table,
-        columns,
-        from,
-        format: DataFormat::Text,
-        delimiter: '|',
-        ignore_header: 0,
-        null_as: None,
-        empty_as_null: false,
-        blanks_as_null: false,
-        date_format: None,
-        time_format: None,
-        compression: Compression::None,
-        max_error: 0,
-        truncate_columns: false,
-        accept_inv_chars: None,
-        manifest: false,
-        escape: false,
-        remove_quotes: false,
-        ignore_blank_lines: false,
-        trim_blanks: false,
-        fill_record: false,
-    };
+    let mut spec = CopySpec::new(table, from);
+    spec.columns = columns;
     let mut delimiter_set = false;
     while !c.at_end() {
         let Some(w) = c.word() else {
@@ -273,24 +308,10 @@ pub fn parse_copy(sql: &str, toks: &[Tok]) -> Result<CopySpec, SpecError> {
             )));
         };
         c.i += 1;
+        if c.auth_option(&w)? {
+            continue;
+        }
         match w.as_str() {
-            "IAM_ROLE" => {
-                if !c.eat("DEFAULT") {
-                    c.string("IAM_ROLE")?;
-                }
-            }
-            "CREDENTIALS"
-            | "WITH"
-            | "ACCESS_KEY_ID"
-            | "SECRET_ACCESS_KEY"
-            | "SESSION_TOKEN"
-            | "REGION"
-            | "MASTER_SYMMETRIC_KEY" => {
-                if w == "WITH" {
-                    c.eat("CREDENTIALS");
-                }
-                c.string(&w)?;
-            }
             "FORMAT" => {
                 c.eat("AS");
                 continue;
@@ -412,21 +433,10 @@ pub fn parse_unload(sql: &str, toks: &[Tok]) -> Result<UnloadSpec, SpecError> {
             ));
         };
         c.i += 1;
+        if c.auth_option(&w)? {
+            continue;
+        }
         match w.as_str() {
-            "IAM_ROLE" => {
-                if !c.eat("DEFAULT") {
-                    c.string("IAM_ROLE")?;
-                }
-            }
-            "CREDENTIALS"
-            | "ACCESS_KEY_ID"
-            | "SECRET_ACCESS_KEY"
-            | "SESSION_TOKEN"
-            | "REGION"
-            | "KMS_KEY_ID"
-            | "MASTER_SYMMETRIC_KEY" => {
-                c.string(&w)?;
-            }
             "FORMAT" => {
                 c.eat("AS");
             }

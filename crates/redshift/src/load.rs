@@ -49,7 +49,8 @@ pub struct Column {
     pub ty: ColumnType,
 }
 
-fn sql_error(sqlstate: &str, message: String) -> Outcome {
+/// A failed statement with this SQLSTATE and message.
+pub(crate) fn sql_error(sqlstate: &str, message: String) -> Outcome {
     Outcome {
         result: Err(SqlError {
             severity: "ERROR".into(),
@@ -474,14 +475,8 @@ async fn produce(
                     reject(progress, spec, *e)?;
                     continue;
                 }
-                if let Ok(mut p) = progress.lock() {
-                    p.loaded += 1;
-                }
-                if out.len() >= 256 * 1024 {
-                    let chunk = std::mem::replace(&mut out, Vec::with_capacity(512 * 1024));
-                    if tx.send(Ok(chunk)).await.is_err() {
-                        return Ok(());
-                    }
+                if !row_loaded(&mut out, tx, progress).await {
+                    return Ok(());
                 }
             }
             continue;
@@ -580,14 +575,8 @@ async fn produce(
                 reject(progress, spec, *e)?;
                 continue;
             }
-            if let Ok(mut p) = progress.lock() {
-                p.loaded += 1;
-            }
-            if out.len() >= 256 * 1024 {
-                let chunk = std::mem::replace(&mut out, Vec::with_capacity(512 * 1024));
-                if tx.send(Ok(chunk)).await.is_err() {
-                    return Ok(());
-                }
+            if !row_loaded(&mut out, tx, progress).await {
+                return Ok(());
             }
         }
     }
@@ -595,6 +584,23 @@ async fn produce(
         let _ = tx.send(Ok(out)).await;
     }
     Ok(())
+}
+
+/// Counts a loaded row and sends the buffer on when it is full; false when the receiver is gone
+/// (the COPY ended early).
+async fn row_loaded(
+    out: &mut Vec<u8>,
+    tx: &mpsc::Sender<std::io::Result<Vec<u8>>>,
+    progress: &Mutex<Progress>,
+) -> bool {
+    if let Ok(mut p) = progress.lock() {
+        p.loaded += 1;
+    }
+    if out.len() >= 256 * 1024 {
+        let chunk = std::mem::replace(out, Vec::with_capacity(512 * 1024));
+        return tx.send(Ok(chunk)).await.is_ok();
+    }
+    true
 }
 
 /// Converts one record's fields and appends them to `out` as a COPY text row; on a bad field

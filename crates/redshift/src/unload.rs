@@ -6,25 +6,13 @@
 use std::sync::Arc;
 
 use async_compression::tokio::write::{BzEncoder, GzipEncoder, ZstdEncoder};
-use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome, SqlError};
+use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome};
 use tokio::io::AsyncWriteExt;
 
 use crate::copy_spec::{Compression, DataFormat, UnloadSpec};
+use crate::load::sql_error;
 use crate::objects::{ObjectStore, S3Uri};
 use crate::translate::{Translation, translate};
-
-fn failure(sqlstate: &str, message: String) -> Outcome {
-    Outcome {
-        result: Err(SqlError {
-            severity: "ERROR".into(),
-            sqlstate: sqlstate.into(),
-            message,
-            detail: None,
-            hint: None,
-        }),
-        notices: Vec::new(),
-    }
-}
 
 fn csv_quote(s: &str, delim: char) -> String {
     if s.contains([delim, '"', '\n', '\r']) || s.is_empty() {
@@ -61,52 +49,42 @@ async fn compress(c: Compression, data: Vec<u8>) -> std::io::Result<Vec<u8>> {
     }
 }
 
-async fn write_parquet(
+/// Stores the unloaded file (and the manifest) and reports the row count.
+async fn publish(
     spec: &UnloadSpec,
     dest: &S3Uri,
-    rows: &rsql::ResultSet,
-    store: Arc<dyn ObjectStore>,
-) -> Result<Outcome, ConnectionLost> {
-    let bytes = match crate::parquet_io::write_rows(rows) {
-        Ok(b) => b,
-        Err(e) => return Ok(failure("XX000", e)),
-    };
-    let suffix = if spec.parallel { "0000_part_00" } else { "000" };
-    let key = format!("{}{suffix}.parquet", dest.key);
+    key: String,
+    bytes: Vec<u8>,
+    rows: usize,
+    store: &dyn ObjectStore,
+) -> Outcome {
     if let Err(e) = store.put(&dest.bucket, &key, bytes).await {
-        return Ok(failure(
+        return sql_error(
             "XX000",
             format!("UNLOAD could not write s3://{}/{key}: {e}", dest.bucket),
-        ));
+        );
     }
     if spec.manifest {
         let manifest =
             serde_json::json!({ "entries": [{ "url": format!("s3://{}/{key}", dest.bucket) }] });
+        let mkey = format!("{}manifest", dest.key);
         if let Err(e) = store
-            .put(
-                &dest.bucket,
-                &format!("{}manifest", dest.key),
-                manifest.to_string().into_bytes(),
-            )
+            .put(&dest.bucket, &mkey, manifest.to_string().into_bytes())
             .await
         {
-            return Ok(failure(
-                "XX000",
-                format!("UNLOAD could not write its manifest: {e}"),
-            ));
+            return sql_error("XX000", format!("UNLOAD could not write its manifest: {e}"));
         }
     }
-    let n = rows.rows.len();
-    Ok(Outcome {
+    Outcome {
         result: Ok(Completion {
-            tag: format!("UNLOAD {n}"),
+            tag: format!("UNLOAD {rows}"),
             rows: None,
         }),
         notices: vec![Notice {
             severity: "INFO".into(),
-            message: format!("UNLOAD completed, {n} record(s) unloaded successfully."),
+            message: format!("UNLOAD completed, {rows} record(s) unloaded successfully."),
         }],
-    })
+    }
 }
 
 /// Runs an UNLOAD on a PostgreSQL session.
@@ -116,13 +94,13 @@ pub async fn run_unload(
     store: Arc<dyn ObjectStore>,
 ) -> Result<Outcome, ConnectionLost> {
     let Some(dest) = S3Uri::parse(&spec.to) else {
-        return Ok(failure(
+        return Ok(sql_error(
             "XX000",
             format!("invalid S3 location '{}'", spec.to),
         ));
     };
     if matches!(spec.format, DataFormat::Json(_)) {
-        return Ok(failure(
+        return Ok(sql_error(
             "0A000",
             "UNLOAD ... FORMAT AS JSON is not supported on the local engine yet".into(),
         ));
@@ -131,23 +109,23 @@ pub async fn run_unload(
         Translation::Unchanged => spec.query.clone(),
         Translation::Rewritten(q) => q,
         Translation::Unsupported { construct, reason } => {
-            return Ok(failure(
+            return Ok(sql_error(
                 "0A000",
                 format!("{construct} is not supported on the local engine: {reason}"),
             ));
         }
-        _ => return Ok(failure("0A000", "UNLOAD needs a SELECT query".into())),
+        _ => return Ok(sql_error("0A000", "UNLOAD needs a SELECT query".into())),
     };
     if !spec.allow_overwrite {
         match store.list(&dest.bucket, &dest.key).await {
             Ok(existing) if !existing.is_empty() => {
-                return Ok(failure(
+                return Ok(sql_error(
                     "XX000",
                     "Specified unload destination on S3 is not empty. Consider using a different bucket / prefix, manually removing the target files in S3, or using the ALLOWOVERWRITE option.".into(),
                 ));
             }
             Err(crate::objects::ObjectError::NoSuchBucket(b)) => {
-                return Ok(failure(
+                return Ok(sql_error(
                     "XX000",
                     format!("The specified S3 bucket '{b}' does not exist"),
                 ));
@@ -165,8 +143,14 @@ pub async fn run_unload(
             });
         }
     };
+    let suffix = if spec.parallel { "0000_part_00" } else { "000" };
     if spec.format == DataFormat::Parquet {
-        return write_parquet(spec, &dest, &rows, store).await;
+        let bytes = match crate::parquet_io::write_rows(&rows) {
+            Ok(b) => b,
+            Err(e) => return Ok(sql_error("XX000", e)),
+        };
+        let key = format!("{}{suffix}.parquet", dest.key);
+        return Ok(publish(spec, &dest, key, bytes, rows.rows.len(), store.as_ref()).await);
     }
     let mut data = Vec::new();
     let delim = spec.delimiter;
@@ -203,42 +187,10 @@ pub async fn run_unload(
         .as_ref()
         .map(|e| format!(".{}", e.trim_start_matches('.')))
         .unwrap_or_default();
-    let suffix = if spec.parallel { "0000_part_00" } else { "000" };
     let key = format!("{}{suffix}{user_ext}{ext}", dest.key);
     let bytes = match compress(spec.compression, data).await {
         Ok(b) => b,
-        Err(e) => return Ok(failure("XX000", e.to_string())),
+        Err(e) => return Ok(sql_error("XX000", e.to_string())),
     };
-    if let Err(e) = store.put(&dest.bucket, &key, bytes).await {
-        return Ok(failure(
-            "XX000",
-            format!("UNLOAD could not write s3://{}/{key}: {e}", dest.bucket),
-        ));
-    }
-    if spec.manifest {
-        let manifest = serde_json::json!({
-            "entries": [{ "url": format!("s3://{}/{key}", dest.bucket) }]
-        });
-        let mkey = format!("{}manifest", dest.key);
-        if let Err(e) = store
-            .put(&dest.bucket, &mkey, manifest.to_string().into_bytes())
-            .await
-        {
-            return Ok(failure(
-                "XX000",
-                format!("UNLOAD could not write its manifest: {e}"),
-            ));
-        }
-    }
-    let n = rows.rows.len();
-    Ok(Outcome {
-        result: Ok(Completion {
-            tag: format!("UNLOAD {n}"),
-            rows: None,
-        }),
-        notices: vec![Notice {
-            severity: "INFO".into(),
-            message: format!("UNLOAD completed, {n} record(s) unloaded successfully."),
-        }],
-    })
+    Ok(publish(spec, &dest, key, bytes, rows.rows.len(), store.as_ref()).await)
 }
