@@ -211,10 +211,22 @@ struct Progress {
     fatal: Option<String>,
 }
 
-fn decoder(
+/// A reader over the decompressed bytes of an object. LZOP files are decompressed whole (the
+/// container has no streaming decoder here); the others stream.
+async fn decoder(
     c: Compression,
-    r: Box<dyn AsyncRead + Send + Unpin>,
+    mut r: Box<dyn AsyncRead + Send + Unpin>,
 ) -> Result<Box<dyn AsyncBufRead + Send + Unpin>, String> {
+    if c == Compression::Lzop {
+        let mut data = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut r, &mut data)
+            .await
+            .map_err(|e| e.to_string())?;
+        let plain = tokio::task::spawn_blocking(move || crate::lzop::decompress(&data))
+            .await
+            .map_err(|e| e.to_string())??;
+        return Ok(Box::new(std::io::Cursor::new(plain)));
+    }
     let buffered = BufReader::with_capacity(256 * 1024, r);
     Ok(match c {
         Compression::None => Box::new(buffered),
@@ -231,9 +243,7 @@ fn decoder(
             256 * 1024,
             ZstdDecoder::new(buffered),
         )),
-        Compression::Lzop => {
-            return Err("LZOP compressed files are not supported by the local engine".into());
-        }
+        Compression::Lzop => Box::new(buffered),
     })
 }
 
@@ -481,9 +491,11 @@ async fn produce(
             }
             continue;
         }
-        let reader = decoder(spec.compression, raw)?;
-        let mut records = RecordReader::new(reader, &spec.format);
         let file_name = file.to_string();
+        let reader = decoder(spec.compression, raw)
+            .await
+            .map_err(|e| format!("{file_name}: {e}"))?;
+        let mut records = RecordReader::new(reader, &spec.format);
         let mut skipped_header = 0;
         while let Some(rec) = records
             .next()
