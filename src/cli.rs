@@ -2,7 +2,16 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where s3:// objects live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum S3Mode {
+    /// A local directory (--s3-root).
+    Local,
+    /// Amazon S3 through the AWS SDK.
+    Aws,
+}
 
 /// Run Amazon Redshift RSQL ETL jobs: locally on an embedded PostgreSQL, or against PostgreSQL
 /// and Redshift servers.
@@ -119,6 +128,12 @@ pub struct RsqlArgs {
     /// DIR/bucket/key.
     #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
     pub s3_root: PathBuf,
+
+    /// Where COPY and UNLOAD read and write s3:// objects: the local directory (--s3-root), or
+    /// Amazon S3 itself with the standard AWS configuration (credentials, region,
+    /// AWS_ENDPOINT_URL).
+    #[arg(long, value_enum, default_value_t = S3Mode::Local)]
+    pub s3: S3Mode,
 
     /// Print each statement's Redshift-to-PostgreSQL translation on stderr before it runs.
     #[arg(long)]

@@ -1,0 +1,119 @@
+//! Amazon S3 as an [`ObjectStore`] (aws-sdk-s3): listing by key prefix with pagination,
+//! streaming reads, and whole-object writes. The endpoint, region and credentials come from
+//! the standard AWS configuration chain (`AWS_ENDPOINT_URL` points it at a stand-in).
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use redshift::{ObjectError, ObjectInfo, ObjectStore};
+use tokio::io::AsyncRead;
+
+/// S3 through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct AwsS3 {
+    client: Client,
+}
+
+impl AwsS3 {
+    /// A store using the default AWS configuration (environment, profile, instance role).
+    pub async fn from_env() -> AwsS3 {
+        let config = aws_config::load_from_env().await;
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(std::env::var("AWS_ENDPOINT_URL").is_ok())
+            .build();
+        AwsS3 {
+            client: Client::from_conf(s3_config),
+        }
+    }
+
+    /// A store over an existing client.
+    pub fn new(client: Client) -> AwsS3 {
+        AwsS3 { client }
+    }
+}
+
+fn classify(bucket: &str, key: &str, code: Option<&str>, message: String) -> ObjectError {
+    match code {
+        Some("NoSuchBucket") => ObjectError::NoSuchBucket(bucket.to_string()),
+        Some("NoSuchKey") | Some("NotFound") => {
+            ObjectError::NoSuchKey(format!("s3://{bucket}/{key}"))
+        }
+        _ => ObjectError::Io {
+            uri: format!("s3://{bucket}/{key}"),
+            message,
+        },
+    }
+}
+
+fn describe<E: ProvideErrorMetadata + std::fmt::Display>(e: &E) -> String {
+    match (e.code(), e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => e.to_string(),
+    }
+}
+
+#[async_trait]
+impl ObjectStore for AwsS3 {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                let e = e.into_service_error();
+                classify(bucket, prefix, e.code(), describe(&e))
+            })?;
+            for o in page.contents() {
+                if let Some(key) = o.key() {
+                    out.push(ObjectInfo {
+                        key: key.to_string(),
+                        size: o.size().unwrap_or(0).max(0) as u64,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, ObjectError> {
+        let r = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.into_service_error();
+                classify(bucket, key, e.code(), describe(&e))
+            })?;
+        Ok(Box::new(r.body.into_async_read()))
+    }
+
+    async fn put(&self, bucket: &str, key: &str, data: Vec<u8>) -> Result<(), ObjectError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(data))
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.into_service_error();
+                classify(bucket, key, e.code(), describe(&e))
+            })?;
+        Ok(())
+    }
+}

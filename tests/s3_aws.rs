@@ -1,0 +1,78 @@
+//! COPY and UNLOAD against S3 through the real AWS SDK client, served by moto's S3. Runs when
+//! `RSQLFLOW_TEST_MOTO` names a moto_server executable (`.ci/run` installs one).
+
+mod support;
+
+fn rsql_aws(
+    moto: &support::moto::Moto,
+    dir: &std::path::Path,
+    script: &str,
+) -> (String, String, i32) {
+    std::fs::write(dir.join("job.sql"), script).unwrap();
+    let out = std::process::Command::new(support::bin())
+        .current_dir(dir)
+        .args(["rsql", "--ephemeral", "--s3", "aws", "-f", "job.sql"])
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn unload_and_copy_round_trip_through_the_aws_sdk() {
+    let Some(moto) = support::moto::Moto::start() else {
+        eprintln!("skipped: set RSQLFLOW_TEST_MOTO to a moto_server executable");
+        return;
+    };
+    assert_eq!(
+        moto.request("PUT", "/etl-bucket"),
+        200,
+        "create bucket in moto"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err, code) = rsql_aws(
+        &moto,
+        dir.path(),
+        "\\set ON_ERROR_STOP on\n\
+         CREATE TABLE src (id INT, name VARCHAR(20));\n\
+         INSERT INTO src SELECT n, 'name ' || n FROM generate_series(1, 2500) n;\n\
+         UNLOAD ('SELECT * FROM src') TO 's3://etl-bucket/out/src_' GZIP PARALLEL OFF MANIFEST;\n\
+         \\echo unloaded :ACTIVITYCOUNT\n\
+         CREATE TABLE dst (LIKE src);\n\
+         COPY dst FROM 's3://etl-bucket/out/src_000' GZIP;\n\
+         \\echo loaded :ACTIVITYCOUNT\n\
+         COPY dst FROM 's3://etl-bucket/out/src_manifest' MANIFEST GZIP;\n\
+         SELECT count(*) AS n, count(DISTINCT id) AS ids FROM dst;\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("unloaded 2500") && out.contains("loaded 2500"),
+        "{out}"
+    );
+    assert!(out.contains(" 5000 | 2500"), "{out}");
+
+    let (_, err, code) = rsql_aws(
+        &moto,
+        dir.path(),
+        "CREATE TABLE t (id INT);\n\
+         COPY t FROM 's3://etl-bucket/nothing/here' CSV;\n\
+         COPY t FROM 's3://no-such-bucket/x' CSV;\n",
+    );
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("The specified S3 prefix 'nothing/here' does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("The specified S3 bucket 'no-such-bucket' does not exist"),
+        "{err}"
+    );
+}
