@@ -98,22 +98,11 @@ fn redshift_cases_on_native_postgresql() {
         return;
     }
     let cluster = support::pg::Cluster::start();
-    let admin = cluster.url("postgres");
     run_suite("native", |case| {
-        let db = format!("compat_{}", case.id.to_ascii_lowercase());
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let setup = support::run(
-            tmp.path(),
-            &[
-                "rsql".into(),
-                "--database".into(),
-                admin.clone(),
-                "-c".into(),
-                format!("drop database if exists {db}; create database {db};"),
-            ],
-            None,
+        let url = support::fresh_database(
+            &cluster,
+            &format!("compat_{}", case.id.to_ascii_lowercase()),
         );
-        assert!(setup.status.success());
-        vec!["--database".into(), cluster.url(&db)]
+        vec!["--database".into(), url]
     });
 }

@@ -185,29 +185,12 @@ fn golden_cases_on_native_postgresql() {
     let cluster = support::pg::Cluster::start();
     let cases = load_cases();
     let n = cases.len();
-    let admin = cluster.url("postgres");
     let failures = support::run_parallel(cases, 2, |case| {
-        let db = format!("golden_{}", case.name.to_ascii_lowercase());
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let setup = support::run(
-            tmp.path(),
-            &[
-                "rsql".into(),
-                "--database".into(),
-                admin.clone(),
-                "-v".into(),
-                "ON_ERROR_STOP=1".into(),
-                "-c".into(),
-                format!("drop database if exists {db}; create database {db};"),
-            ],
-            None,
+        let url = support::fresh_database(
+            &cluster,
+            &format!("golden_{}", case.name.to_ascii_lowercase()),
         );
-        assert!(
-            setup.status.success(),
-            "create database {db}: {}",
-            String::from_utf8_lossy(&setup.stderr)
-        );
-        let a = run_case(case, &["--database".into(), cluster.url(&db)]);
+        let a = run_case(case, &["--database".into(), url]);
         check(case, "native", &a)
     });
     println!(

@@ -123,3 +123,28 @@ pub fn run_parallel<T: Send>(
     });
     failures.into_inner().unwrap()
 }
+
+/// Creates (or recreates) database `db` on a cluster through the rsqlflow binary and returns
+/// its URL.
+pub fn fresh_database(cluster: &pg::Cluster, db: &str) -> String {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let setup = run(
+        tmp.path(),
+        &[
+            "rsql".into(),
+            "--database".into(),
+            cluster.url("postgres"),
+            "-v".into(),
+            "ON_ERROR_STOP=1".into(),
+            "-c".into(),
+            format!("drop database if exists {db}; create database {db};"),
+        ],
+        None,
+    );
+    assert!(
+        setup.status.success(),
+        "create database {db}: {}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    cluster.url(db)
+}

@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::result::CreateUnhandledError;
 use redshift::{ObjectError, ObjectInfo, ObjectStore};
 use tokio::io::AsyncRead;
 
@@ -46,6 +47,18 @@ fn classify(bucket: &str, key: &str, code: Option<&str>, message: String) -> Obj
     }
 }
 
+/// Maps an SDK error for `s3://bucket/key` to an [`ObjectError`].
+fn sdk_error<E, R>(bucket: &str, key: &str) -> impl FnOnce(SdkError<E, R>) -> ObjectError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + CreateUnhandledError + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |e| {
+        let e = e.into_service_error();
+        classify(bucket, key, e.code(), describe(&e))
+    }
+}
+
 fn describe<E: ProvideErrorMetadata + std::fmt::Display>(e: &E) -> String {
     match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
@@ -66,10 +79,7 @@ impl ObjectStore for AwsS3 {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                let e = e.into_service_error();
-                classify(bucket, prefix, e.code(), describe(&e))
-            })?;
+            let page = page.map_err(sdk_error(bucket, prefix))?;
             for o in page.contents() {
                 if let Some(key) = o.key() {
                     out.push(ObjectInfo {
@@ -95,10 +105,7 @@ impl ObjectStore for AwsS3 {
             .key(key)
             .send()
             .await
-            .map_err(|e| {
-                let e = e.into_service_error();
-                classify(bucket, key, e.code(), describe(&e))
-            })?;
+            .map_err(sdk_error(bucket, key))?;
         Ok(Box::new(r.body.into_async_read()))
     }
 
@@ -110,10 +117,7 @@ impl ObjectStore for AwsS3 {
             .body(ByteStream::from(data))
             .send()
             .await
-            .map_err(|e| {
-                let e = e.into_service_error();
-                classify(bucket, key, e.code(), describe(&e))
-            })?;
+            .map_err(sdk_error(bucket, key))?;
         Ok(())
     }
 }
