@@ -68,21 +68,11 @@ fn main() {
         )
         .expect("write");
         let psql = common::best(RUNS, || {
-            let mut c = Command::new("psql");
-            c.current_dir(d)
-                .args([
-                    "-X",
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                ])
-                .args(["-p", &cluster.port().to_string(), "-v", "ON_ERROR_STOP=1"])
-                .args(["-f", &format!("psql_{table}.sql")]);
-            time(c)
+            time(common::psql(
+                d,
+                cluster.port(),
+                &format!("psql_{table}.sql"),
+            ))
         });
         let rs = |db: &[&str]| {
             let mut c = Command::new(bin);

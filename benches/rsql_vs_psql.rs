@@ -31,24 +31,6 @@ fn rsql_cmd(dir: &Path, db: &[&str], file: &str) -> Command {
     c
 }
 
-fn psql_cmd(dir: &Path, cluster: &pg::Cluster, file: &str) -> Command {
-    let mut c = Command::new("psql");
-    c.current_dir(dir)
-        .args([
-            "-X",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-        ])
-        .args(["-p", &cluster.port().to_string()])
-        .args(["-v", "ON_ERROR_STOP=1", "-f", file]);
-    c
-}
-
 fn main() {
     let cluster = pg::Cluster::start();
     let url = cluster.url("postgres");
@@ -106,7 +88,7 @@ fn main() {
         ("10,000 single-row INSERTs", "inserts.sql"),
         ("\\copy 1,000,000 rows", "copy.sql"),
     ] {
-        let p = common::best(RUNS, || time(psql_cmd(d, &cluster, file)));
+        let p = common::best(RUNS, || time(common::psql(d, cluster.port(), file)));
         let r = common::best(RUNS, || time(rsql_cmd(d, &native, file)));
         let e = common::best(RUNS, || time(rsql_cmd(d, &embedded, file)));
         println!(

@@ -3,6 +3,25 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `psql` running `file` in `dir` against the local server on `port` (no psqlrc, quiet, stop
+/// on the first error).
+pub fn psql(dir: &std::path::Path, port: u16, file: &str) -> Command {
+    let mut c = Command::new("psql");
+    c.current_dir(dir)
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args(["-p", &port.to_string(), "-v", "ON_ERROR_STOP=1", "-f", file]);
+    c
+}
+
 /// Runs a command to completion (it must succeed) and returns its wall time.
 pub fn time(mut cmd: Command) -> Duration {
     let t = Instant::now();

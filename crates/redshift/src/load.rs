@@ -40,6 +40,22 @@ pub struct LoadError {
     pub reason: String,
 }
 
+impl LoadError {
+    /// A whole-record rejection (no particular column).
+    fn record(file: &str, line: u64, raw_line: &str, code: i32, reason: String) -> LoadError {
+        LoadError {
+            file: file.to_string(),
+            line,
+            column: String::new(),
+            col_type: String::new(),
+            raw_line: truncate(raw_line, 1024),
+            raw_value: String::new(),
+            code,
+            reason,
+        }
+    }
+}
+
 /// A target column.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -518,17 +534,13 @@ async fn produce(
                         reject(
                             progress,
                             spec,
-                            LoadError {
-                                file: file_name.clone(),
-                                line: line_no,
-                                column: String::new(),
-                                col_type: String::new(),
-                                raw_line: truncate(&raw, 1024),
-                                raw_value: String::new(),
-                                code: 1220,
-                                reason: "String contains invalid or unsupported UTF8 codepoints."
-                                    .into(),
-                            },
+                            LoadError::record(
+                                &file_name,
+                                line_no,
+                                &raw,
+                                1220,
+                                "String contains invalid or unsupported UTF8 codepoints.".into(),
+                            ),
                         )?;
                         continue;
                     }
@@ -567,16 +579,7 @@ async fn produce(
                     reject(
                         progress,
                         spec,
-                        LoadError {
-                            file: file_name.clone(),
-                            line: line_no,
-                            column: String::new(),
-                            col_type: String::new(),
-                            raw_line: truncate(&record, 1024),
-                            raw_value: String::new(),
-                            code,
-                            reason,
-                        },
+                        LoadError::record(&file_name, line_no, &record, code, reason),
                     )?;
                     continue;
                 }
@@ -628,14 +631,10 @@ fn emit_row(
 ) -> Result<(), Box<LoadError>> {
     let reject_row =
         |column: String, col_type: String, raw_value: &str, code: i32, reason: String| LoadError {
-            file: file_name.to_string(),
-            line: line_no,
             column,
             col_type,
-            raw_line: truncate(record, 1024),
             raw_value: truncate(raw_value, 1024),
-            code,
-            reason,
+            ..LoadError::record(file_name, line_no, record, code, reason)
         };
     if fields.len() < columns.len() && spec.fill_record {
         fields.resize(columns.len(), (None, false));
