@@ -289,10 +289,35 @@ fn push_copy_value(out: &mut Vec<u8>, v: Option<&str>) {
 }
 
 /// Runs a COPY FROM S3 on a PostgreSQL session.
+///
+/// Rejected rows that cannot be recorded yet, because the COPY failed inside a transaction
+/// block (which PostgreSQL has aborted), come back as [`CopyRun::deferred`]: the statement that
+/// records them, to run once the transaction has ended. Redshift's `stl_load_errors` is a
+/// system table that keeps them whatever happens to the transaction.
 pub async fn run_copy(
     backend: &mut dyn Backend,
     spec: &CopySpec,
     store: Arc<dyn ObjectStore>,
+) -> Result<CopyRun, ConnectionLost> {
+    let mut deferred = None;
+    let outcome = copy_outcome(backend, spec, store, &mut deferred).await?;
+    Ok(CopyRun { outcome, deferred })
+}
+
+/// What a COPY gave, and the load-error record it could not write yet.
+pub struct CopyRun {
+    /// The statement's result.
+    pub outcome: Outcome,
+    /// SQL that appends the rejected rows to `stl_load_errors`, to run after the current
+    /// (aborted) transaction ends.
+    pub deferred: Option<String>,
+}
+
+async fn copy_outcome(
+    backend: &mut dyn Backend,
+    spec: &CopySpec,
+    store: Arc<dyn ObjectStore>,
+    deferred: &mut Option<String>,
 ) -> Result<Outcome, ConnectionLost> {
     let all_columns = match table_columns(backend, &spec.table).await? {
         Ok(c) => c,
@@ -383,7 +408,7 @@ pub async fn run_copy(
     let table_name = spec.table.trim_matches('"').to_string();
     let mut notices = outcome.notices;
     if !errors.is_empty() {
-        record_errors(backend, &table_name, &errors, &mut notices).await?;
+        *deferred = record_errors(backend, &table_name, &errors, &mut notices).await?;
     }
     let result = match (outcome.result, fatal) {
         (_, Some(msg)) if msg == TOO_MANY_ERRORS => Err(SqlError {
@@ -704,13 +729,14 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Appends rejected rows to `stl_load_errors` (created on first use).
+/// Appends rejected rows to `stl_load_errors` (created on first use). In an aborted
+/// transaction the statement is returned instead, to run once the transaction has ended.
 async fn record_errors(
     backend: &mut dyn Backend,
     table: &str,
     errors: &[LoadError],
     notices: &mut Vec<Notice>,
-) -> Result<(), ConnectionLost> {
+) -> Result<Option<String>, ConnectionLost> {
     let ddl = "CREATE TABLE IF NOT EXISTS public.stl_load_errors (userid integer DEFAULT 100, \
         slice integer DEFAULT 0, tbl text, starttime timestamp DEFAULT localtimestamp, \
         session integer DEFAULT pg_backend_pid(), query integer, filename text, line_number bigint, \
@@ -737,16 +763,23 @@ async fn record_errors(
     }
     sql.push_str(") AS v");
     let out = backend.execute(&sql).await?;
-    if let Err(e) = out.result {
-        notices.push(Notice {
-            severity: "WARNING".into(),
-            message: format!(
-                "could not record load errors in stl_load_errors: {}",
-                e.message
-            ),
-        });
+    match out.result {
+        Err(e) if e.sqlstate == IN_FAILED_TRANSACTION => return Ok(Some(sql)),
+        Err(e) => notices.push(load_errors_not_recorded(&e.message)),
+        Ok(_) => {}
     }
-    Ok(())
+    Ok(None)
+}
+
+/// SQLSTATE of a statement sent in an aborted transaction block.
+const IN_FAILED_TRANSACTION: &str = "25P02";
+
+/// The warning given when rejected rows could not be written to `stl_load_errors`.
+pub(crate) fn load_errors_not_recorded(reason: &str) -> Notice {
+    Notice {
+        severity: "WARNING".into(),
+        message: format!("could not record load errors in stl_load_errors: {reason}"),
+    }
 }
 
 /// Reads lines until a record is complete.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome, SqlError};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::load::run_copy;
+use crate::load::{load_errors_not_recorded, run_copy};
 use crate::objects::ObjectStore;
 use crate::prelude::PRELUDE;
 use crate::translate::{Translation, translate};
@@ -25,6 +25,8 @@ pub struct Translating<B> {
     explain: bool,
     prelude_loaded: bool,
     noted: HashSet<String>,
+    /// Load-error records waiting for the aborted transaction around a failed COPY to end.
+    deferred_load_errors: Vec<String>,
 }
 
 impl<B: Backend> Translating<B> {
@@ -36,6 +38,7 @@ impl<B: Backend> Translating<B> {
             explain,
             prelude_loaded: false,
             noted: HashSet::new(),
+            deferred_load_errors: Vec::new(),
         }
     }
 
@@ -62,12 +65,28 @@ impl<B: Backend> Translating<B> {
         })
     }
 
+    /// Writes the load errors of COPYs that failed inside a transaction, now that it is over.
+    async fn flush_load_errors(&mut self) -> Result<Vec<Notice>, ConnectionLost> {
+        let mut notices = Vec::new();
+        for sql in std::mem::take(&mut self.deferred_load_errors) {
+            if let Err(e) = self.inner.execute(&sql).await?.result {
+                notices.push(load_errors_not_recorded(&e.message));
+            }
+        }
+        Ok(notices)
+    }
+
     fn note_once(&mut self, construct: &str) -> Option<Notice> {
         self.noted.insert(construct.to_string()).then(|| Notice {
             severity: "INFO".into(),
             message: format!("{construct} is accepted and has no effect on the local engine"),
         })
     }
+}
+
+/// Whether a statement left the session outside any transaction block.
+fn ends_transaction(outcome: &Outcome) -> bool {
+    matches!(&outcome.result, Ok(c) if c.tag == "ROLLBACK" || c.tag == "COMMIT")
 }
 
 fn explain(before: &str, after: Option<&str>) -> Notice {
@@ -134,7 +153,9 @@ impl<B: Backend> Backend for Translating<B> {
                         Some("(loaded from object storage by rsqlflow, then COPY ... FROM STDIN)"),
                     ));
                 }
-                run_copy(&mut self.inner, &spec, self.store.clone()).await?
+                let run = run_copy(&mut self.inner, &spec, self.store.clone()).await?;
+                self.deferred_load_errors.extend(run.deferred);
+                run.outcome
             }
             Translation::Unload(spec) => {
                 if self.explain {
@@ -167,6 +188,9 @@ impl<B: Backend> Backend for Translating<B> {
             },
         };
         notices.append(&mut outcome.notices);
+        if !self.deferred_load_errors.is_empty() && ends_transaction(&outcome) {
+            notices.extend(self.flush_load_errors().await?);
+        }
         outcome.notices = notices;
         Ok(outcome)
     }
