@@ -1,0 +1,254 @@
+//! The execution clock. Virtual by default: Wait states, retry back-off, timeouts and
+//! heartbeats advance simulated time instantly, in deadline order, and only when nothing in
+//! the execution is doing real work; `Real` waits for real.
+//!
+//! Accounting: every piece of the execution that is running (a branch, an iteration, a task
+//! handler doing work) holds an [`Awake`]. When the last one is given up (everything is
+//! asleep or waiting for a callback), virtual time jumps to the earliest timer and wakes its
+//! owner, handing it a fresh [`Awake`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+/// Virtual or real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Virtual,
+    Real,
+}
+
+/// A shared clock.
+#[derive(Clone)]
+pub struct Clock(Arc<Inner>);
+
+struct Inner {
+    mode: Mode,
+    state: Mutex<State>,
+}
+
+struct State {
+    now: DateTime<Utc>,
+    busy: usize,
+    seq: u64,
+    timers: BTreeMap<(DateTime<Utc>, u64), oneshot::Sender<Awake>>,
+}
+
+/// Proof that its holder is running; dropping it may let virtual time advance.
+pub struct Awake(Option<Arc<Inner>>);
+
+impl Awake {
+    /// An `Awake` that accounts for nothing (real-time clocks, placeholders).
+    pub fn none() -> Awake {
+        Awake(None)
+    }
+
+    /// Whether this accounts for nothing.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl Drop for Awake {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.take()
+            && let Ok(mut st) = inner.state.lock()
+        {
+            st.busy -= 1;
+            advance(&inner, &mut st);
+        }
+    }
+}
+
+/// Fires timers while nobody is awake.
+fn advance(inner: &Arc<Inner>, st: &mut State) {
+    while st.busy == 0 {
+        let Some(((deadline, _), tx)) = st.timers.pop_first() else {
+            return;
+        };
+        if deadline > st.now {
+            st.now = deadline;
+        }
+        st.busy += 1;
+        if let Err(mut lost) = tx.send(Awake(Some(inner.clone()))) {
+            // The waiter is gone: take the unit back without re-entering the lock.
+            lost.0.take();
+            st.busy -= 1;
+        }
+    }
+}
+
+impl Clock {
+    /// A virtual clock starting at `start`, and the `Awake` of the code that starts the
+    /// execution.
+    pub fn new(mode: Mode, start: DateTime<Utc>) -> (Clock, Awake) {
+        let clock = Clock(Arc::new(Inner {
+            mode,
+            state: Mutex::new(State {
+                now: start,
+                busy: 0,
+                seq: 0,
+                timers: BTreeMap::new(),
+            }),
+        }));
+        let awake = clock.acquire();
+        (clock, awake)
+    }
+
+    /// The clock's mode.
+    pub fn mode(&self) -> Mode {
+        self.0.mode
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self.0.mode {
+            Mode::Real => Utc::now(),
+            Mode::Virtual => self
+                .0
+                .state
+                .lock()
+                .map(|s| s.now)
+                .unwrap_or_else(|_| Utc::now()),
+        }
+    }
+
+    /// Marks one more running piece of work.
+    pub fn acquire(&self) -> Awake {
+        if self.0.mode == Mode::Real {
+            return Awake(None);
+        }
+        if let Ok(mut st) = self.0.state.lock() {
+            st.busy += 1;
+        }
+        Awake(Some(self.0.clone()))
+    }
+
+    /// A timer that fires `d` from now and hands back an `Awake`. It holds nobody awake while
+    /// pending; dropping it cancels it.
+    pub fn timer(&self, d: Duration) -> Timer {
+        match self.0.mode {
+            Mode::Real => Timer {
+                inner: TimerInner::Real(Box::pin(tokio::time::sleep(d))),
+            },
+            Mode::Virtual => {
+                let (tx, rx) = oneshot::channel();
+                let key = {
+                    let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+                    st.seq += 1;
+                    let deadline =
+                        st.now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+                    let key = (deadline, st.seq);
+                    st.timers.insert(key, tx);
+                    advance(&self.0, &mut st);
+                    key
+                };
+                Timer {
+                    inner: TimerInner::Virtual {
+                        clock: self.0.clone(),
+                        key,
+                        rx,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Gives up `awake`, waits `d`, and returns awake again.
+    pub async fn sleep(&self, awake: Awake, d: Duration) -> Awake {
+        let timer = self.timer(d);
+        drop(awake);
+        timer.await
+    }
+}
+
+/// A pending timer (see [`Clock::timer`]).
+pub struct Timer {
+    inner: TimerInner,
+}
+
+enum TimerInner {
+    Real(Pin<Box<tokio::time::Sleep>>),
+    Virtual {
+        clock: Arc<Inner>,
+        key: (DateTime<Utc>, u64),
+        rx: oneshot::Receiver<Awake>,
+    },
+}
+
+impl Future for Timer {
+    type Output = Awake;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Awake> {
+        match &mut self.inner {
+            TimerInner::Real(s) => s.as_mut().poll(cx).map(|_| Awake(None)),
+            TimerInner::Virtual { rx, .. } => match Pin::new(rx).poll(cx) {
+                Poll::Ready(Ok(a)) => Poll::Ready(a),
+                // The clock is gone; never fire.
+                Poll::Ready(Err(_)) => Poll::Pending,
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let TimerInner::Virtual { clock, key, .. } = &self.inner
+            && let Ok(mut st) = clock.state.lock()
+        {
+            st.timers.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn virtual_time_jumps_in_deadline_order() {
+        let start = Utc::now();
+        let (clock, awake) = Clock::new(Mode::Virtual, start);
+        let a = clock.acquire();
+        let c1 = clock.clone();
+        let c2 = clock.clone();
+        let t0 = std::time::Instant::now();
+        let (x, y) = tokio::join!(
+            async move {
+                let a = c1.sleep(a, Duration::from_secs(3600)).await;
+                let t = c1.now();
+                drop(a);
+                t
+            },
+            async move {
+                let a = c2.sleep(awake, Duration::from_secs(60)).await;
+                let t = c2.now();
+                drop(a);
+                t
+            }
+        );
+        assert_eq!((x - start).num_seconds(), 3600);
+        assert_eq!((y - start).num_seconds(), 60);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn time_stands_still_while_someone_works() {
+        let start = Utc::now();
+        let (clock, awake) = Clock::new(Mode::Virtual, start);
+        let timer = clock.timer(Duration::from_secs(5));
+        // `awake` is held: the timer must not fire.
+        let r = tokio::time::timeout(Duration::from_millis(50), timer).await;
+        assert!(r.is_err());
+        let timer = clock.timer(Duration::from_secs(5));
+        drop(awake);
+        let _a = timer.await;
+        assert_eq!((clock.now() - start).num_seconds(), 5);
+    }
+}

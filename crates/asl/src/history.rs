@@ -1,0 +1,225 @@
+//! The execution history, event for event as GetExecutionHistory returns it.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+/// AWS's limit on history events in a Standard execution.
+pub const MAX_EVENTS: usize = 25_000;
+
+/// Event types this executor emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    ExecutionStarted,
+    ExecutionSucceeded,
+    ExecutionFailed,
+    ExecutionTimedOut,
+    ExecutionAborted,
+    StateEntered(StateType),
+    StateExited(StateType),
+    WaitStateAborted,
+    TaskStateAborted,
+    TaskScheduled,
+    TaskStarted,
+    TaskSubmitted,
+    TaskSucceeded,
+    TaskFailed,
+    TaskTimedOut,
+    LambdaFunctionScheduled,
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded,
+    LambdaFunctionFailed,
+    LambdaFunctionTimedOut,
+    ParallelStateStarted,
+    ParallelStateSucceeded,
+    ParallelStateFailed,
+    ParallelStateAborted,
+    MapStateStarted,
+    MapStateSucceeded,
+    MapStateFailed,
+    MapStateAborted,
+    MapIterationStarted,
+    MapIterationSucceeded,
+    MapIterationFailed,
+    MapIterationAborted,
+    MapRunStarted,
+    MapRunSucceeded,
+    MapRunFailed,
+    EvaluationFailed,
+}
+
+/// The state types, as they prefix `…StateEntered` / `…StateExited`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateType {
+    Pass,
+    Task,
+    Choice,
+    Wait,
+    Succeed,
+    Fail,
+    Parallel,
+    Map,
+}
+
+impl StateType {
+    fn name(self) -> &'static str {
+        match self {
+            StateType::Pass => "Pass",
+            StateType::Task => "Task",
+            StateType::Choice => "Choice",
+            StateType::Wait => "Wait",
+            StateType::Succeed => "Succeed",
+            StateType::Fail => "Fail",
+            StateType::Parallel => "Parallel",
+            StateType::Map => "Map",
+        }
+    }
+}
+
+impl EventType {
+    /// The event type string.
+    pub fn name(self) -> String {
+        match self {
+            EventType::StateEntered(t) => format!("{}StateEntered", t.name()),
+            EventType::StateExited(t) => format!("{}StateExited", t.name()),
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// The key of this event's details object.
+    fn details_key(self) -> Option<&'static str> {
+        use EventType::*;
+        Some(match self {
+            ExecutionStarted => "executionStartedEventDetails",
+            ExecutionSucceeded => "executionSucceededEventDetails",
+            ExecutionFailed => "executionFailedEventDetails",
+            ExecutionTimedOut => "executionTimedOutEventDetails",
+            ExecutionAborted => "executionAbortedEventDetails",
+            StateEntered(_) => "stateEnteredEventDetails",
+            StateExited(_) => "stateExitedEventDetails",
+            TaskScheduled => "taskScheduledEventDetails",
+            TaskStarted => "taskStartedEventDetails",
+            TaskSubmitted => "taskSubmittedEventDetails",
+            TaskSucceeded => "taskSucceededEventDetails",
+            TaskFailed => "taskFailedEventDetails",
+            TaskTimedOut => "taskTimedOutEventDetails",
+            LambdaFunctionScheduled => "lambdaFunctionScheduledEventDetails",
+            LambdaFunctionStarted => return None,
+            LambdaFunctionSucceeded => "lambdaFunctionSucceededEventDetails",
+            LambdaFunctionFailed => "lambdaFunctionFailedEventDetails",
+            LambdaFunctionTimedOut => "lambdaFunctionTimedOutEventDetails",
+            MapStateStarted => "mapStateStartedEventDetails",
+            MapIterationStarted => "mapIterationStartedEventDetails",
+            MapIterationSucceeded => "mapIterationSucceededEventDetails",
+            MapIterationFailed => "mapIterationFailedEventDetails",
+            MapIterationAborted => "mapIterationAbortedEventDetails",
+            MapRunStarted => "mapRunStartedEventDetails",
+            MapRunFailed => "mapRunFailedEventDetails",
+            EvaluationFailed => "evaluationFailedEventDetails",
+            ParallelStateFailed | MapStateFailed => return None,
+            _ => return None,
+        })
+    }
+}
+
+/// One history event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: u64,
+    pub previous_event_id: u64,
+    pub timestamp: DateTime<Utc>,
+    pub kind: EventType,
+    pub details: Option<Map<String, Value>>,
+}
+
+impl Event {
+    /// The event as GetExecutionHistory shows it.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "timestamp".into(),
+            json!(crate::timestamp::format(self.timestamp)),
+        );
+        m.insert("type".into(), json!(self.kind.name()));
+        m.insert("id".into(), json!(self.id));
+        m.insert("previousEventId".into(), json!(self.previous_event_id));
+        if let (Some(k), Some(d)) = (self.kind.details_key(), &self.details) {
+            m.insert(k.into(), Value::Object(d.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// The growing history of one execution, shared by its branches.
+#[derive(Debug, Clone, Default)]
+pub struct History(Arc<Mutex<Vec<Event>>>);
+
+/// The history is full.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryFull;
+
+impl History {
+    /// Appends an event and returns its id.
+    pub fn push(
+        &self,
+        kind: EventType,
+        previous: u64,
+        at: DateTime<Utc>,
+        details: Option<Map<String, Value>>,
+    ) -> Result<u64, HistoryFull> {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if v.len() >= MAX_EVENTS {
+            return Err(HistoryFull);
+        }
+        let id = v.len() as u64 + 1;
+        v.push(Event {
+            id,
+            previous_event_id: previous,
+            timestamp: at,
+            kind,
+            details,
+        });
+        Ok(id)
+    }
+
+    /// Appends the final execution event even when the history is full.
+    pub fn push_final(
+        &self,
+        kind: EventType,
+        previous: u64,
+        at: DateTime<Utc>,
+        details: Option<Map<String, Value>>,
+    ) -> u64 {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let id = v.len() as u64 + 1;
+        v.push(Event {
+            id,
+            previous_event_id: previous,
+            timestamp: at,
+            kind,
+            details,
+        });
+        id
+    }
+
+    /// A copy of every event so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// The number of events so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Whether no event was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole history as GetExecutionHistory's `events` array.
+    pub fn to_json(&self) -> Value {
+        Value::Array(self.events().iter().map(Event::to_json).collect())
+    }
+}

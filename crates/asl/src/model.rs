@@ -1,0 +1,302 @@
+//! The typed state machine: what a validated definition holds. Built by [`crate::validate`].
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::intrinsic::Call;
+use crate::path::Path;
+
+/// A validated state machine.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    pub comment: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub root: Machine,
+}
+
+/// A set of states with an entry point: the machine itself, a Parallel branch or a Map's
+/// item processor.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub start_at: String,
+    pub states: IndexMap<String, State>,
+}
+
+/// One state.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub name: String,
+    pub input_path: PathField,
+    pub output_path: PathField,
+    pub next: Transition,
+    pub assign: Option<Template>,
+    pub kind: Kind,
+}
+
+/// Where a state goes next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    Next(String),
+    End,
+    /// Choice, Succeed and Fail decide for themselves.
+    None,
+}
+
+/// InputPath, OutputPath, ResultPath: absent, explicitly null, or a path.
+#[derive(Debug, Clone, Default)]
+pub enum PathField {
+    #[default]
+    Default,
+    Null,
+    Path(Path),
+}
+
+/// A payload template (Parameters, ResultSelector, ItemSelector, Assign) with its `.$` fields
+/// compiled.
+#[derive(Debug, Clone)]
+pub enum Template {
+    Literal(Value),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+    Path(Path),
+    Call(Call),
+}
+
+/// A number given literally or by a path.
+#[derive(Debug, Clone)]
+pub enum Number {
+    Fixed(u64),
+    Path(Path),
+}
+
+/// The state types and their own fields.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Pass {
+        result: Option<Value>,
+        parameters: Option<Template>,
+        result_path: PathField,
+    },
+    Task(Box<Task>),
+    Choice {
+        choices: Vec<ChoiceRule>,
+        default: Option<String>,
+    },
+    Wait(Wait),
+    Succeed,
+    Fail {
+        error: Option<FailField>,
+        cause: Option<FailField>,
+    },
+    Parallel(Box<Parallel>),
+    Map(Box<MapState>),
+}
+
+impl Kind {
+    /// The type name used in history events (`Pass`, `Task`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel(_) => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
+/// Fields shared by Task, Parallel and Map.
+#[derive(Debug, Clone, Default)]
+pub struct Common {
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: PathField,
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+/// A Task state.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub resource: String,
+    pub common: Common,
+    pub timeout: Option<Number>,
+    pub heartbeat: Option<Number>,
+    pub credentials: Option<Template>,
+}
+
+/// A Parallel state.
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    pub branches: Vec<Machine>,
+    pub common: Common,
+}
+
+/// An inline Map state.
+#[derive(Debug, Clone)]
+pub struct MapState {
+    pub processor: Machine,
+    /// `ProcessorConfig.Mode: DISTRIBUTED`: iterations run as child executions.
+    pub distributed: bool,
+    pub label: Option<String>,
+    pub items_path: Option<Path>,
+    pub item_selector: Option<Template>,
+    pub max_concurrency: Option<Number>,
+    pub tolerated_failure_count: Option<Number>,
+    pub tolerated_failure_percentage: Option<PercentSpec>,
+    pub common: Common,
+}
+
+/// ToleratedFailurePercentage, literal or by path.
+#[derive(Debug, Clone)]
+pub enum PercentSpec {
+    Fixed(f64),
+    Path(Path),
+}
+
+/// A Wait state's duration.
+#[derive(Debug, Clone)]
+pub enum Wait {
+    Seconds(u64),
+    SecondsPath(Path),
+    Timestamp(String),
+    TimestampPath(Path),
+}
+
+/// A Fail state's Error or Cause.
+#[derive(Debug, Clone)]
+pub enum FailField {
+    Literal(String),
+    Path(Path),
+    Call(Call),
+}
+
+/// A retrier.
+#[derive(Debug, Clone)]
+pub struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: u64,
+    pub max_attempts: u64,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: Option<u64>,
+    pub jitter: Jitter,
+}
+
+/// JitterStrategy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Jitter {
+    None,
+    Full,
+}
+
+/// A catcher.
+#[derive(Debug, Clone)]
+pub struct Catcher {
+    pub error_equals: Vec<String>,
+    pub next: String,
+    pub result_path: PathField,
+    pub assign: Option<Template>,
+}
+
+/// A top-level Choice rule with its transition.
+#[derive(Debug, Clone)]
+pub struct ChoiceRule {
+    pub rule: Rule,
+    pub next: String,
+    pub assign: Option<Template>,
+}
+
+/// A Choice rule's boolean expression.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
+    Test {
+        variable: Path,
+        op: Op,
+        operand: Operand,
+    },
+}
+
+/// The value a comparison operator compares with.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    Literal(Value),
+    Path(Path),
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    StringEquals,
+    StringLessThan,
+    StringGreaterThan,
+    StringLessThanEquals,
+    StringGreaterThanEquals,
+    StringMatches,
+    NumericEquals,
+    NumericLessThan,
+    NumericGreaterThan,
+    NumericLessThanEquals,
+    NumericGreaterThanEquals,
+    BooleanEquals,
+    TimestampEquals,
+    TimestampLessThan,
+    TimestampGreaterThan,
+    TimestampLessThanEquals,
+    TimestampGreaterThanEquals,
+    IsNull,
+    IsPresent,
+    IsNumeric,
+    IsString,
+    IsBoolean,
+    IsTimestamp,
+}
+
+impl Op {
+    /// Every operator with its field name; `…Path` variants are the same operator with a
+    /// path operand.
+    pub const ALL: [(&'static str, Op); 23] = [
+        ("StringEquals", Op::StringEquals),
+        ("StringLessThan", Op::StringLessThan),
+        ("StringGreaterThan", Op::StringGreaterThan),
+        ("StringLessThanEquals", Op::StringLessThanEquals),
+        ("StringGreaterThanEquals", Op::StringGreaterThanEquals),
+        ("StringMatches", Op::StringMatches),
+        ("NumericEquals", Op::NumericEquals),
+        ("NumericLessThan", Op::NumericLessThan),
+        ("NumericGreaterThan", Op::NumericGreaterThan),
+        ("NumericLessThanEquals", Op::NumericLessThanEquals),
+        ("NumericGreaterThanEquals", Op::NumericGreaterThanEquals),
+        ("BooleanEquals", Op::BooleanEquals),
+        ("TimestampEquals", Op::TimestampEquals),
+        ("TimestampLessThan", Op::TimestampLessThan),
+        ("TimestampGreaterThan", Op::TimestampGreaterThan),
+        ("TimestampLessThanEquals", Op::TimestampLessThanEquals),
+        ("TimestampGreaterThanEquals", Op::TimestampGreaterThanEquals),
+        ("IsNull", Op::IsNull),
+        ("IsPresent", Op::IsPresent),
+        ("IsNumeric", Op::IsNumeric),
+        ("IsString", Op::IsString),
+        ("IsBoolean", Op::IsBoolean),
+        ("IsTimestamp", Op::IsTimestamp),
+    ];
+
+    /// Whether the operator has a `…Path` form.
+    pub fn has_path_form(self) -> bool {
+        !matches!(
+            self,
+            Op::StringMatches
+                | Op::IsNull
+                | Op::IsPresent
+                | Op::IsNumeric
+                | Op::IsString
+                | Op::IsBoolean
+                | Op::IsTimestamp
+        )
+    }
+}

@@ -1,0 +1,779 @@
+//! JSONPath as Step Functions evaluates it (Jayway semantics): parsing, the definite /
+//! indefinite distinction, evaluation, and the `$['a']['b']` rendering AWS quotes in errors.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// Where a path starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Root {
+    /// `$`: the state's input (or whatever document the field applies to).
+    Input,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: a workflow variable.
+    Variable(String),
+}
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    /// `.name` or `['name']`.
+    Field(String),
+    /// `['a','b']`.
+    Fields(Vec<String>),
+    /// `[n]` (negative counts from the end).
+    Index(i64),
+    /// `[1,2]`.
+    Indexes(Vec<i64>),
+    /// `[*]` or `.*`.
+    Wildcard,
+    /// `[start:end:step]`.
+    Slice(Option<i64>, Option<i64>, Option<i64>),
+    /// `..name` / `..*`.
+    DeepScan(Option<String>),
+    /// `[?(expr)]`.
+    Filter(Box<Filter>),
+    /// `.length()`.
+    Length,
+}
+
+/// A filter expression inside `[?( )]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Or(Box<Filter>, Box<Filter>),
+    And(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+    Compare(Operand, CmpOp, Operand),
+    Exists(Operand),
+}
+
+/// A value in a filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// `@.x` relative to the current item.
+    Current(Vec<Segment>),
+    /// `$.x` relative to the root.
+    Root(Vec<Segment>),
+    Literal(Value),
+}
+
+/// A comparison operator in a filter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A parsed path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    pub root: Root,
+    pub segments: Vec<Segment>,
+    text: String,
+}
+
+/// Why a path does not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid JSONPath '{text}': {reason}")]
+pub struct PathSyntaxError {
+    pub text: String,
+    pub reason: String,
+}
+
+/// Why a path found nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoResults {
+    /// The path as AWS renders it (`$['a']['b']`).
+    pub rendered: String,
+    /// Jayway's explanation: `No results for path: $['a']` when the last step is missing,
+    /// `Missing property in path $['a']` when an intermediate one is.
+    pub message: String,
+}
+
+impl Path {
+    /// Parses a path that begins with `$`.
+    pub fn parse(text: &str) -> Result<Path, PathSyntaxError> {
+        let err = |reason: &str| PathSyntaxError {
+            text: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        if !p.eat(b'$') {
+            return Err(err("a path must start with '$'"));
+        }
+        let root = if p.eat(b'$') {
+            Root::Context
+        } else if p.peek().is_some_and(is_name_start) {
+            let start = p.i;
+            while p.peek().is_some_and(is_name_char) {
+                p.i += 1;
+            }
+            Root::Variable(text[start..p.i].to_string())
+        } else {
+            Root::Input
+        };
+        let segments = p.segments().map_err(|r| err(&r))?;
+        if p.i != p.s.len() {
+            return Err(err(&format!("unexpected character at offset {}", p.i)));
+        }
+        Ok(Path {
+            root,
+            segments,
+            text: text.to_string(),
+        })
+    }
+
+    /// The path as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the path names at most one node (no wildcards, slices, filters, unions or
+    /// deep scans).
+    pub fn is_definite(&self) -> bool {
+        self.segments
+            .iter()
+            .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_) | Segment::Length))
+    }
+
+    /// Whether this is a reference path (one node, no operators).
+    pub fn is_reference(&self) -> bool {
+        self.is_definite()
+    }
+
+    /// Evaluates against `doc`. A definite path gives its node or [`NoResults`]; an indefinite
+    /// one gives an array of every match (possibly empty).
+    pub fn eval(&self, doc: &Value) -> Result<Value, NoResults> {
+        if self.is_definite() {
+            let mut cur = doc;
+            let owned;
+            for (i, seg) in self.segments.iter().enumerate() {
+                let next = match seg {
+                    Segment::Field(name) => cur.as_object().and_then(|o| o.get(name)),
+                    Segment::Index(n) => cur.as_array().and_then(|a| index(a, *n)),
+                    Segment::Length => {
+                        let len = match cur {
+                            Value::Array(a) => a.len(),
+                            Value::Object(o) => o.len(),
+                            Value::String(s) => s.chars().count(),
+                            _ => return Err(self.no_results()),
+                        };
+                        if i + 1 != self.segments.len() {
+                            return Err(self.no_results());
+                        }
+                        owned = Value::from(len);
+                        return Ok(owned);
+                    }
+                    _ => unreachable!("definite paths hold only fields and indexes"),
+                };
+                cur = match next {
+                    Some(n) => n,
+                    None if i + 1 < self.segments.len() && matches!(seg, Segment::Field(_)) => {
+                        let mut upto = self.root_text();
+                        for s in &self.segments[..=i] {
+                            upto.push_str(&render_segment(s));
+                        }
+                        return Err(NoResults {
+                            rendered: self.render(),
+                            message: format!("Missing property in path {upto}"),
+                        });
+                    }
+                    None => return Err(self.no_results()),
+                };
+            }
+            return Ok(cur.clone());
+        }
+        let mut current: Vec<&Value> = vec![doc];
+        for seg in &self.segments {
+            let mut next = Vec::new();
+            for v in current {
+                step(seg, v, doc, &mut next);
+            }
+            current = next;
+        }
+        Ok(Value::Array(current.into_iter().cloned().collect()))
+    }
+
+    fn no_results(&self) -> NoResults {
+        NoResults {
+            rendered: self.render(),
+            message: format!("No results for path: {}", self.render()),
+        }
+    }
+
+    fn root_text(&self) -> String {
+        match &self.root {
+            Root::Input => "$".to_string(),
+            Root::Context => "$$".to_string(),
+            Root::Variable(v) => format!("${v}"),
+        }
+    }
+
+    /// Jayway's rendering: `$['a']['b'][0]`.
+    pub fn render(&self) -> String {
+        let mut s = self.root_text();
+        for seg in &self.segments {
+            s.push_str(&render_segment(seg));
+        }
+        s
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn render_segment(seg: &Segment) -> String {
+    match seg {
+        Segment::Field(n) => format!("['{n}']"),
+        Segment::Fields(ns) => format!(
+            "[{}]",
+            ns.iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Segment::Index(i) => format!("[{i}]"),
+        Segment::Indexes(is) => format!(
+            "[{}]",
+            is.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Segment::Wildcard => "[*]".into(),
+        Segment::Slice(a, b, _) => format!(
+            "[{}:{}]",
+            a.map(|v| v.to_string()).unwrap_or_default(),
+            b.map(|v| v.to_string()).unwrap_or_default()
+        ),
+        Segment::DeepScan(Some(n)) => format!("..['{n}']"),
+        Segment::DeepScan(None) => "..[*]".into(),
+        Segment::Filter(_) => "[?]".into(),
+        Segment::Length => ".length()".into(),
+    }
+}
+
+fn index(a: &[Value], n: i64) -> Option<&Value> {
+    let i = if n < 0 { a.len() as i64 + n } else { n };
+    if i < 0 { None } else { a.get(i as usize) }
+}
+
+fn step<'a>(seg: &Segment, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
+    match seg {
+        Segment::Field(n) => {
+            if let Some(x) = v.as_object().and_then(|o| o.get(n)) {
+                out.push(x)
+            }
+        }
+        Segment::Fields(ns) => {
+            if let Some(o) = v.as_object() {
+                out.extend(ns.iter().filter_map(|n| o.get(n)))
+            }
+        }
+        Segment::Index(n) => {
+            if let Some(x) = v.as_array().and_then(|a| index(a, *n)) {
+                out.push(x)
+            }
+        }
+        Segment::Indexes(ns) => {
+            if let Some(a) = v.as_array() {
+                out.extend(ns.iter().filter_map(|n| index(a, *n)))
+            }
+        }
+        Segment::Wildcard => match v {
+            Value::Array(a) => out.extend(a.iter()),
+            Value::Object(o) => out.extend(o.values()),
+            _ => {}
+        },
+        Segment::Slice(start, end, st) => {
+            if let Some(a) = v.as_array() {
+                let len = a.len() as i64;
+                let norm = |x: i64| if x < 0 { (len + x).max(0) } else { x.min(len) };
+                let s = start.map(norm).unwrap_or(0);
+                let e = end.map(norm).unwrap_or(len);
+                let stp = st.unwrap_or(1).max(1);
+                let mut i = s;
+                while i < e {
+                    out.push(&a[i as usize]);
+                    i += stp;
+                }
+            }
+        }
+        Segment::DeepScan(name) => deep(v, name.as_deref(), out),
+        Segment::Filter(f) => {
+            let items: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                Value::Object(o) => o.values().collect(),
+                _ => Vec::new(),
+            };
+            for it in items {
+                if filter_matches(f, it, root) {
+                    out.push(it)
+                }
+            }
+        }
+        Segment::Length => {}
+    }
+}
+
+fn deep<'a>(v: &'a Value, name: Option<&str>, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if name.is_none_or(|n| n == k) {
+                    out.push(x);
+                }
+            }
+            for x in o.values() {
+                deep(x, name, out);
+            }
+        }
+        Value::Array(a) => {
+            if name.is_none() {
+                out.extend(a.iter());
+            }
+            for x in a {
+                deep(x, name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn operand_value(op: &Operand, cur: &Value, root: &Value) -> Option<Value> {
+    let (segs, base) = match op {
+        Operand::Literal(v) => return Some(v.clone()),
+        Operand::Current(s) => (s, cur),
+        Operand::Root(s) => (s, root),
+    };
+    let p = Path {
+        root: Root::Input,
+        segments: segs.clone(),
+        text: String::new(),
+    };
+    match p.eval(base) {
+        Ok(v) if p.is_definite() => Some(v),
+        Ok(Value::Array(a)) if a.len() == 1 => a.into_iter().next(),
+        Ok(v) => Some(v),
+        Err(_) => None,
+    }
+}
+
+fn filter_matches(f: &Filter, cur: &Value, root: &Value) -> bool {
+    match f {
+        Filter::Or(a, b) => filter_matches(a, cur, root) || filter_matches(b, cur, root),
+        Filter::And(a, b) => filter_matches(a, cur, root) && filter_matches(b, cur, root),
+        Filter::Not(a) => !filter_matches(a, cur, root),
+        Filter::Exists(o) => operand_value(o, cur, root).is_some(),
+        Filter::Compare(l, op, r) => {
+            let (Some(l), Some(r)) = (operand_value(l, cur, root), operand_value(r, cur, root))
+            else {
+                return false;
+            };
+            compare(&l, *op, &r)
+        }
+    }
+}
+
+fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (l, r) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
+        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        _ => {
+            return match op {
+                CmpOp::Eq => l == r,
+                CmpOp::Ne => l != r,
+                _ => false,
+            };
+        }
+    };
+    let Some(ord) = ord else { return false };
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_name_char(c: u8) -> bool {
+    is_name_start(c) || c.is_ascii_digit()
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn ws(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+    }
+
+    fn segments(&mut self) -> Result<Vec<Segment>, String> {
+        let mut out = Vec::new();
+        while let Some(c) = self.peek() {
+            match c {
+                b'.' => {
+                    self.i += 1;
+                    if self.eat(b'.') {
+                        if self.eat(b'*') {
+                            out.push(Segment::DeepScan(None));
+                        } else if self.peek() == Some(b'[') {
+                            // `..['name']`
+                            self.i += 1;
+                            let names = self.bracket_names()?;
+                            out.push(Segment::DeepScan(names.into_iter().next()));
+                        } else {
+                            out.push(Segment::DeepScan(Some(self.dot_name()?)));
+                        }
+                    } else if self.eat(b'*') {
+                        out.push(Segment::Wildcard);
+                    } else if self.peek() == Some(b'[') {
+                        // `$.[?(...)]`: Jayway accepts a dot before a bracket.
+                        continue;
+                    } else {
+                        let name = self.dot_name()?;
+                        if name == "length" && self.s[self.i..].starts_with(b"()") {
+                            self.i += 2;
+                            out.push(Segment::Length);
+                        } else {
+                            out.push(Segment::Field(name));
+                        }
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    self.ws();
+                    out.push(self.bracket()?);
+                }
+                _ => return Err(format!("unexpected '{}'", c as char)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn dot_name(&mut self) -> Result<String, String> {
+        let mut name = Vec::new();
+        while let Some(c) = self.peek() {
+            if c == b'\\' && self.i + 1 < self.s.len() {
+                name.push(self.s[self.i + 1]);
+                self.i += 2;
+                continue;
+            }
+            if c == b'.' || c == b'[' || c == b' ' {
+                break;
+            }
+            name.push(c);
+            self.i += 1;
+        }
+        if name.is_empty() {
+            return Err("empty field name".into());
+        }
+        String::from_utf8(name).map_err(|_| "invalid UTF-8 in field name".into())
+    }
+
+    fn quoted(&mut self) -> Result<String, String> {
+        let q = self.peek().ok_or("unterminated brackets")?;
+        self.i += 1;
+        let mut out = Vec::new();
+        loop {
+            let c = self.peek().ok_or("unterminated quoted name")?;
+            self.i += 1;
+            if c == b'\\' && self.peek() == Some(q) {
+                // Only the quote itself is escaped; other backslashes are literal.
+                self.i += 1;
+                out.push(q);
+            } else if c == q {
+                break;
+            } else {
+                out.push(c);
+            }
+        }
+        String::from_utf8(out).map_err(|_| "invalid UTF-8 in field name".into())
+    }
+
+    fn bracket_names(&mut self) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        loop {
+            self.ws();
+            names.push(self.quoted()?);
+            self.ws();
+            if self.eat(b',') {
+                continue;
+            }
+            if self.eat(b']') {
+                return Ok(names);
+            }
+            return Err("expected ']'".into());
+        }
+    }
+
+    fn int(&mut self) -> Result<Option<i64>, String> {
+        self.ws();
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        if self.i == start {
+            return Ok(None);
+        }
+        let t = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
+        t.parse()
+            .map(Some)
+            .map_err(|_| format!("invalid index '{t}'"))
+    }
+
+    fn bracket(&mut self) -> Result<Segment, String> {
+        match self.peek() {
+            Some(b'\'') | Some(b'"') => {
+                let names = self.bracket_names()?;
+                Ok(if names.len() == 1 {
+                    Segment::Field(names.into_iter().next().unwrap_or_default())
+                } else {
+                    Segment::Fields(names)
+                })
+            }
+            Some(b'*') => {
+                self.i += 1;
+                self.ws();
+                if !self.eat(b']') {
+                    return Err("expected ']' after '*'".into());
+                }
+                Ok(Segment::Wildcard)
+            }
+            Some(b'?') => {
+                self.i += 1;
+                self.ws();
+                if !self.eat(b'(') {
+                    return Err("expected '(' after '?'".into());
+                }
+                let f = self.filter_or()?;
+                self.ws();
+                if !self.eat(b')') {
+                    return Err("expected ')' closing the filter".into());
+                }
+                self.ws();
+                if !self.eat(b']') {
+                    return Err("expected ']' closing the filter".into());
+                }
+                Ok(Segment::Filter(Box::new(f)))
+            }
+            _ => {
+                let first = self.int()?;
+                self.ws();
+                if self.eat(b':') {
+                    let end = self.int()?;
+                    self.ws();
+                    let stepv = if self.eat(b':') { self.int()? } else { None };
+                    self.ws();
+                    if !self.eat(b']') {
+                        return Err("expected ']' closing the slice".into());
+                    }
+                    return Ok(Segment::Slice(first, end, stepv));
+                }
+                let first = first.ok_or("expected an index, a quoted name, '*' or a filter")?;
+                let mut all = vec![first];
+                while self.eat(b',') {
+                    all.push(self.int()?.ok_or("expected an index after ','")?);
+                    self.ws();
+                }
+                if !self.eat(b']') {
+                    return Err("expected ']'".into());
+                }
+                Ok(if all.len() == 1 {
+                    Segment::Index(first)
+                } else {
+                    Segment::Indexes(all)
+                })
+            }
+        }
+    }
+
+    fn filter_or(&mut self) -> Result<Filter, String> {
+        let mut l = self.filter_and()?;
+        loop {
+            self.ws();
+            if self.s[self.i..].starts_with(b"||") {
+                self.i += 2;
+                let r = self.filter_and()?;
+                l = Filter::Or(Box::new(l), Box::new(r));
+            } else {
+                return Ok(l);
+            }
+        }
+    }
+
+    fn filter_and(&mut self) -> Result<Filter, String> {
+        let mut l = self.filter_unary()?;
+        loop {
+            self.ws();
+            if self.s[self.i..].starts_with(b"&&") {
+                self.i += 2;
+                let r = self.filter_unary()?;
+                l = Filter::And(Box::new(l), Box::new(r));
+            } else {
+                return Ok(l);
+            }
+        }
+    }
+
+    fn filter_unary(&mut self) -> Result<Filter, String> {
+        self.ws();
+        if self.eat(b'!') {
+            return Ok(Filter::Not(Box::new(self.filter_unary()?)));
+        }
+        if self.eat(b'(') {
+            let f = self.filter_or()?;
+            self.ws();
+            if !self.eat(b')') {
+                return Err("expected ')'".into());
+            }
+            return Ok(f);
+        }
+        let l = self.operand()?;
+        self.ws();
+        let ops: [(&[u8], CmpOp); 6] = [
+            (b"==", CmpOp::Eq),
+            (b"!=", CmpOp::Ne),
+            (b"<=", CmpOp::Le),
+            (b">=", CmpOp::Ge),
+            (b"<", CmpOp::Lt),
+            (b">", CmpOp::Gt),
+        ];
+        for (t, op) in ops {
+            if self.s[self.i..].starts_with(t) {
+                self.i += t.len();
+                let r = self.operand()?;
+                return Ok(Filter::Compare(l, op, r));
+            }
+        }
+        Ok(Filter::Exists(l))
+    }
+
+    fn operand(&mut self) -> Result<Operand, String> {
+        self.ws();
+        match self.peek() {
+            Some(b'@') | Some(b'$') => {
+                let rel = self.peek() == Some(b'@');
+                self.i += 1;
+                let start = self.i;
+                // Segments end at whitespace, an operator or the closing parenthesis.
+                let mut depth = 0;
+                while let Some(c) = self.peek() {
+                    match c {
+                        b'[' => depth += 1,
+                        b']' => depth -= 1,
+                        b' ' | b'=' | b'!' | b'<' | b'>' | b')' | b'&' | b'|' if depth == 0 => {
+                            break;
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+                let mut sub = Parser {
+                    s: &self.s[start..self.i],
+                    i: 0,
+                };
+                let segs = sub.segments()?;
+                Ok(if rel {
+                    Operand::Current(segs)
+                } else {
+                    Operand::Root(segs)
+                })
+            }
+            Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            _ => {
+                let start = self.i;
+                while self.peek().is_some_and(|c| {
+                    c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'+'
+                }) {
+                    self.i += 1;
+                }
+                let t = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
+                serde_json::from_str(t)
+                    .map(Operand::Literal)
+                    .map_err(|_| format!("invalid filter value '{t}'"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn definite_and_indefinite() {
+        let doc = json!({"items": [{"v": 1}, {"v": 2}, {"v": 3}], "a": {"b": 5}});
+        assert_eq!(Path::parse("$.a.b").unwrap().eval(&doc).unwrap(), json!(5));
+        assert_eq!(
+            Path::parse("$.items[1:].v").unwrap().eval(&doc).unwrap(),
+            json!([2, 3])
+        );
+        assert_eq!(
+            Path::parse("$.nothing[*]").unwrap().eval(&doc).unwrap(),
+            json!([])
+        );
+        let e = Path::parse("$.a.c").unwrap().eval(&doc).unwrap_err();
+        assert_eq!(e.rendered, "$['a']['c']");
+        assert_eq!(
+            Path::parse("$.items[?(@.v >= 2)].v")
+                .unwrap()
+                .eval(&doc)
+                .unwrap(),
+            json!([2, 3])
+        );
+        assert_eq!(
+            Path::parse("$.items[-1].v").unwrap().eval(&doc).unwrap(),
+            json!(3)
+        );
+    }
+
+    #[test]
+    fn roots() {
+        assert_eq!(Path::parse("$$.Execution.Id").unwrap().root, Root::Context);
+        assert_eq!(
+            Path::parse("$counter.x").unwrap().root,
+            Root::Variable("counter".into())
+        );
+        assert!(Path::parse("a.b").is_err());
+        assert!(Path::parse("$.a[").is_err());
+    }
+}
