@@ -31,6 +31,91 @@ pub enum Command {
     /// bucket.
     #[command(after_help = SAMPLE_EXAMPLES)]
     SampleData(SampleDataArgs),
+    /// Validate and run Amazon States Language state machines locally, as Step Functions does.
+    #[command(subcommand)]
+    Asl(AslCommand),
+}
+
+/// `rsqlflow asl ...`
+#[derive(Debug, Subcommand)]
+pub enum AslCommand {
+    /// Check a definition as ValidateStateMachineDefinition does; every problem is reported
+    /// with its location (/States/Name/Field).
+    #[command(after_help = ASL_VALIDATE_EXAMPLES)]
+    Validate(AslValidateArgs),
+    /// Run a state machine and print its output; the execution history can be written in
+    /// GetExecutionHistory's format. Time is virtual: Wait states, retries and timeouts take
+    /// no real time.
+    #[command(after_help = ASL_EXEC_EXAMPLES)]
+    Exec(AslExecArgs),
+}
+
+const ASL_VALIDATE_EXAMPLES: &str = "\
+Examples:
+  rsqlflow asl validate state-machines/etl.asl.json
+  rsqlflow asl validate workflow.yaml
+
+Exit status: 0 valid, 1 invalid (problems on stderr), 2 usage error.";
+
+const ASL_EXEC_EXAMPLES: &str = "\
+Examples:
+  rsqlflow asl exec machine.asl.json --input '{\"date\": \"2024-01-01\"}'
+  rsqlflow asl exec machine.asl.json --input @input.json --history history.json
+  rsqlflow asl exec machine.asl.json --mocks MockConfigFile.json --test-case HappyPath
+
+Task states need a handler: with --mocks, the states of the chosen test case are answered
+from the file (Step Functions Local's MockConfigFile format); any other Task fails as AWS
+would fail an unknown resource.
+
+Exit status: 0 when the execution succeeds (output JSON on stdout), 1 when it fails or times
+out (error and cause on stderr), 2 usage error.";
+
+#[derive(Debug, Args)]
+pub struct AslValidateArgs {
+    /// The definition (JSON or YAML).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AslExecArgs {
+    /// The definition (JSON or YAML).
+    pub file: PathBuf,
+
+    /// Execution input: JSON text, or @FILE to read it from a file.
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+
+    /// Write the execution history (GetExecutionHistory's JSON) to this file.
+    #[arg(long, value_name = "OUT.json")]
+    pub history: Option<PathBuf>,
+
+    /// Wait for real in Wait states, retries and timeouts instead of simulating time.
+    #[arg(long)]
+    pub real_time: bool,
+
+    /// Seed for States.UUID, States.MathRandom and retry jitter.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Mocked task responses (Step Functions Local's MockConfigFile format).
+    #[arg(long, value_name = "FILE", requires = "test_case")]
+    pub mocks: Option<PathBuf>,
+
+    /// The test case of the mock file to use.
+    #[arg(long, value_name = "NAME", requires = "mocks")]
+    pub test_case: Option<String>,
+
+    /// The state machine of the mock file (default: its only one, or the one with the test case).
+    #[arg(long, value_name = "NAME", requires = "mocks")]
+    pub mock_state_machine: Option<String>,
+
+    /// Execution name (appears in $$.Execution and the ARNs).
+    #[arg(long, default_value = "local-execution")]
+    pub name: String,
+
+    /// Stop an execution after this many state transitions (a loop guard).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_transitions: u64,
 }
 
 const SAMPLE_EXAMPLES: &str = "\

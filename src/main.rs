@@ -1,5 +1,6 @@
 //! `rsqlflow`: run Amazon Redshift RSQL ETL jobs on one machine and on AWS.
 
+mod asl_cmd;
 mod cli;
 mod rsql_cmd;
 mod sample_data;
@@ -14,6 +15,7 @@ async fn main() -> ExitCode {
     let code = match cli.command {
         cli::Command::Rsql(args) => rsql_cmd::run(args).await,
         cli::Command::SampleData(args) => sample_data::run(args).await,
+        cli::Command::Asl(cmd) => asl_cmd::run(cmd).await,
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -14,7 +14,7 @@ use tokio::sync::{oneshot, watch};
 use crate::choice;
 use crate::clock::{Awake, Clock, Mode};
 use crate::data::{self, DataError, Env, Scope};
-use crate::history::{EventType, History, StateType};
+use crate::history::{Details, EventType, History, StateType};
 use crate::intrinsic;
 use crate::model::*;
 use crate::rng::Rng;
@@ -225,7 +225,7 @@ struct Fiber {
     awake: Awake,
     /// The event the next event follows.
     last: u64,
-    scope: Scope,
+    scope: Arc<Scope>,
     /// The first event of the main flow follows event 0, not ExecutionStarted.
     first: bool,
     /// The last side event (MapIterationSucceeded), which MapStateSucceeded follows.
@@ -234,6 +234,8 @@ struct Fiber {
     history: Option<History>,
     /// The event that closes Parallel/Map work that has started, if it fails for good.
     failed_event: Option<EventType>,
+    /// The JSON text of the last state's output, which is the next state's input.
+    carry_text: Option<String>,
 }
 
 impl Fiber {
@@ -255,8 +257,8 @@ struct Run {
 }
 
 /// What a state decided.
-enum Step {
-    Next(String, Value),
+enum Step<'m> {
+    Next(&'m str, Value),
     End(Value),
 }
 
@@ -327,12 +329,13 @@ fn text(v: &Value) -> String {
     intrinsic::to_json_text(v)
 }
 
-fn details(pairs: Vec<(&str, Value)>) -> Option<Map<String, Value>> {
-    Some(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+fn details(pairs: Vec<(&'static str, Value)>) -> Option<Details> {
+    Some(pairs.into_iter().collect())
 }
 
+/// `{"truncated": false}` (see [`Details`]).
 fn not_truncated() -> Value {
-    json!({"truncated": false})
+    Value::Null
 }
 
 fn state_type(k: &Kind) -> StateType {
@@ -362,12 +365,7 @@ impl Run {
         self.clock.now()
     }
 
-    fn emit(
-        &self,
-        fiber: &mut Fiber,
-        kind: EventType,
-        d: Option<Map<String, Value>>,
-    ) -> Result<u64, Failure> {
+    fn emit(&self, fiber: &mut Fiber, kind: EventType, d: Option<Details>) -> Result<u64, Failure> {
         let prev = if fiber.first {
             fiber.first = false;
             0
@@ -396,7 +394,7 @@ impl Run {
         &self,
         fiber: &Fiber,
         kind: EventType,
-        d: Option<Map<String, Value>>,
+        d: Option<Details>,
     ) -> Result<u64, Failure> {
         fiber
             .history
@@ -423,11 +421,12 @@ impl Run {
         let mut fiber = Fiber {
             awake,
             last: 0,
-            scope: Scope::default(),
+            scope: Arc::new(Scope::default()),
             first: false,
             side: 0,
             history: None,
             failed_event: None,
+            carry_text: None,
         };
         let input_text = text(&input);
         let _ = self.emit(
@@ -493,17 +492,17 @@ impl Run {
                     EventType::ExecutionTimedOut,
                     fiber.last,
                     stop,
-                    Some(Map::new()),
+                    Some(Details::new()),
                 );
                 (Status::TimedOut, None, None, None)
             }
             Err(f) => {
-                let mut d = Map::new();
+                let mut d = Details::new();
                 if let Some(c) = &f.cause {
-                    d.insert("cause".into(), json!(c));
+                    d.insert("cause", json!(c));
                 }
                 if let Some(e) = &f.error {
-                    d.insert("error".into(), json!(e));
+                    d.insert("error", json!(e));
                 }
                 self.history
                     .push_final(EventType::ExecutionFailed, fiber.last, stop, Some(d));
@@ -522,21 +521,32 @@ impl Run {
         }
     }
 
-    fn context(&self, state: &str, entered: DateTime<Utc>, retry: Option<u64>) -> Value {
+    /// The context object for a state; built only for states that read `$$` (it holds the
+    /// execution's input, which can be large).
+    fn context(&self, state: &State, entered: DateTime<Utc>, retry: Option<u64>) -> Value {
+        if !state.uses_context {
+            return Value::Null;
+        }
         let mut st = Map::new();
-        st.insert("Name".into(), json!(state));
+        st.insert("Name".into(), Value::String(state.name.clone()));
         st.insert(
             "EnteredTime".into(),
-            json!(crate::timestamp::format(entered)),
+            Value::String(crate::timestamp::format(entered)),
         );
         if let Some(r) = retry {
-            st.insert("RetryCount".into(), json!(r));
+            st.insert("RetryCount".into(), Value::from(r));
         }
-        json!({
-            "Execution": self.exec_context,
-            "StateMachine": {"Id": self.opts.state_machine_arn(), "Name": self.opts.state_machine_name},
-            "State": st,
-        })
+        let mut sm = Map::new();
+        sm.insert("Id".into(), Value::String(self.opts.state_machine_arn()));
+        sm.insert(
+            "Name".into(),
+            Value::String(self.opts.state_machine_name.clone()),
+        );
+        let mut m = Map::new();
+        m.insert("Execution".into(), self.exec_context.clone());
+        m.insert("StateMachine".into(), Value::Object(sm));
+        m.insert("State".into(), Value::Object(st));
+        Value::Object(m)
     }
 
     fn run_machine<'a>(
@@ -546,7 +556,7 @@ impl Run {
         fiber: &'a mut Fiber,
     ) -> futures::future::BoxFuture<'a, Result<Value, Failure>> {
         Box::pin(async move {
-            let mut name = m.start_at.clone();
+            let mut name: &str = m.start_at.as_str();
             let mut input = input;
             loop {
                 let n = self.transitions.fetch_add(1, Ordering::Relaxed) + 1;
@@ -560,7 +570,7 @@ impl Run {
                         fatal: true,
                     });
                 }
-                let state = m.states.get(&name).ok_or_else(|| {
+                let state = m.states.get(name).ok_or_else(|| {
                     Failure::new("States.Runtime", format!("no state named '{name}'"))
                 })?;
                 match self.run_state(state, input, fiber).await? {
@@ -621,12 +631,12 @@ impl Run {
         output: &Value,
         assigned: Option<&Map<String, Value>>,
     ) -> Result<(), Failure> {
-        let mut d = Map::new();
+        let mut d = Details::new();
         if let Some(a) = assigned.filter(|a| !a.is_empty()) {
             let vars: Map<String, Value> =
                 a.iter().map(|(k, v)| (k.clone(), json!(text(v)))).collect();
-            d.insert("assignedVariables".into(), Value::Object(vars));
-            d.insert("assignedVariablesDetails".into(), not_truncated());
+            d.insert("assignedVariables", Value::Object(vars));
+            d.insert("assignedVariablesDetails", not_truncated());
         }
         let out_text = text(output);
         if out_text.len() > MAX_PAYLOAD {
@@ -637,45 +647,49 @@ impl Run {
                 ),
             ));
         }
-        d.insert("name".into(), json!(name));
-        d.insert("output".into(), json!(out_text));
-        d.insert("outputDetails".into(), not_truncated());
+        d.insert("name", json!(name));
+        d.insert("output", Value::String(out_text.clone()));
+        d.insert("outputDetails", not_truncated());
         self.emit(fiber, EventType::StateExited(st), Some(d))?;
+        fiber.carry_text = Some(out_text);
         Ok(())
     }
 
     fn apply_assign(fiber: &mut Fiber, assigned: &Map<String, Value>) {
         for (k, v) in assigned {
-            fiber.scope.own.insert(k.clone(), v.clone());
+            Arc::make_mut(&mut fiber.scope)
+                .own
+                .insert(k.clone(), v.clone());
         }
     }
 
-    fn transition(state: &State, out: Value) -> Step {
+    fn transition(state: &State, out: Value) -> Step<'_> {
         match &state.next {
-            Transition::Next(n) => Step::Next(n.clone(), out),
+            Transition::Next(n) => Step::Next(n.as_str(), out),
             _ => Step::End(out),
         }
     }
 
-    async fn run_state(
+    async fn run_state<'m>(
         &self,
-        state: &State,
+        state: &'m State,
         raw: Value,
         fiber: &mut Fiber,
-    ) -> Result<Step, Failure> {
+    ) -> Result<Step<'m>, Failure> {
         let st = state_type(&state.kind);
         let name = state.name.as_str();
         let entered_at = self.now();
+        let input_text = fiber.carry_text.take().unwrap_or_else(|| text(&raw));
         let entered_id = self.emit(
             fiber,
             EventType::StateEntered(st),
             details(vec![
-                ("input", json!(text(&raw))),
+                ("input", Value::String(input_text)),
                 ("inputDetails", not_truncated()),
                 ("name", json!(name)),
             ]),
         )?;
-        let ctx = self.context(name, entered_at, None);
+        let ctx = self.context(state, entered_at, None);
         let scope_at_entry = fiber.scope.clone();
         let env = Env {
             context: &ctx,
@@ -770,9 +784,9 @@ impl Run {
                     }
                 }
                 let (next, assign_t) = match chosen {
-                    Some(c) => (c.next.clone(), c.assign.as_ref().or(state.assign.as_ref())),
+                    Some(c) => (c.next.as_str(), c.assign.as_ref().or(state.assign.as_ref())),
                     None => match default {
-                        Some(d) => (d.clone(), state.assign.as_ref()),
+                        Some(d) => (d.as_str(), state.assign.as_ref()),
                         None => {
                             return Err(Failure::new(
                                 "States.NoChoiceMatched",
@@ -873,7 +887,7 @@ impl Run {
                     .await
             }
             Work::Parallel(p) => {
-                let ctx = self.context(name, entered_at, None);
+                let ctx = self.context(state, entered_at, None);
                 let scope = fiber.scope.clone();
                 let eff = self.apply_parameters(
                     &p.common.parameters,
@@ -969,17 +983,17 @@ impl Run {
     /// Runs Task/Parallel/Map work with InputPath/Parameters, Retry, Catch, ResultSelector,
     /// ResultPath, OutputPath and Assign around it.
     #[allow(clippy::too_many_arguments)]
-    async fn run_with_retry(
+    async fn run_with_retry<'m>(
         &self,
-        state: &State,
-        common: &Common,
+        state: &'m State,
+        common: &'m Common,
         work: Work<'_>,
         raw: Value,
         fiber: &mut Fiber,
         entered_id: u64,
         entered_at: DateTime<Utc>,
         env: &Env<'_>,
-    ) -> Result<Step, Failure> {
+    ) -> Result<Step<'m>, Failure> {
         let name = state.name.as_str();
         let st = state_type(&state.kind);
         let effective = data::select(&state.input_path, &raw, env)
@@ -1099,16 +1113,16 @@ impl Run {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn catch(
+    fn catch<'m>(
         &self,
-        state: &State,
-        common: &Common,
+        state: &'m State,
+        common: &'m Common,
         raw: Value,
         fiber: &mut Fiber,
         env: &Env<'_>,
         entered_id: u64,
         f: Failure,
-    ) -> Result<Step, Failure> {
+    ) -> Result<Step<'m>, Failure> {
         if f.fatal {
             return Err(f);
         }
@@ -1140,7 +1154,7 @@ impl Run {
         if let Some(a) = &assigned {
             Self::apply_assign(fiber, a);
         }
-        Ok(Step::Next(c.next.clone(), out))
+        Ok(Step::Next(c.next.as_str(), out))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1156,7 +1170,7 @@ impl Run {
     ) -> Result<Value, Failure> {
         let name = state.name.as_str();
         let r = Resource::parse(&t.resource);
-        let ctx = self.context(name, entered_at, Some(retry));
+        let ctx = self.context(state, entered_at, Some(retry));
         let scope = fiber.scope.clone();
         let env = Env {
             context: &ctx,
@@ -1193,26 +1207,26 @@ impl Run {
             self.apply_parameters(&t.common.parameters, input, &tctx, &scope, name, entered_id)?;
         let legacy = r.legacy_lambda;
         if legacy {
-            let mut d = Map::new();
-            d.insert("input".into(), json!(text(&input)));
-            d.insert("inputDetails".into(), not_truncated());
-            d.insert("resource".into(), json!(r.arn));
+            let mut d = Details::new();
+            d.insert("input", json!(text(&input)));
+            d.insert("inputDetails", not_truncated());
+            d.insert("resource", json!(r.arn));
             if let Some(s) = timeout {
-                d.insert("timeoutInSeconds".into(), json!(s));
+                d.insert("timeoutInSeconds", json!(s));
             }
             self.emit(fiber, EventType::LambdaFunctionScheduled, Some(d))?;
             self.emit(fiber, EventType::LambdaFunctionStarted, None)?;
         } else {
-            let mut d = Map::new();
-            d.insert("resourceType".into(), json!(r.resource_type));
-            d.insert("resource".into(), json!(r.resource));
-            d.insert("region".into(), json!(self.opts.region));
-            d.insert("parameters".into(), json!(text(&input)));
+            let mut d = Details::new();
+            d.insert("resourceType", json!(r.resource_type));
+            d.insert("resource", json!(r.resource));
+            d.insert("region", json!(self.opts.region));
+            d.insert("parameters", json!(text(&input)));
             if let Some(s) = timeout {
-                d.insert("timeoutInSeconds".into(), json!(s));
+                d.insert("timeoutInSeconds", json!(s));
             }
             if let Some(s) = heartbeat {
-                d.insert("heartbeatInSeconds".into(), json!(s));
+                d.insert("heartbeatInSeconds", json!(s));
             }
             self.emit(fiber, EventType::TaskScheduled, Some(d))?;
             self.emit(
@@ -1227,7 +1241,7 @@ impl Run {
         let outcome = self
             .invoke(&r, name, input, token, timeout, heartbeat, fiber, legacy)
             .await;
-        let tail = |d: Vec<(&str, Value)>| {
+        let tail = |d: Vec<(&'static str, Value)>| {
             let mut d = d;
             if !legacy {
                 d.insert(0, ("resource", json!(r.resource)));
@@ -1379,7 +1393,7 @@ impl Run {
         fiber: &mut Fiber,
         legacy: bool,
     ) -> Result<Value, Attempt> {
-        let Some(handler) = self.registry.get(r) else {
+        let Some(chosen) = self.registry.choose(name, r) else {
             let f = unregistered(r);
             if f.error == "States.Runtime" {
                 return Err(Attempt::Fatal(Failure::new(
@@ -1389,6 +1403,7 @@ impl Run {
             }
             return Err(Attempt::Failed(f));
         };
+        let handler = chosen.handler;
         let call = TaskCall {
             resource: r.clone(),
             input,
@@ -1436,14 +1451,15 @@ impl Run {
             }
             Ok(Ok(v)) => v,
         };
-        if r.pattern == Pattern::RequestResponse || legacy {
+        if r.pattern == Pattern::RequestResponse || legacy || chosen.final_answer {
+            self.forget_token(&token);
             return Ok(submitted);
         }
-        let mut d = Map::new();
-        d.insert("resourceType".into(), json!(r.resource_type));
-        d.insert("resource".into(), json!(r.resource));
-        d.insert("output".into(), json!(text(&submitted)));
-        d.insert("outputDetails".into(), not_truncated());
+        let mut d = Details::new();
+        d.insert("resourceType", json!(r.resource_type));
+        d.insert("resource", json!(r.resource));
+        d.insert("output", json!(text(&submitted)));
+        d.insert("outputDetails", not_truncated());
         self.emit(fiber, EventType::TaskSubmitted, Some(d))
             .map_err(Attempt::Fatal)?;
         if r.pattern == Pattern::Sync {
@@ -1464,12 +1480,14 @@ impl Run {
         let Some((mut rx, mut hb_rx)) = waiter else {
             return Ok(submitted);
         };
-        // .waitForTaskToken: wait for the callback, under the timeout and heartbeat.
+        // .waitForTaskToken: wait for the callback, under the timeout and heartbeat. The
+        // heartbeat timer exists before the Awake is given up, so virtual time cannot skip it.
+        let mut hb_timer = heartbeat.map(|s| self.clock.timer(Duration::from_secs(s)));
         drop(fiber.take_awake());
         loop {
-            let hb_timer = heartbeat.map(|s| self.clock.timer(Duration::from_secs(s)));
+            let hb_timer_now = hb_timer.take();
             let hb_fut = async {
-                match hb_timer {
+                match hb_timer_now {
                     Some(t) => t.await,
                     None => std::future::pending().await,
                 }
@@ -1511,6 +1529,7 @@ impl Run {
                         // The waiter was completed: the result is on `rx`.
                         continue;
                     }
+                    hb_timer = heartbeat.map(|s| self.clock.timer(Duration::from_secs(s)));
                 }
             }
         }
@@ -1534,7 +1553,7 @@ impl Run {
         // Each branch holds its own Awake; the last branch to finish (or the first to fail)
         // hands its Awake back to the parent, so virtual time never jumps in between.
         let remaining = AtomicU64::new(p.branches.len() as u64);
-        let child_scope = fiber.scope.child();
+        let child_scope = Arc::new(fiber.scope.child());
         let futs = p.branches.iter().map(|b| {
             let mut bf = Fiber {
                 awake: self.clock.acquire(),
@@ -1544,6 +1563,7 @@ impl Run {
                 side: 0,
                 history: None,
                 failed_event: None,
+                carry_text: None,
             };
             let input = input.clone();
             let remaining = &remaining;
@@ -1609,7 +1629,7 @@ impl Run {
         entered_at: DateTime<Utc>,
     ) -> Result<Value, Failure> {
         let name = state.name.as_str();
-        let ctx = self.context(name, entered_at, None);
+        let ctx = self.context(state, entered_at, None);
         let scope = fiber.scope.clone();
         let env = Env {
             context: &ctx,
@@ -1794,11 +1814,12 @@ impl Run {
                 let mut f = Fiber {
                     awake: fiber.take_awake(),
                     last: prev,
-                    scope: scope.child(),
+                    scope: Arc::new(scope.child()),
                     first: false,
                     side: 0,
                     history: child_history.clone(),
                     failed_event: None,
+                    carry_text: None,
                 };
                 let r = self.iteration(mp, name, i, item, &mut f).await;
                 fiber.awake = f.take_awake();
@@ -1824,7 +1845,7 @@ impl Run {
             }
         } else {
             let this = self;
-            let child_scope = scope.child();
+            let child_scope = Arc::new(scope.child());
             let mut stream =
                 futures::stream::iter(inputs.into_iter().enumerate().map(|(i, item)| {
                     let mut f = Fiber {
@@ -1835,6 +1856,7 @@ impl Run {
                         side: 0,
                         history: child_history.clone(),
                         failed_event: None,
+                        carry_text: None,
                     };
                     async move {
                         let r = this.iteration(mp, name, i, item, &mut f).await;

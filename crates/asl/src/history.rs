@@ -123,6 +123,51 @@ impl EventType {
     }
 }
 
+/// An event's details, in the order AWS lists them. Kept as a plain list (no hashing) since
+/// an execution writes thousands of them; `*Details` truncation flags are stored as `null`,
+/// since this executor never truncates, and written as `{"truncated": false}`.
+#[derive(Debug, Clone, Default)]
+pub struct Details(Vec<(&'static str, Value)>);
+
+impl Details {
+    /// No details yet.
+    pub fn new() -> Details {
+        Details(Vec::with_capacity(4))
+    }
+
+    /// Adds a field.
+    pub fn insert(&mut self, key: &'static str, value: Value) {
+        self.0.push((key, value));
+    }
+
+    /// A field's value.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn to_json(&self) -> Value {
+        Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| {
+                    let v = if v.is_null() && k.ends_with("Details") {
+                        json!({"truncated": false})
+                    } else {
+                        v.clone()
+                    };
+                    (k.to_string(), v)
+                })
+                .collect(),
+        )
+    }
+}
+
+impl FromIterator<(&'static str, Value)> for Details {
+    fn from_iter<I: IntoIterator<Item = (&'static str, Value)>>(iter: I) -> Self {
+        Details(iter.into_iter().collect())
+    }
+}
+
 /// One history event.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -130,7 +175,7 @@ pub struct Event {
     pub previous_event_id: u64,
     pub timestamp: DateTime<Utc>,
     pub kind: EventType,
-    pub details: Option<Map<String, Value>>,
+    pub details: Option<Details>,
 }
 
 impl Event {
@@ -145,7 +190,7 @@ impl Event {
         m.insert("id".into(), json!(self.id));
         m.insert("previousEventId".into(), json!(self.previous_event_id));
         if let (Some(k), Some(d)) = (self.kind.details_key(), &self.details) {
-            m.insert(k.into(), Value::Object(d.clone()));
+            m.insert(k.into(), d.to_json());
         }
         Value::Object(m)
     }
@@ -166,7 +211,7 @@ impl History {
         kind: EventType,
         previous: u64,
         at: DateTime<Utc>,
-        details: Option<Map<String, Value>>,
+        details: Option<Details>,
     ) -> Result<u64, HistoryFull> {
         let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if v.len() >= MAX_EVENTS {
@@ -189,7 +234,7 @@ impl History {
         kind: EventType,
         previous: u64,
         at: DateTime<Utc>,
-        details: Option<Map<String, Value>>,
+        details: Option<Details>,
     ) -> u64 {
         let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let id = v.len() as u64 + 1;

@@ -9,6 +9,7 @@ pub mod data;
 pub mod executor;
 pub mod history;
 pub mod intrinsic;
+pub mod mocks;
 pub mod model;
 pub mod nested;
 pub mod path;

@@ -31,6 +31,8 @@ pub struct State {
     pub next: Transition,
     pub assign: Option<Template>,
     pub kind: Kind,
+    /// Whether any field of the state reads the context object (`$$`).
+    pub uses_context: bool,
 }
 
 /// Where a state goes next.

@@ -159,7 +159,16 @@ pub trait TaskHandler: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
+    states: HashMap<String, Arc<dyn TaskHandler>>,
     fallback: Option<Arc<dyn TaskHandler>>,
+}
+
+/// The handler chosen for a task.
+pub struct Chosen {
+    pub handler: Arc<dyn TaskHandler>,
+    /// Answers for the state whatever the integration pattern (mocks): its result is the
+    /// task's result, with no job to wait for and no token to wait on.
+    pub final_answer: bool,
 }
 
 impl Registry {
@@ -179,6 +188,12 @@ impl Registry {
         self.fallback = Some(handler);
     }
 
+    /// Answers the Task state named `state` with `handler` (mocked responses), whatever its
+    /// resource.
+    pub fn register_state(&mut self, state: &str, handler: Arc<dyn TaskHandler>) {
+        self.states.insert(state.to_string(), handler);
+    }
+
     /// The handler for a resource.
     pub fn get(&self, r: &Resource) -> Option<Arc<dyn TaskHandler>> {
         self.handlers
@@ -186,6 +201,20 @@ impl Registry {
             .or_else(|| self.handlers.get(&r.base))
             .or(self.fallback.as_ref())
             .cloned()
+    }
+
+    /// The handler for a task of state `state`: a state override first, then by resource.
+    pub fn choose(&self, state: &str, r: &Resource) -> Option<Chosen> {
+        if let Some(h) = self.states.get(state) {
+            return Some(Chosen {
+                handler: h.clone(),
+                final_answer: true,
+            });
+        }
+        self.get(r).map(|handler| Chosen {
+            handler,
+            final_answer: false,
+        })
     }
 }
 

@@ -72,6 +72,16 @@ pub fn load(text: &str) -> Result<StateMachine, DefinitionError> {
     validate(&parse_text(text)?)
 }
 
+/// Whether a state's JSON mentions the context object anywhere.
+fn mentions_context(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("$$"),
+        Value::Array(a) => a.iter().any(mentions_context),
+        Value::Object(o) => o.values().any(mentions_context),
+        _ => false,
+    }
+}
+
 struct Validator {
     problems: Vec<Problem>,
     /// Every state name seen, with its location (names are unique machine-wide).
@@ -497,6 +507,7 @@ impl Validator {
             next,
             assign,
             kind,
+            uses_context: mentions_context(s),
         })
     }
 

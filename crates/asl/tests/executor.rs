@@ -1,0 +1,246 @@
+//! Executor behaviour beyond the recorded corpus: task handlers and integration patterns,
+//! callbacks through the handle, timeouts and heartbeats on the virtual clock, quotas.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use asl::{
+    Executor, Mode, Options, Registry, Status, TaskCall, TaskContext, TaskFailure, TaskHandler,
+};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+fn machine(def: Value) -> asl::model::StateMachine {
+    asl::validate(&def).expect("valid definition")
+}
+
+/// Echoes its input after an optional (virtual) delay; fails the first `fail_first` calls.
+struct Echo {
+    delay: u64,
+    fail_first: u32,
+    calls: AtomicU32,
+}
+
+#[async_trait]
+impl TaskHandler for Echo {
+    async fn invoke(&self, call: TaskCall, ctx: TaskContext) -> Result<Value, TaskFailure> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.delay > 0 {
+            ctx.sleep(Duration::from_secs(self.delay)).await;
+        }
+        if n < self.fail_first {
+            return Err(TaskFailure::new("Job.Flaky", format!("attempt {n} failed")));
+        }
+        Ok(call.input)
+    }
+}
+
+fn echo(delay: u64, fail_first: u32) -> Arc<Echo> {
+    Arc::new(Echo {
+        delay,
+        fail_first,
+        calls: AtomicU32::new(0),
+    })
+}
+
+#[tokio::test]
+async fn retries_back_off_on_the_virtual_clock() {
+    let m = machine(json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::batch:submitJob.sync",
+        "Retry": [{"ErrorEquals": ["Job.Flaky"], "IntervalSeconds": 600, "BackoffRate": 2.0, "MaxAttempts": 3}],
+        "End": true}}}));
+    let mut reg = Registry::new();
+    let h = echo(0, 2);
+    reg.register("arn:aws:states:::batch:submitJob", h.clone());
+    let t0 = Instant::now();
+    let r = Executor::new(m, reg)
+        .run(json!({"x": 1}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Succeeded);
+    assert_eq!(r.output, Some(json!({"x": 1})));
+    assert_eq!(h.calls.load(Ordering::SeqCst), 3);
+    // 600 s + 1200 s of back-off, simulated.
+    assert_eq!((r.stop - r.start).num_seconds(), 1800);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let types: Vec<String> = r.history.events().iter().map(|e| e.kind.name()).collect();
+    assert_eq!(types.iter().filter(|t| *t == "TaskFailed").count(), 2);
+    assert_eq!(types.iter().filter(|t| *t == "TaskSubmitted").count(), 1);
+}
+
+#[tokio::test]
+async fn task_timeout_fires_before_a_slow_handler() {
+    let m = machine(json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 5,
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.err", "Next": "Caught"}],
+        "End": true}, "Caught": {"Type": "Pass", "End": true}}}));
+    let mut reg = Registry::new();
+    reg.register("arn:aws:states:::lambda:invoke", echo(60, 0));
+    let r = Executor::new(m, reg)
+        .run(json!({}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Succeeded);
+    assert_eq!(r.output.unwrap()["err"]["Error"], "States.Timeout");
+    assert_eq!((r.stop - r.start).num_seconds(), 5);
+}
+
+#[tokio::test]
+async fn callbacks_through_the_handle() {
+    let m = machine(
+        json!({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"token.$": "$$.Task.Token"}, "HeartbeatSeconds": 30, "End": true}}}),
+    );
+    let mut reg = Registry::new();
+    reg.register("arn:aws:states:::sqs:sendMessage", echo(0, 0));
+    let exec = Executor::new(m, reg);
+    let (handle, fut) = exec.start(json!({}), Options::default());
+    let run = tokio::spawn(fut);
+    // Hold the clock while we work on the callback, as an external worker would.
+    let busy = handle.busy();
+    let token = loop {
+        if let Some(t) = handle.pending_tokens().pop() {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    handle.send_task_heartbeat(&token).unwrap();
+    handle
+        .send_task_success(&token, json!({"done": true}))
+        .unwrap();
+    drop(busy);
+    let r = run.await.unwrap();
+    assert_eq!(r.status, Status::Succeeded);
+    assert_eq!(r.output, Some(json!({"done": true})));
+    assert!(handle.send_task_success(&token, json!({})).is_err());
+}
+
+#[tokio::test]
+async fn a_token_nobody_answers_times_out_on_its_heartbeat() {
+    let m = machine(
+        json!({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "HeartbeatSeconds": 30, "TimeoutSeconds": 3600, "End": true}}}),
+    );
+    let mut reg = Registry::new();
+    reg.register("arn:aws:states:::sqs:sendMessage", echo(0, 0));
+    let r = Executor::new(m, reg)
+        .run(json!({}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.HeartbeatTimeout"));
+    assert_eq!((r.stop - r.start).num_seconds(), 30);
+}
+
+#[tokio::test]
+async fn parallel_branches_wait_concurrently_in_virtual_time() {
+    let m = machine(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 100, "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Wait", "Seconds": 300, "End": true}}}
+        ]}}}),
+    );
+    let r = Executor::new(m, Registry::new())
+        .run(json!({}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Succeeded);
+    // Concurrent, not 400 s.
+    assert_eq!((r.stop - r.start).num_seconds(), 300);
+}
+
+#[tokio::test]
+async fn real_time_waits_for_real() {
+    let m = machine(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}),
+    );
+    let t0 = Instant::now();
+    let opts = Options {
+        mode: Mode::Real,
+        ..Options::default()
+    };
+    let r = Executor::new(m, Registry::new()).run(json!({}), opts).await;
+    assert_eq!(r.status, Status::Succeeded);
+    assert!(t0.elapsed() >= Duration::from_millis(950));
+}
+
+#[tokio::test]
+async fn unregistered_resources_fail_as_aws_does() {
+    let m = machine(json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:missing", "End": true}}}));
+    let r = Executor::new(m, Registry::new())
+        .run(json!({}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
+}
+
+#[tokio::test]
+async fn an_endless_loop_stops_at_the_history_limit() {
+    let m = machine(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+              "Default": "A"},
+        "Done": {"Type": "Succeed"}}}));
+    let r = Executor::new(m, Registry::new())
+        .run(json!({}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    assert!(r.cause.unwrap().contains("25000"));
+    assert_eq!(r.history.len(), 25_001);
+}
+
+#[tokio::test]
+async fn the_transition_cap_stops_a_loop_first() {
+    let m = machine(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+              "Default": "A"},
+        "Done": {"Type": "Succeed"}}}));
+    let opts = Options {
+        max_transitions: 100,
+        ..Options::default()
+    };
+    let r = Executor::new(m, Registry::new()).run(json!({}), opts).await;
+    assert_eq!(r.status, Status::Failed);
+    assert!(r.cause.unwrap().contains("100 state transitions"));
+}
+
+#[tokio::test]
+async fn payloads_over_256_kib_fail_with_data_limit_exceeded() {
+    let m = machine(json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}}));
+    let mut reg = Registry::new();
+    reg.register("arn:aws:states:::lambda:invoke", echo(0, 0));
+    let big = "x".repeat(200_000);
+    let r = Executor::new(m, reg)
+        .run(json!({"a": big, "b": big}), Options::default())
+        .await;
+    // The input itself is over the limit: the execution fails at once.
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.DataLimitExceeded"));
+}
+
+#[tokio::test]
+async fn seeded_randomness_is_deterministic() {
+    let def = json!({"StartAt": "R", "States": {"R": {"Type": "Pass", "End": true,
+        "Parameters": {"u.$": "States.UUID()", "n.$": "States.MathRandom(1, 1000000)"}}}});
+    let run = |seed| {
+        let m = machine(def.clone());
+        async move {
+            let opts = Options {
+                seed,
+                ..Options::default()
+            };
+            Executor::new(m, Registry::new())
+                .run(json!({}), opts)
+                .await
+                .output
+        }
+    };
+    assert_eq!(run(7).await, run(7).await);
+    assert_ne!(run(7).await, run(8).await);
+}

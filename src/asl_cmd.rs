@@ -1,0 +1,140 @@
+//! `rsqlflow asl validate|exec`: the ASL executor from the command line.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use asl::{DefinitionError, Executor, Mode, Options, Registry, Status};
+
+use crate::cli::{AslCommand, AslExecArgs, AslValidateArgs};
+
+pub async fn run(cmd: AslCommand) -> Result<i32> {
+    match cmd {
+        AslCommand::Validate(a) => validate(a),
+        AslCommand::Exec(a) => exec(a).await,
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Loads a definition; problems are printed as `FILE: location: message`.
+fn load(path: &Path) -> Result<Option<asl::model::StateMachine>> {
+    let text = read(path)?;
+    match asl::load(&text) {
+        Ok(m) => Ok(Some(m)),
+        Err(DefinitionError::Invalid(problems)) => {
+            for p in &problems {
+                eprintln!("{}: {}: {}", path.display(), p.location, p.message);
+            }
+            eprintln!(
+                "{}: {} problem(s); the definition is not valid",
+                path.display(),
+                problems.len()
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            Ok(None)
+        }
+    }
+}
+
+fn validate(a: AslValidateArgs) -> Result<i32> {
+    Ok(match load(&a.file)? {
+        Some(_) => {
+            println!("{}: valid", a.file.display());
+            0
+        }
+        None => 1,
+    })
+}
+
+fn input(text: &str) -> Result<serde_json::Value> {
+    let (raw, origin) = match text.strip_prefix('@') {
+        Some(path) => (read(Path::new(path))?, path.to_string()),
+        None => (text.to_string(), "--input".to_string()),
+    };
+    serde_json::from_str(&raw).with_context(|| format!("{origin} is not valid JSON"))
+}
+
+/// Writes a file next to its final name, then renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("history"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+async fn exec(a: AslExecArgs) -> Result<i32> {
+    let input = input(&a.input)?;
+    let Some(machine) = load(&a.file)? else {
+        return Ok(1);
+    };
+    let mut registry = Registry::new();
+    if let (Some(path), Some(case)) = (&a.mocks, &a.test_case) {
+        let mocks = asl::mocks::Mocks::load(&read(path)?, a.mock_state_machine.as_deref(), case)
+            .with_context(|| format!("{}", path.display()))?;
+        let (states, handler) = asl::mocks::into_overrides(mocks);
+        for s in states {
+            registry.register_state(&s, handler.clone());
+        }
+    }
+    let machine_name = a
+        .file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(|s| s.trim_end_matches(".asl").to_string())
+        .unwrap_or_else(|| "state-machine".into());
+    if a.name.is_empty() {
+        bail!("--name must not be empty");
+    }
+    let opts = Options {
+        execution_name: a.name.clone(),
+        state_machine_name: machine_name,
+        mode: if a.real_time {
+            Mode::Real
+        } else {
+            Mode::Virtual
+        },
+        seed: a.seed,
+        max_transitions: a.max_transitions,
+        ..Options::default()
+    };
+    let exec = Executor::new(machine, registry);
+    let result = exec.run(input, opts).await;
+    if let Some(path) = &a.history {
+        let doc = serde_json::json!({ "events": result.history.to_json() });
+        let text = serde_json::to_vec_pretty(&doc)?;
+        write_atomically(path, &text)?;
+    }
+    match result.status {
+        Status::Succeeded => {
+            println!(
+                "{}",
+                serde_json::to_string(&result.output.unwrap_or_default())?
+            );
+            Ok(0)
+        }
+        status => {
+            eprintln!("rsqlflow: execution {}", status.as_str());
+            if let Some(e) = &result.error {
+                eprintln!("error: {e}");
+            }
+            if let Some(c) = &result.cause {
+                eprintln!("cause: {c}");
+            }
+            Ok(1)
+        }
+    }
+}
