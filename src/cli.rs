@@ -34,6 +34,130 @@ pub enum Command {
     /// Validate and run Amazon States Language state machines locally, as Step Functions does.
     #[command(subcommand)]
     Asl(AslCommand),
+    /// Run the whole ETL workflow locally: the state machine on the ASL executor, the Lambda
+    /// handlers in process, each RSQL job as a local Batch job on the warehouse, notifications
+    /// to .rsqlflow/outbox.jsonl.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Fire a trigger locally, as EventBridge would: an S3 object arriving, or a schedule.
+    /// A second identical trigger finds the execution the first one started.
+    #[command(subcommand)]
+    Trigger(TriggerCommand),
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  rsqlflow run                                   # the sample workflow, embedded warehouse, SF 0.01
+  rsqlflow run --scale 1 --database postgres://etl@localhost/dw
+  rsqlflow run state-machines/rsql-etl.asl.json --input '{\"note\": \"rerun\"}'
+  rsqlflow run --inject-infra-failure customer_staging   # the first attempt fails as a failed image pull
+
+Before running, local S3 (--s3-root) is seeded: etl/ goes to the scripts bucket
+(s3://rsqlflow-scripts/), TPC-H customer/region/nation at --scale to the data bucket
+(s3://rsqlflow-data/tpch/) when absent. Placeholders such as ${SubmitJobFunctionArn} are
+filled with local resources. Job logs: .rsqlflow/logs/; execution histories:
+.rsqlflow/executions/; notifications: .rsqlflow/outbox.jsonl.
+
+Exit status: 0 when the execution succeeds, 1 when it fails, times out or cannot start.";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The state machine definition.
+    #[arg(default_value = "state-machines/rsql-etl.asl.json")]
+    pub state_machine: PathBuf,
+
+    /// Execution input: JSON text, or @FILE.
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+
+    /// SAM template whose DefinitionSubstitutions name the placeholders (checked when present).
+    #[arg(long, default_value = "template.yaml")]
+    pub template: PathBuf,
+
+    /// TPC-H scale factor of the sample data seeded into local S3.
+    #[arg(long, default_value_t = 0.01)]
+    pub scale: f64,
+
+    /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse
+    /// (jobs then run in parallel).
+    #[arg(long, env = "RSQLFLOW_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Directory standing in for Amazon S3.
+    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
+    pub s3_root: PathBuf,
+
+    /// Directory of RSQL scripts seeded into the scripts bucket.
+    #[arg(long, value_name = "DIR", default_value = "etl")]
+    pub etl_dir: PathBuf,
+
+    /// Execution name (default: run-<time>).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Wait for real in retries and Wait states (default: simulated, instant).
+    #[arg(long)]
+    pub real_time: bool,
+
+    /// Make the first attempt of this job (its spec name) fail with an infrastructure error,
+    /// to see the retry at work; JOB:N fails the first N attempts.
+    #[arg(long, value_name = "JOB[:N]")]
+    pub inject_infra_failure: Vec<String>,
+
+    /// Do not send a notification when the execution succeeds.
+    #[arg(long)]
+    pub no_success_notification: bool,
+}
+
+/// `rsqlflow trigger ...`
+#[derive(Debug, Subcommand)]
+pub enum TriggerCommand {
+    /// An object arrived in the data bucket: s3://BUCKET/KEY of local S3.
+    S3(TriggerS3Args),
+    /// A schedule fired (at --time, default now).
+    Schedule(TriggerScheduleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TriggerS3Args {
+    /// The object's key.
+    pub key: String,
+    /// The bucket.
+    #[arg(long, default_value = "rsqlflow-data")]
+    pub bucket: String,
+    #[command(flatten)]
+    pub run: TriggerRunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TriggerScheduleArgs {
+    /// The scheduled time (ISO-8601); default: now, to the minute.
+    #[arg(long)]
+    pub time: Option<String>,
+    #[command(flatten)]
+    pub run: TriggerRunArgs,
+}
+
+/// What a trigger runs.
+#[derive(Debug, Args)]
+pub struct TriggerRunArgs {
+    /// The state machine definition.
+    #[arg(long, default_value = "state-machines/rsql-etl.asl.json")]
+    pub state_machine: PathBuf,
+    #[arg(long, env = "RSQLFLOW_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
+    pub s3_root: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "etl")]
+    pub etl_dir: PathBuf,
+    #[arg(long, default_value_t = 0.01)]
+    pub scale: f64,
+    /// Only keys with this prefix start the workflow.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Only keys with this suffix start the workflow.
+    #[arg(long, default_value = "")]
+    pub suffix: String,
 }
 
 /// `rsqlflow asl ...`

@@ -3,6 +3,7 @@
 mod asl_cmd;
 mod cli;
 mod rsql_cmd;
+mod run_cmd;
 mod sample_data;
 
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ async fn main() -> ExitCode {
         cli::Command::Rsql(args) => rsql_cmd::run(args).await,
         cli::Command::SampleData(args) => sample_data::run(args).await,
         cli::Command::Asl(cmd) => asl_cmd::run(cmd).await,
+        cli::Command::Run(args) => run_cmd::run(args).await,
+        cli::Command::Trigger(cmd) => run_cmd::trigger(cmd).await,
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

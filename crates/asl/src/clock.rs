@@ -17,10 +17,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-/// Virtual or real time.
+/// How time passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Only waits move the clock, instantly: fully deterministic.
     Virtual,
+    /// Real time passes as usual, but waits are skipped: the history shows real durations of
+    /// real work plus the waits AWS would have made (local pipeline runs).
+    Accelerated,
+    /// Waits wait.
     Real,
 }
 
@@ -34,7 +39,11 @@ struct Inner {
 }
 
 struct State {
+    /// Virtual: the current time. Accelerated: the start time.
     now: DateTime<Utc>,
+    /// Accelerated: real time elapsed since `now` is added, plus the waits skipped.
+    origin: std::time::Instant,
+    skipped: chrono::Duration,
     busy: usize,
     seq: u64,
     timers: BTreeMap<(DateTime<Utc>, u64), oneshot::Sender<Awake>>,
@@ -66,14 +75,31 @@ impl Drop for Awake {
     }
 }
 
+impl State {
+    fn current(&self, mode: Mode) -> DateTime<Utc> {
+        match mode {
+            Mode::Accelerated => {
+                self.now
+                    + chrono::Duration::from_std(self.origin.elapsed()).unwrap_or_default()
+                    + self.skipped
+            }
+            _ => self.now,
+        }
+    }
+}
+
 /// Fires timers while nobody is awake.
 fn advance(inner: &Arc<Inner>, st: &mut State) {
     while st.busy == 0 {
         let Some(((deadline, _), tx)) = st.timers.pop_first() else {
             return;
         };
-        if deadline > st.now {
-            st.now = deadline;
+        let current = st.current(inner.mode);
+        if deadline > current {
+            match inner.mode {
+                Mode::Accelerated => st.skipped += deadline - current,
+                _ => st.now = deadline,
+            }
         }
         st.busy += 1;
         if let Err(mut lost) = tx.send(Awake(Some(inner.clone()))) {
@@ -92,6 +118,8 @@ impl Clock {
             mode,
             state: Mutex::new(State {
                 now: start,
+                origin: std::time::Instant::now(),
+                skipped: chrono::Duration::zero(),
                 busy: 0,
                 seq: 0,
                 timers: BTreeMap::new(),
@@ -110,11 +138,11 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self.0.mode {
             Mode::Real => Utc::now(),
-            Mode::Virtual => self
+            mode => self
                 .0
                 .state
                 .lock()
-                .map(|s| s.now)
+                .map(|s| s.current(mode))
                 .unwrap_or_else(|_| Utc::now()),
         }
     }
@@ -137,13 +165,13 @@ impl Clock {
             Mode::Real => Timer {
                 inner: TimerInner::Real(Box::pin(tokio::time::sleep(d))),
             },
-            Mode::Virtual => {
+            mode => {
                 let (tx, rx) = oneshot::channel();
                 let key = {
                     let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
                     st.seq += 1;
-                    let deadline =
-                        st.now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+                    let deadline = st.current(mode)
+                        + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
                     let key = (deadline, st.seq);
                     st.timers.insert(key, tx);
                     advance(&self.0, &mut st);

@@ -123,6 +123,7 @@ struct Waiter {
 pub struct Handle {
     clock: Clock,
     waiters: Arc<Mutex<HashMap<String, Waiter>>>,
+    history: History,
 }
 
 /// A callback for a token nobody waits for.
@@ -188,6 +189,16 @@ impl Handle {
     /// Keeps virtual time from advancing while the caller works on a callback.
     pub fn busy(&self) -> Awake {
         self.clock.acquire()
+    }
+
+    /// The execution's history so far (for progress displays).
+    pub fn history(&self) -> History {
+        self.history.clone()
+    }
+
+    /// The execution's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 
@@ -287,9 +298,11 @@ impl Executor {
         impl std::future::Future<Output = ExecutionResult> + Send + 'static,
     ) {
         let (clock, awake) = Clock::new(opts.mode, opts.start_time);
+        let history = History::default();
         let handle = Handle {
             clock: clock.clone(),
             waiters: Arc::new(Mutex::new(HashMap::new())),
+            history: history.clone(),
         };
         let machine = self.machine.clone();
         let start = clock.now();
@@ -304,7 +317,7 @@ impl Executor {
         let run = Arc::new(Run {
             rng: Mutex::new(Rng::new(opts.seed)),
             registry: self.registry.clone(),
-            history: History::default(),
+            history,
             clock,
             handle: handle.clone(),
             transitions: AtomicU64::new(0),

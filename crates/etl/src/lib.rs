@@ -1,7 +1,16 @@
-//! The rsqlflow ETL framework: AWS implementations of the interfaces the local engine uses,
-//! so the same code runs against real services. So far: Amazon S3 as an
-//! [`redshift::ObjectStore`] for COPY and UNLOAD.
+//! The rsqlflow ETL framework: job specs, typed errors, events, notification text, the four
+//! Lambda handlers as library functions over service traits (Batch, Step Functions, SNS, S3,
+//! logs), and the implementations of those traits: AWS (SDK clients) and local (the pipeline
+//! `rsqlflow run` drives on one machine).
 
+pub mod error;
+pub mod events;
+pub mod handlers;
+pub mod local;
+pub mod notification;
 pub mod s3;
+pub mod services;
+pub mod settings;
+pub mod spec;
 
 pub use s3::AwsS3;

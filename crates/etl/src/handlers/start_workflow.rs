@@ -1,0 +1,119 @@
+//! start-workflow: S3 "Object Created" events and schedules start the state machine, with a
+//! deterministic execution name so that a redelivered event never starts a second run.
+
+use serde_json::{Value, json};
+
+use crate::error::HandlerError;
+use crate::events::{self, Trigger};
+use crate::handlers::submit_job::short_hash;
+use crate::handlers::with_retries;
+use crate::services::{Started, StepFunctions};
+use crate::settings::Settings;
+
+/// Handles one event.
+pub async fn handle(
+    event: Value,
+    settings: &Settings,
+    sfn: &dyn StepFunctions,
+) -> Result<Value, HandlerError> {
+    let trigger = events::trigger(&event)?;
+    if let Trigger::S3 { key, .. } = &trigger
+        && (!key.starts_with(&settings.trigger_prefix) || !key.ends_with(&settings.trigger_suffix))
+    {
+        return Ok(json!({"ignored": format!(
+            "key {key} does not match prefix \"{}\" and suffix \"{}\"",
+            settings.trigger_prefix, settings.trigger_suffix
+        )}));
+    }
+    let name = execution_name(&trigger);
+    let input = json!({"trigger": trigger_json(&trigger)});
+    match with_retries(|| sfn.start_execution(&settings.state_machine_arn, &name, &input)).await? {
+        Started::New { execution_arn } => {
+            tracing::info!(%execution_arn, "started");
+            Ok(json!({"started": execution_arn, "name": name}))
+        }
+        Started::AlreadyExists { execution_arn } => {
+            tracing::info!(%execution_arn, "already started for this trigger");
+            Ok(json!({"existing": execution_arn, "name": name}))
+        }
+    }
+}
+
+fn trigger_json(t: &Trigger) -> Value {
+    match t {
+        Trigger::S3 {
+            bucket,
+            key,
+            size,
+            etag,
+            sequencer,
+        } => {
+            json!({"type": "s3", "bucket": bucket, "key": key, "size": size, "etag": etag, "sequencer": sequencer})
+        }
+        Trigger::Schedule { time } => json!({"type": "schedule", "time": time}),
+    }
+}
+
+/// A name unique to the trigger: Step Functions names are 1-80 characters of letters,
+/// digits, `-` and `_`.
+pub fn execution_name(t: &Trigger) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    match t {
+        Trigger::S3 {
+            bucket,
+            key,
+            etag,
+            sequencer,
+            ..
+        } => {
+            let id = format!(
+                "{bucket}/{key}/{}",
+                sequencer.as_deref().or(etag.as_deref()).unwrap_or("")
+            );
+            let hash = short_hash(&id);
+            let base = key.rsplit('/').next().unwrap_or(key);
+            let mut n = format!("s3-{}", clean(base));
+            n.truncate(80 - hash.len() - 1);
+            format!("{n}-{hash}")
+        }
+        Trigger::Schedule { time } => {
+            let mut n = format!("schedule-{}", clean(time));
+            n.truncate(80);
+            n
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_deterministic_legal_and_short() {
+        let t = Trigger::S3 {
+            bucket: "b".into(),
+            key: "incoming/2024/01/orders file.csv".into(),
+            size: Some(1),
+            etag: Some("e".into()),
+            sequencer: Some("0055".into()),
+        };
+        let n = execution_name(&t);
+        assert_eq!(n, execution_name(&t));
+        assert!(n.starts_with("s3-orders-file-csv-"));
+        assert!(n.len() <= 80);
+        let t2 = Trigger::Schedule {
+            time: "2024-01-01T00:00:00Z".into(),
+        };
+        assert_eq!(execution_name(&t2), "schedule-2024-01-01T00-00-00Z");
+    }
+}

@@ -1,0 +1,12 @@
+//! Local implementations of the services, and the pipeline that runs a workflow on one
+//! machine: Batch runs each job's RSQL script on the warehouse, EventBridge routes job state
+//! changes to check-job, Step Functions is the ASL executor, SNS writes an outbox.
+
+pub mod batch;
+pub mod bus;
+pub mod lambda;
+pub mod logs;
+pub mod pipeline;
+pub mod runner;
+pub mod sfn;
+pub mod sns;

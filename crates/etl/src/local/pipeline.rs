@@ -1,0 +1,394 @@
+//! The whole workflow on one machine: the state machine runs on the ASL executor; its
+//! `lambda:invoke` Tasks call submit-job; local Batch runs the scripts and emits job state
+//! changes that the local bus routes to check-job; when the execution ends, notify publishes
+//! to the local SNS outbox.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::events::{self, ExecutionChange};
+use crate::handlers::{check_job, notify};
+use crate::local::batch::LocalBatch;
+use crate::local::bus::{self, BusReceiver};
+use crate::local::lambda::LocalLambda;
+use crate::local::logs::LocalLogs;
+use crate::local::runner::ScriptRunner;
+use crate::local::sfn::LocalStepFunctions;
+use crate::local::sns::LocalSns;
+use crate::services::{JobDetail, Notification};
+use crate::settings::Settings;
+
+/// The local account and region every local ARN uses.
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+/// Local bucket names.
+pub const SCRIPTS_BUCKET: &str = "rsqlflow-scripts";
+pub const DATA_BUCKET: &str = "rsqlflow-data";
+/// The submit-job function's local name.
+pub const SUBMIT_JOB_FUNCTION: &str = "rsqlflow-submit-job";
+
+/// Why a local run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: {message}")]
+    Definition { path: String, message: String },
+    #[error("{0}")]
+    Io(String),
+}
+
+/// What to run.
+pub struct RunConfig {
+    /// The state machine definition (with `${...}` placeholders).
+    pub definition: PathBuf,
+    /// Values for the placeholders.
+    pub substitutions: BTreeMap<String, String>,
+    pub input: Value,
+    pub execution_name: String,
+    pub state_dir: PathBuf,
+    pub runner: Arc<dyn ScriptRunner>,
+    pub scripts: Arc<dyn redshift::ObjectStore>,
+    pub real_time: bool,
+    /// Spec names of jobs whose first attempts fail with an infrastructure error.
+    pub inject_infra_failures: Vec<(String, u32)>,
+    pub send_success_notifications: bool,
+}
+
+/// What a run did.
+pub struct RunReport {
+    pub status: asl::Status,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub execution_arn: String,
+    pub history_path: PathBuf,
+    pub jobs: Vec<JobDetail>,
+    pub notifications: Vec<Notification>,
+    pub wall: Duration,
+}
+
+/// Receives progress lines while a run goes.
+pub trait Progress: Send + Sync {
+    fn line(&self, text: &str);
+}
+
+/// The placeholders the local pipeline fills by default.
+pub fn local_substitutions() -> BTreeMap<String, String> {
+    [
+        (
+            "SubmitJobFunctionArn",
+            format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{SUBMIT_JOB_FUNCTION}"),
+        ),
+        ("ScriptsBucket", SCRIPTS_BUCKET.to_string()),
+        ("DataBucket", DATA_BUCKET.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Replaces `${Name}` placeholders; an unknown one is an error that names it and its line.
+pub fn substitute(
+    text: &str,
+    values: &BTreeMap<String, String>,
+    path: &str,
+) -> Result<String, RunError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..end];
+        match values.get(name) {
+            Some(v) => out.push_str(v),
+            None => {
+                let line = text[..text.len() - rest.len() + start]
+                    .lines()
+                    .count()
+                    .max(1);
+                return Err(RunError::Definition {
+                    path: format!("{path}:{line}"),
+                    message: format!(
+                        "unknown placeholder ${{{name}}} (known: {})",
+                        values.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn settings(state_machine_arn: &str, send_success: bool) -> Settings {
+    Settings {
+        region: REGION.into(),
+        account: ACCOUNT.into(),
+        job_queue: "rsqlflow-local".into(),
+        job_definition: "rsqlflow-rsql".into(),
+        scripts_bucket: SCRIPTS_BUCKET.into(),
+        topic_arn: format!("arn:aws:sns:{REGION}:{ACCOUNT}:rsqlflow-notifications"),
+        state_machine_arn: state_machine_arn.into(),
+        workflow: state_machine_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or("rsql-etl")
+            .to_string(),
+        send_success_notifications: send_success,
+        trigger_prefix: String::new(),
+        trigger_suffix: String::new(),
+        console: "https://console.aws.amazon.com".into(),
+    }
+}
+
+/// Routes bus events to check-job until the sender side is gone.
+async fn route(
+    mut rx: BusReceiver,
+    settings: Settings,
+    sfn: Arc<LocalStepFunctions>,
+    logs: LocalLogs,
+    progress: Arc<dyn Progress>,
+    started: Instant,
+) {
+    while let Some(d) = rx.recv().await {
+        if d.event["detail-type"] == events::BATCH_STATE_CHANGE {
+            let job = &d.event["detail"];
+            let status = job["status"].as_str().unwrap_or("");
+            let mut line = format!(
+                "{:>7.1}s  job {:<48} {status}",
+                started.elapsed().as_secs_f64(),
+                job["jobName"].as_str().unwrap_or("")
+            );
+            if matches!(status, "SUCCEEDED" | "FAILED") {
+                if let Some(c) = job["container"]["exitCode"].as_i64() {
+                    line.push_str(&format!(" (exit {c})"));
+                }
+                if let Some(r) = job["container"]["reason"].as_str() {
+                    line.push_str(&format!(" ({r})"));
+                } else if status == "FAILED"
+                    && let Some(r) = job["statusReason"].as_str()
+                {
+                    line.push_str(&format!(" ({r})"));
+                }
+            }
+            progress.line(&line);
+            if let Err(e) = check_job::handle(d.event, &settings, sfn.as_ref(), &logs).await {
+                progress.line(&format!("check-job failed: {e}"));
+            }
+        }
+        drop(d.hold);
+    }
+}
+
+/// Prints state transitions from the history as they happen.
+async fn watch_states(handle: asl::Handle, progress: Arc<dyn Progress>, started: Instant) {
+    let mut seen = 0usize;
+    loop {
+        let events = handle.history().events();
+        for e in events.iter().skip(seen) {
+            let name = e
+                .details
+                .as_ref()
+                .and_then(|d| d.get("name"))
+                .and_then(|n| n.as_str())
+                .unwrap_or("");
+            let kind = e.kind.name();
+            let what = match kind.as_str() {
+                k if k.ends_with("StateEntered") => Some("entered"),
+                "TaskFailed" | "TaskTimedOut" => Some("failed"),
+                k if k.ends_with("StateExited") => Some("done"),
+                _ => None,
+            };
+            if let Some(w) = what {
+                let label = if name.is_empty() {
+                    kind.clone()
+                } else {
+                    name.to_string()
+                };
+                progress.line(&format!(
+                    "{:>7.1}s  {:<52} {w}",
+                    started.elapsed().as_secs_f64(),
+                    label
+                ));
+            }
+        }
+        seen = events.len();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs the workflow to its end.
+pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let path = cfg.definition.display().to_string();
+    let raw = tokio::fs::read_to_string(&cfg.definition)
+        .await
+        .map_err(|e| RunError::Io(format!("reading {path}: {e}")))?;
+    let text = substitute(&raw, &cfg.substitutions, &path)?;
+    let machine = asl::load(&text).map_err(|e| RunError::Definition {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let sm_name = cfg
+        .definition
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| {
+            n.trim_end_matches(".json")
+                .trim_end_matches(".asl")
+                .to_string()
+        })
+        .unwrap_or_else(|| "rsql-etl".into());
+    let opts = asl::Options {
+        execution_name: cfg.execution_name.clone(),
+        state_machine_name: sm_name,
+        account: ACCOUNT.into(),
+        region: REGION.into(),
+        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/rsqlflow-state-machine"),
+        mode: if cfg.real_time {
+            asl::Mode::Real
+        } else {
+            asl::Mode::Accelerated
+        },
+        ..asl::Options::default()
+    };
+    let execution_arn = opts.execution_arn();
+    let settings = settings(&opts.state_machine_arn(), cfg.send_success_notifications);
+
+    let logs = LocalLogs::new(cfg.state_dir.join("logs"));
+    let (tx, rx) = bus::channel();
+    let batch = LocalBatch::new(
+        cfg.runner.clone(),
+        cfg.scripts.clone(),
+        logs.clone(),
+        tx,
+        REGION,
+        ACCOUNT,
+    );
+    for (job, n) in &cfg.inject_infra_failures {
+        batch.inject_infrastructure_failure(job, *n);
+    }
+    let sfn = Arc::new(LocalStepFunctions::new(
+        cfg.state_dir.join("executions"),
+        REGION,
+        ACCOUNT,
+    ));
+    let sns = LocalSns::new(cfg.state_dir.join("outbox.jsonl"));
+
+    let mut registry = asl::Registry::new();
+    registry.register(
+        "arn:aws:states:::lambda:invoke",
+        Arc::new(LocalLambda {
+            submit_job_name: cfg
+                .substitutions
+                .get("SubmitJobFunctionArn")
+                .cloned()
+                .unwrap_or_else(|| SUBMIT_JOB_FUNCTION.into()),
+            settings: settings.clone(),
+            batch: batch.clone(),
+            scripts: cfg.scripts.clone(),
+        }),
+    );
+    let exec = asl::Executor::new(machine, registry);
+    let (handle, fut) = exec.start(cfg.input.clone(), opts);
+    sfn.attach(handle.clone());
+    let hold_handle = handle.clone();
+    batch.set_hold(Arc::new(move || Some(hold_handle.busy())));
+
+    let router = tokio::spawn(route(
+        rx,
+        settings.clone(),
+        sfn.clone(),
+        logs.clone(),
+        progress.clone(),
+        started,
+    ));
+    let watcher = tokio::spawn(watch_states(handle.clone(), progress.clone(), started));
+    let result = fut.await;
+    watcher.abort();
+    // Print what the watcher had not shown yet.
+    let _ = watcher.await;
+
+    // Save the history (write, then rename).
+    let events: Vec<Value> = result
+        .history
+        .events()
+        .iter()
+        .map(|e| e.to_json())
+        .collect();
+    let history_dir = cfg.state_dir.join("executions");
+    tokio::fs::create_dir_all(&history_dir)
+        .await
+        .map_err(|e| RunError::Io(format!("{}: {e}", history_dir.display())))?;
+    let history_path = history_dir.join(format!("{}.history.json", cfg.execution_name));
+    write_atomically(
+        &history_path,
+        &serde_json::to_vec_pretty(&json!({"events": events})).unwrap_or_default(),
+    )
+    .await
+    .map_err(|e| RunError::Io(format!("{}: {e}", history_path.display())))?;
+    sfn.set_history(&execution_arn, events);
+
+    // The execution status change goes to notify.
+    let change = ExecutionChange {
+        execution_arn: execution_arn.clone(),
+        state_machine_arn: settings.state_machine_arn.clone(),
+        name: cfg.execution_name.clone(),
+        status: result.status.as_str().to_string(),
+        start_date: Some(result.start.timestamp_millis()),
+        stop_date: Some(result.stop.timestamp_millis()),
+        input: Some(cfg.input.to_string()),
+        error: result.error.clone(),
+        cause: result.cause.clone(),
+    };
+    let event = events::execution_change_event(&change, REGION, ACCOUNT);
+    if let Err(e) = notify::handle(event, &settings, sfn.as_ref(), &sns, &batch).await {
+        progress.line(&format!("notify failed: {e}"));
+    }
+    router.abort();
+    let _ = router.await;
+    Ok(RunReport {
+        status: result.status,
+        output: result.output,
+        error: result.error,
+        cause: result.cause,
+        execution_arn,
+        history_path,
+        jobs: batch.jobs(),
+        notifications: sns.sent(),
+        wall: started.elapsed(),
+    })
+}
+
+async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, path).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        let v = local_substitutions();
+        let t = substitute("{\"a\": \"${DataBucket}\"}", &v, "x.json").unwrap();
+        assert_eq!(t, "{\"a\": \"rsqlflow-data\"}");
+        let e = substitute("{\n\"a\": \"${Nope}\"}", &v, "x.json").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("x.json:2: unknown placeholder ${Nope}"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! Notification text: what an on-call engineer reads at 3 a.m. A one-line subject of at most
+//! 100 characters, and a plain-text body that says what failed, why, the last log lines, and
+//! where to look.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::events::ExecutionChange;
+use crate::services::Notification;
+use crate::settings::Settings;
+
+/// What the history says happened.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The state that failed (the Task whose job failed, or the Fail state).
+    pub failed_state: Option<String>,
+    pub error: Option<String>,
+    /// The cause's message (from a job failure's JSON cause), or the raw cause.
+    pub message: Option<String>,
+    pub job_name: Option<String>,
+    pub job_id: Option<String>,
+    pub exit_code: Option<i64>,
+    pub log_tail: Vec<String>,
+    pub log_url: Option<String>,
+    pub job_url: Option<String>,
+    pub trigger: Option<String>,
+    pub jobs_run: usize,
+}
+
+impl Outcome {
+    /// Reads the execution's events (GetExecutionHistory's JSON).
+    pub fn from_history(change: &ExecutionChange, events: &[Value]) -> Outcome {
+        let mut o = Outcome {
+            error: change.error.clone(),
+            ..Outcome::default()
+        };
+        let mut cause = change.cause.clone();
+        let by_id: std::collections::HashMap<u64, &Value> = events
+            .iter()
+            .filter_map(|e| Some((e["id"].as_u64()?, e)))
+            .collect();
+        // The state an event belongs to: follow previousEventId back to its StateEntered
+        // (parallel branches interleave, so "the last state entered" would lie).
+        let state_of = |e: &Value| -> Option<String> {
+            let mut cur = e;
+            for _ in 0..10_000 {
+                if cur["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("StateEntered"))
+                {
+                    return cur["stateEnteredEventDetails"]["name"]
+                        .as_str()
+                        .map(String::from);
+                }
+                cur = by_id.get(&cur["previousEventId"].as_u64()?)?;
+            }
+            None
+        };
+        for e in events {
+            let ty = e["type"].as_str().unwrap_or("");
+            match ty {
+                "TaskStateEntered" => o.jobs_run += 1,
+                "TaskFailed" | "TaskTimedOut" => {
+                    let d = e
+                        .get("taskFailedEventDetails")
+                        .or_else(|| e.get("taskTimedOutEventDetails"))
+                        .cloned()
+                        .unwrap_or_default();
+                    o.failed_state = state_of(e);
+                    o.error = d["error"].as_str().map(String::from).or(o.error);
+                    if let Some(c) = d["cause"].as_str() {
+                        cause = Some(c.to_string());
+                    }
+                }
+                "FailStateEntered" if o.failed_state.is_none() => {
+                    o.failed_state = e["stateEnteredEventDetails"]["name"]
+                        .as_str()
+                        .map(String::from);
+                }
+                "ExecutionStarted" => {
+                    let input = e["executionStartedEventDetails"]["input"]
+                        .as_str()
+                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                        .unwrap_or_default();
+                    o.trigger = describe_trigger(&input["trigger"]);
+                }
+                _ => {}
+            }
+        }
+        if o.trigger.is_none()
+            && let Some(input) = change
+                .input
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        {
+            o.trigger = describe_trigger(&input["trigger"]);
+        }
+        if let Some(c) = cause {
+            match serde_json::from_str::<Value>(&c) {
+                Ok(v) if v.is_object() => {
+                    o.message = v["message"].as_str().map(String::from).or(Some(c.clone()));
+                    o.job_name = v["job"]
+                        .as_str()
+                        .or(v["jobName"].as_str())
+                        .map(String::from);
+                    o.job_id = v["jobId"].as_str().map(String::from);
+                    o.exit_code = v["exitCode"].as_i64();
+                    o.log_url = v["logUrl"].as_str().map(String::from);
+                    o.job_url = v["jobUrl"].as_str().map(String::from);
+                    o.log_tail = v["logTail"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l.as_str().map(String::from))
+                        .collect();
+                }
+                _ => o.message = Some(c),
+            }
+        }
+        o
+    }
+}
+
+fn describe_trigger(t: &Value) -> Option<String> {
+    match t["type"].as_str()? {
+        "s3" => Some(format!(
+            "s3://{}/{} arrived ({} bytes)",
+            t["bucket"].as_str().unwrap_or("?"),
+            t["key"].as_str().unwrap_or("?"),
+            t["size"].as_u64().unwrap_or(0)
+        )),
+        "schedule" => Some(format!("schedule at {}", t["time"].as_str().unwrap_or("?"))),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Cuts to one line of at most `max` characters.
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut t: String = flat.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The notification for an execution that ended.
+pub fn compose(
+    settings: &Settings,
+    change: &ExecutionChange,
+    o: &Outcome,
+    terminated: &[String],
+) -> Notification {
+    let status = change.status.as_str();
+    let what = match (status, &o.failed_state, &o.error) {
+        ("SUCCEEDED", _, _) => String::new(),
+        (_, Some(s), Some(e)) => format!(" at {s}: {e}"),
+        (_, None, Some(e)) => format!(": {e}"),
+        (_, Some(s), None) => format!(" at {s}"),
+        _ => String::new(),
+    };
+    let subject = one_line(
+        &format!("[rsqlflow] {status}: {}{what}", settings.workflow),
+        100,
+    );
+    let mut b = String::new();
+    let duration = match (change.start_date, change.stop_date) {
+        (Some(a), Some(z)) if z >= a => format!("{:.1} s", (z - a) as f64 / 1000.0),
+        _ => "unknown".into(),
+    };
+    b.push_str(&format!(
+        "Workflow {} {status} (execution {}).\n\n",
+        settings.workflow, change.name
+    ));
+    if status != "SUCCEEDED" {
+        b.push_str("WHAT FAILED\n");
+        match (&o.failed_state, &o.job_name) {
+            (Some(s), Some(j)) => b.push_str(&format!("  State {s}, job {j}")),
+            (Some(s), None) => b.push_str(&format!("  State {s}")),
+            (None, Some(j)) => b.push_str(&format!("  Job {j}")),
+            (None, None) => b.push_str("  The execution"),
+        }
+        if let Some(id) = &o.job_id {
+            b.push_str(&format!(" (Batch job {id})"));
+        }
+        b.push('\n');
+        b.push_str("\nWHY\n");
+        b.push_str(&format!(
+            "  {}{}\n",
+            o.error.as_deref().unwrap_or(status),
+            o.message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
+        if let Some(c) = o.exit_code {
+            b.push_str(&format!("  Exit code: {c}\n"));
+        }
+        if !o.log_tail.is_empty() {
+            b.push_str(&format!("\nLAST {} LOG LINES\n", o.log_tail.len()));
+            for l in &o.log_tail {
+                b.push_str(&format!("  {l}\n"));
+            }
+        }
+        if !terminated.is_empty() {
+            b.push_str(&format!(
+                "\nStopped {} Batch job(s) still running: {}\n",
+                terminated.len(),
+                terminated.join(", ")
+            ));
+        }
+    } else {
+        b.push_str(&format!("{} job(s) ran.\n", o.jobs_run));
+    }
+    b.push_str("\nLINKS\n");
+    b.push_str(&format!(
+        "  Execution: {}\n",
+        settings.execution_url(&change.execution_arn)
+    ));
+    if let Some(u) = &o.job_url {
+        b.push_str(&format!("  Batch job: {u}\n"));
+    }
+    if let Some(u) = &o.log_url {
+        b.push_str(&format!("  Logs:      {u}\n"));
+    }
+    b.push_str(&format!("\nDuration: {duration}\n"));
+    b.push_str(&format!(
+        "Trigger:  {}\n",
+        o.trigger.as_deref().unwrap_or("started by hand")
+    ));
+    let attributes: BTreeMap<String, String> = [
+        ("status".to_string(), status.to_string()),
+        ("workflow".to_string(), settings.workflow.clone()),
+    ]
+    .into();
+    Notification {
+        subject,
+        body: b,
+        attributes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_one_short_line() {
+        let s = one_line(&format!("a\nb{}", "x".repeat(200)), 100);
+        assert_eq!(s.chars().count(), 100);
+        assert!(!s.contains('\n'));
+    }
+}

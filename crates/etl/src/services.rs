@@ -1,0 +1,159 @@
+//! The services the handlers use, as traits: AWS Batch, Step Functions, SNS and the job logs.
+//! Each has an AWS implementation (SDK clients) and a local one (`crate::local`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ServiceError;
+
+/// A job to submit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub name: String,
+    pub queue: String,
+    pub definition: String,
+    /// Job parameters (the task token travels here, not in the environment).
+    pub parameters: BTreeMap<String, String>,
+    /// Container environment (script URI, RSQL variables).
+    pub environment: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub timeout_seconds: Option<u64>,
+    pub vcpus: Option<f64>,
+    pub memory_mib: Option<u64>,
+}
+
+/// Batch job states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Submitted,
+    Pending,
+    Runnable,
+    Starting,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    /// Whether the job is over.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Submitted => "SUBMITTED",
+            JobStatus::Pending => "PENDING",
+            JobStatus::Runnable => "RUNNABLE",
+            JobStatus::Starting => "STARTING",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct JobAttempt {
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    pub status_reason: Option<String>,
+    pub log_stream: Option<String>,
+    pub started_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+}
+
+/// What Batch knows about a job (DescribeJobs, or the state-change event's detail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    pub id: String,
+    pub name: String,
+    pub queue: String,
+    pub status: JobStatus,
+    pub status_reason: Option<String>,
+    pub exit_code: Option<i32>,
+    /// Why the container stopped (`CannotPullContainerError`, `OutOfMemoryError`, ...).
+    pub container_reason: Option<String>,
+    pub log_stream: Option<String>,
+    pub attempts: Vec<JobAttempt>,
+    pub created_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub timeout_seconds: Option<u64>,
+}
+
+/// AWS Batch.
+#[async_trait]
+pub trait Batch: Send + Sync {
+    /// SubmitJob; returns the job id.
+    async fn submit(&self, job: NewJob) -> Result<String, ServiceError>;
+    /// DescribeJobs for one job.
+    async fn describe(&self, job_id: &str) -> Result<JobDetail, ServiceError>;
+    /// Jobs not yet finished that carry `tag = value`.
+    async fn active_jobs_tagged(&self, tag: &str, value: &str)
+    -> Result<Vec<String>, ServiceError>;
+    /// TerminateJob.
+    async fn terminate(&self, job_id: &str, reason: &str) -> Result<(), ServiceError>;
+}
+
+/// Result of StartExecution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Started {
+    New {
+        execution_arn: String,
+    },
+    /// An execution of that name exists already (a redelivered trigger).
+    AlreadyExists {
+        execution_arn: String,
+    },
+}
+
+/// AWS Step Functions.
+#[async_trait]
+pub trait StepFunctions: Send + Sync {
+    async fn send_task_success(&self, token: &str, output: &Value) -> Result<(), ServiceError>;
+    async fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ServiceError>;
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<Started, ServiceError>;
+    /// GetExecutionHistory, every event (AWS's JSON shape).
+    async fn history(&self, execution_arn: &str) -> Result<Vec<Value>, ServiceError>;
+}
+
+/// A message for SNS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub subject: String,
+    pub body: String,
+    /// Message attributes subscribers can filter on.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Amazon SNS.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, topic_arn: &str, n: &Notification) -> Result<(), ServiceError>;
+}
+
+/// Job logs (CloudWatch Logs).
+#[async_trait]
+pub trait Logs: Send + Sync {
+    /// The last `n` lines of a log stream.
+    async fn tail(&self, log_stream: &str, n: usize) -> Result<Vec<String>, ServiceError>;
+}

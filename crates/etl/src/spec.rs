@@ -1,0 +1,232 @@
+//! Job specs: what a Task state asks submit-job to run, and its validation.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorKind, JobError};
+
+/// One RSQL job, as written in the state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobSpec {
+    /// A short name for the job (letters, digits, `-`, `_`).
+    pub name: String,
+    /// The script: `s3://bucket/key`, or a key in the scripts bucket.
+    pub script: String,
+    /// RSQL variables, passed as `-v NAME=VALUE`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// Job timeout in seconds (Batch attemptDurationSeconds; at least 60).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    /// vCPU override.
+    #[serde(default)]
+    pub vcpus: Option<f64>,
+    /// Memory override in MiB.
+    #[serde(default)]
+    pub memory_mib: Option<u64>,
+}
+
+/// submit-job's input: the spec plus what Step Functions adds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitRequest {
+    pub job: JobSpec,
+    pub task_token: String,
+    pub execution_arn: String,
+    #[serde(default)]
+    pub state_name: Option<String>,
+}
+
+fn invalid(field: &str, msg: impl std::fmt::Display) -> JobError {
+    JobError::new(ErrorKind::InvalidJobSpec, format!("job.{field}: {msg}"))
+}
+
+/// A script location, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptLocation {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl ScriptLocation {
+    /// `s3://bucket/key`.
+    pub fn uri(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+impl JobSpec {
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), JobError> {
+        if self.name.is_empty() || self.name.len() > 64 {
+            return Err(invalid("name", "must be 1 to 64 characters"));
+        }
+        if !self
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                "name",
+                format!(
+                    "\"{}\" may only hold letters, digits, '-' and '_'",
+                    self.name
+                ),
+            ));
+        }
+        if self.script.trim().is_empty() {
+            return Err(invalid("script", "must name a script"));
+        }
+        for (k, v) in &self.variables {
+            if !rsql::vars::valid_name(k) {
+                return Err(invalid(
+                    &format!("variables.{k}"),
+                    "is not a valid RSQL variable name (letters, digits and '_' only)",
+                ));
+            }
+            if v.contains('\0') || v.contains('\n') || v.contains('\r') {
+                return Err(invalid(
+                    &format!("variables.{k}"),
+                    "must not contain NUL or line breaks",
+                ));
+            }
+            if v.len() > 4096 {
+                return Err(invalid(
+                    &format!("variables.{k}"),
+                    "is longer than 4096 bytes",
+                ));
+            }
+        }
+        if let Some(t) = self.timeout_seconds
+            && t < 60
+        {
+            return Err(invalid(
+                "timeoutSeconds",
+                "must be at least 60 (AWS Batch's minimum)",
+            ));
+        }
+        if let Some(v) = self.vcpus
+            && !(v > 0.0 && v <= 16.0)
+        {
+            return Err(invalid("vcpus", "must be greater than 0 and at most 16"));
+        }
+        if let Some(m) = self.memory_mib
+            && !(512..=122_880).contains(&m)
+        {
+            return Err(invalid("memoryMib", "must be from 512 to 122880"));
+        }
+        Ok(())
+    }
+
+    /// Where the script lives: an `s3://` URI, or a key in `scripts_bucket`.
+    pub fn script_location(&self, scripts_bucket: &str) -> Result<ScriptLocation, JobError> {
+        if let Some(rest) = self.script.strip_prefix("s3://") {
+            let (bucket, key) = rest
+                .split_once('/')
+                .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+                .ok_or_else(|| {
+                    invalid(
+                        "script",
+                        format!("'{}' is not s3://bucket/key", self.script),
+                    )
+                })?;
+            Ok(ScriptLocation {
+                bucket: bucket.into(),
+                key: key.into(),
+            })
+        } else {
+            Ok(ScriptLocation {
+                bucket: scripts_bucket.into(),
+                key: self.script.trim_start_matches('/').into(),
+            })
+        }
+    }
+}
+
+/// A Batch job name from the execution and state names: legal characters only, at most 128,
+/// and unique per execution and attempt.
+pub fn batch_job_name(execution_arn: &str, state_name: &str, job: &str, nonce: &str) -> String {
+    let exec = execution_arn.rsplit(':').next().unwrap_or(execution_arn);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let mut name = format!("{}-{}-{}", clean(job), clean(state_name), clean(exec));
+    name.truncate(128 - nonce.len() - 1);
+    format!("{name}-{nonce}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> JobSpec {
+        JobSpec {
+            name: "load_customer".into(),
+            script: "etl/load.rsql".into(),
+            variables: [("run_date".to_string(), "2024-01-01".to_string())].into(),
+            timeout_seconds: Some(600),
+            vcpus: None,
+            memory_mib: None,
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert!(spec().validate().is_ok());
+        let mut s = spec();
+        s.name = "bad name".into();
+        assert!(s.validate().unwrap_err().cause.starts_with("job.name:"));
+        let mut s = spec();
+        s.variables.insert("x-y".into(), "v".into());
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .cause
+                .starts_with("job.variables.x-y:")
+        );
+        let mut s = spec();
+        s.variables.insert("x".into(), "a\nb".into());
+        assert!(s.validate().unwrap_err().cause.contains("line breaks"));
+        let mut s = spec();
+        s.timeout_seconds = Some(5);
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .cause
+                .starts_with("job.timeoutSeconds")
+        );
+    }
+
+    #[test]
+    fn script_locations_and_job_names() {
+        let s = spec();
+        assert_eq!(
+            s.script_location("scripts").unwrap().uri(),
+            "s3://scripts/etl/load.rsql"
+        );
+        let mut s = spec();
+        s.script = "s3://other/x.rsql".into();
+        assert_eq!(s.script_location("scripts").unwrap().bucket, "other");
+        s.script = "s3://nokey".into();
+        assert!(s.script_location("scripts").is_err());
+        let n = batch_job_name(
+            "arn:aws:states:us-east-1:1:execution:sm:run 1",
+            "Load Customer",
+            "load",
+            "a1b2",
+        );
+        assert_eq!(n, "load-Load-Customer-run-1-a1b2");
+        let long = batch_job_name("x", &"s".repeat(300), "j", "n");
+        assert!(long.len() <= 128);
+    }
+}

@@ -1,0 +1,409 @@
+//! `rsqlflow run` and `rsqlflow trigger`: seed local S3, wire the local services, run the
+//! workflow through `etl::local::pipeline`, and report.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use etl::handlers::start_workflow;
+use etl::local::pipeline::{self, DATA_BUCKET, Progress, RunConfig, RunReport, SCRIPTS_BUCKET};
+use etl::local::runner::WarehouseRunner;
+use etl::local::sfn::LocalStepFunctions;
+use serde_json::Value;
+use warehouse::Target;
+
+use crate::cli::{RunArgs, TriggerCommand, TriggerRunArgs};
+use crate::sample_data;
+
+/// Tables the sample workflow loads.
+const SAMPLE_TABLES: [&str; 3] = ["customer", "region", "nation"];
+
+struct Stderr {
+    color: bool,
+}
+
+impl Progress for Stderr {
+    fn line(&self, text: &str) {
+        if self.color && (text.contains("FAILED") || text.contains("failed")) {
+            eprintln!("\x1b[31m{text}\x1b[0m");
+        } else {
+            eprintln!("{text}");
+        }
+    }
+}
+
+fn progress() -> Arc<dyn Progress> {
+    let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    Arc::new(Stderr { color })
+}
+
+/// Copies every script under `etl_dir` into the scripts bucket when absent or changed.
+fn seed_scripts(etl_dir: &Path, s3_root: &Path) -> Result<usize> {
+    if !etl_dir.is_dir() {
+        bail!(
+            "{}: no such directory (the RSQL scripts to seed the scripts bucket with; see --etl-dir)",
+            etl_dir.display()
+        );
+    }
+    let mut n = 0;
+    let mut stack = vec![etl_dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("rsql") {
+                continue;
+            }
+            let rel = path.strip_prefix(etl_dir).unwrap_or(&path);
+            let dest = s3_root.join(SCRIPTS_BUCKET).join(rel);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            if std::fs::read(&dest).ok().as_deref() == Some(&bytes[..]) {
+                continue;
+            }
+            if let Some(d) = dest.parent() {
+                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            }
+            let tmp = dest.with_extension("rsql.tmp");
+            std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Generates the sample tables at `scale` unless they are there already at that scale.
+async fn seed_data(s3_root: &Path, scale: f64) -> Result<bool> {
+    let marker = s3_root.join(DATA_BUCKET).join("tpch").join(".scale");
+    let want = scale.to_string();
+    let present = SAMPLE_TABLES
+        .iter()
+        .all(|t| sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t).exists());
+    if present && std::fs::read_to_string(&marker).ok().as_deref() == Some(want.as_str()) {
+        return Ok(false);
+    }
+    let mut tasks = Vec::new();
+    for t in SAMPLE_TABLES {
+        let path = sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            sample_data::generate_table(t, scale, &path)
+        }));
+    }
+    for t in tasks {
+        t.await.context("generating sample data")??;
+    }
+    std::fs::write(&marker, &want).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(true)
+}
+
+/// Checks that the template's DefinitionSubstitutions are all known locally.
+fn check_template(template: &Path, known: &BTreeMap<String, String>) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(template) else {
+        return Ok(());
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        // `Name: value` lines inside a DefinitionSubstitutions block.
+        if let Some(name) = t.split(':').next()
+            && name.ends_with("FunctionArn")
+            && !known.contains_key(name)
+        {
+            bail!(
+                "{}: DefinitionSubstitutions has {name}, which the local run cannot fill",
+                template.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_input(text: &str) -> Result<Value> {
+    let (raw, origin) = match text.strip_prefix('@') {
+        Some(p) => (
+            std::fs::read_to_string(p).with_context(|| format!("reading {p}"))?,
+            p.to_string(),
+        ),
+        None => (text.to_string(), "--input".to_string()),
+    };
+    serde_json::from_str(&raw).with_context(|| format!("{origin} is not valid JSON"))
+}
+
+fn parse_injections(list: &[String]) -> Result<Vec<(String, u32)>> {
+    list.iter()
+        .map(|s| match s.split_once(':') {
+            Some((j, n)) => Ok((
+                j.to_string(),
+                n.parse()
+                    .with_context(|| format!("--inject-infra-failure {s}: N must be a number"))?,
+            )),
+            None => Ok((s.clone(), 1)),
+        })
+        .collect()
+}
+
+fn runner(database: &Option<String>, s3_root: &Path) -> Result<Arc<WarehouseRunner>> {
+    let store: Arc<dyn redshift::ObjectStore> = Arc::new(redshift::LocalS3::new(s3_root));
+    let target = match database {
+        Some(url) => Target::Url(url.clone()),
+        None => Target::default_embedded(&std::env::current_dir()?),
+    };
+    Ok(Arc::new(WarehouseRunner::new(target, store, true)))
+}
+
+struct Prepared {
+    runner: Arc<WarehouseRunner>,
+    scripts: Arc<dyn redshift::ObjectStore>,
+}
+
+async fn prepare(
+    etl_dir: &Path,
+    s3_root: &Path,
+    scale: f64,
+    database: &Option<String>,
+    p: &dyn Progress,
+) -> Result<Prepared> {
+    if !(scale > 0.0 && scale <= 100.0) {
+        bail!("--scale must be greater than 0 and at most 100, got {scale}");
+    }
+    let copied = seed_scripts(etl_dir, s3_root)?;
+    if copied > 0 {
+        p.line(&format!(
+            "seeded {copied} script(s) into s3://{SCRIPTS_BUCKET}/"
+        ));
+    }
+    if seed_data(s3_root, scale).await? {
+        p.line(&format!(
+            "seeded TPC-H {} at scale {scale} into s3://{DATA_BUCKET}/tpch/",
+            SAMPLE_TABLES.join(", ")
+        ));
+    }
+    Ok(Prepared {
+        runner: runner(database, s3_root)?,
+        scripts: Arc::new(redshift::LocalS3::new(s3_root)),
+    })
+}
+
+fn state_dir() -> PathBuf {
+    PathBuf::from(".rsqlflow")
+}
+
+fn print_report(r: &RunReport) {
+    println!("execution {} {}", r.execution_arn, r.status.as_str());
+    let mut jobs = r.jobs.clone();
+    jobs.sort_by_key(|j| j.created_at);
+    let sql: f64 = jobs
+        .iter()
+        .filter_map(|j| Some((j.stopped_at? - j.started_at?) as f64 / 1000.0))
+        .sum();
+    println!(
+        "{:<58} {:<10} {:>5} {:>9}",
+        "job", "status", "exit", "seconds"
+    );
+    for j in &jobs {
+        let secs = match (j.started_at, j.stopped_at) {
+            (Some(a), Some(b)) => format!("{:.2}", (b - a) as f64 / 1000.0),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<58} {:<10} {:>5} {:>9}",
+            j.name,
+            j.status.as_str(),
+            j.exit_code.map(|c| c.to_string()).unwrap_or("-".into()),
+            secs
+        );
+    }
+    println!(
+        "{} job(s) in {:.2} s; {:.2} s running scripts, {:.2} s elsewhere",
+        jobs.len(),
+        r.wall.as_secs_f64(),
+        sql,
+        (r.wall.as_secs_f64() - sql).max(0.0)
+    );
+    if let Some(e) = &r.error {
+        println!("error: {e}");
+    }
+    for n in &r.notifications {
+        println!("\nnotification: {}\n{}", n.subject, n.body.trim_end());
+    }
+    println!("\nhistory: {}", r.history_path.display());
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_pipeline(
+    definition: PathBuf,
+    input: Value,
+    name: String,
+    prepared: Prepared,
+    real_time: bool,
+    injections: Vec<(String, u32)>,
+    send_success: bool,
+    p: Arc<dyn Progress>,
+) -> Result<i32> {
+    let cfg = RunConfig {
+        definition,
+        substitutions: pipeline::local_substitutions(),
+        input,
+        execution_name: name,
+        state_dir: state_dir(),
+        runner: prepared.runner.clone(),
+        scripts: prepared.scripts,
+        real_time,
+        inject_infra_failures: injections,
+        send_success_notifications: send_success,
+    };
+    let report = pipeline::run(cfg, p).await;
+    prepared.runner.close().await;
+    let report = report?;
+    print_report(&report);
+    Ok(if report.status == asl::Status::Succeeded {
+        0
+    } else {
+        1
+    })
+}
+
+pub async fn run(args: RunArgs) -> Result<i32> {
+    let p = progress();
+    check_template(&args.template, &pipeline::local_substitutions())?;
+    let input = parse_input(&args.input)?;
+    let injections = parse_injections(&args.inject_infra_failure)?;
+    let prepared = prepare(
+        &args.etl_dir,
+        &args.s3_root,
+        args.scale,
+        &args.database,
+        p.as_ref(),
+    )
+    .await?;
+    let name = args
+        .name
+        .unwrap_or_else(|| format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")));
+    p.line(&format!(
+        "running {} as execution {name} on {}",
+        args.state_machine.display(),
+        args.database
+            .as_deref()
+            .map(|_| "the --database server")
+            .unwrap_or("the embedded warehouse")
+    ));
+    run_pipeline(
+        args.state_machine,
+        input,
+        name,
+        prepared,
+        args.real_time,
+        injections,
+        !args.no_success_notification,
+        p,
+    )
+    .await
+}
+
+pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
+    let p = progress();
+    let (event, run) = match cmd {
+        TriggerCommand::S3(a) => {
+            let path = a.run.s3_root.join(&a.bucket).join(&a.key);
+            let meta = std::fs::metadata(&path).with_context(|| {
+                format!(
+                    "s3://{}/{} is not in local S3 ({})",
+                    a.bucket,
+                    a.key,
+                    path.display()
+                )
+            })?;
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let etag = etl::handlers::submit_job::short_hash(&String::from_utf8_lossy(&bytes));
+            let sequencer = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| format!("{:016X}", d.as_nanos() as u64))
+                .unwrap_or_default();
+            (
+                etl::events::s3_object_created(&a.bucket, &a.key, meta.len(), &etag, &sequencer),
+                a.run,
+            )
+        }
+        TriggerCommand::Schedule(a) => {
+            let time = a
+                .time
+                .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%dT%H:%M:00Z").to_string());
+            (etl::events::scheduled(&time), a.run)
+        }
+    };
+    trigger_run(event, run, p).await
+}
+
+async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) -> Result<i32> {
+    let sm_name = run
+        .state_machine
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| {
+            n.trim_end_matches(".json")
+                .trim_end_matches(".asl")
+                .to_string()
+        })
+        .unwrap_or_else(|| "rsql-etl".into());
+    let settings = etl::settings::Settings {
+        region: pipeline::REGION.into(),
+        account: pipeline::ACCOUNT.into(),
+        state_machine_arn: format!(
+            "arn:aws:states:{}:{}:stateMachine:{sm_name}",
+            pipeline::REGION,
+            pipeline::ACCOUNT
+        ),
+        trigger_prefix: run.prefix.clone(),
+        trigger_suffix: run.suffix.clone(),
+        ..etl::settings::Settings::from_env()
+    };
+    let sfn = LocalStepFunctions::new(
+        state_dir().join("executions"),
+        pipeline::REGION,
+        pipeline::ACCOUNT,
+    );
+    let answer = start_workflow::handle(event, &settings, &sfn)
+        .await
+        .map_err(|e| anyhow::anyhow!("start-workflow: {e}"))?;
+    if let Some(reason) = answer["ignored"].as_str() {
+        println!("ignored: {reason}");
+        return Ok(0);
+    }
+    if let Some(arn) = answer["existing"].as_str() {
+        println!("execution already started for this trigger: {arn}");
+        return Ok(0);
+    }
+    let Some((name, input)) = sfn.take_started().into_iter().next() else {
+        bail!("start-workflow started nothing: {answer}");
+    };
+    p.line(&format!("trigger started execution {name}"));
+    let prepared = prepare(
+        &run.etl_dir,
+        &run.s3_root,
+        run.scale,
+        &run.database,
+        p.as_ref(),
+    )
+    .await?;
+    run_pipeline(
+        run.state_machine,
+        input,
+        name,
+        prepared,
+        false,
+        Vec::new(),
+        true,
+        p,
+    )
+    .await
+}
