@@ -1,0 +1,186 @@
+//! `rsqlflow run` and `rsqlflow trigger` end to end, through the real binary on the embedded
+//! warehouse: the sample workflow loads what it should, a failing script fails the execution
+//! with a notification that names the job, its exit code and its log, an injected
+//! infrastructure failure is retried, and a repeated trigger starts nothing new.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// A working directory with the sample workflow and scripts.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    support::copy_dir(&root.join("etl"), &dir.path().join("etl"));
+    support::copy_dir(&root.join("state-machines"), &dir.path().join("state-machines"));
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = support::run(dir, &args, None);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn outbox(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join(".rsqlflow/outbox.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("outbox line is JSON"))
+        .collect()
+}
+
+fn logs(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut v: Vec<(PathBuf, String)> = std::fs::read_dir(dir.join(".rsqlflow/logs"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| {
+                    let p = e.path();
+                    let t = std::fs::read_to_string(&p).unwrap_or_default();
+                    (p, t)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_sample_workflow_loads_the_tables_and_notifies_once() {
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "happy"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("execution:rsql-etl:happy SUCCEEDED"), "{out}");
+    // Every job ran and printed its counts; TPC-H SF 0.01 has 1,500 customers.
+    let all_logs: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
+    assert!(all_logs.contains("customer_staging: staged rows: 1500"), "{all_logs}");
+    assert!(all_logs.contains("customer_merge: rows inserted: 1500"), "{all_logs}");
+    assert!(
+        all_logs.contains("vacuum_analyze: customers 1500 regions 5 nations 25"),
+        "{all_logs}"
+    );
+    let sent = outbox(dir.path());
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["attributes"]["status"], "SUCCEEDED");
+    assert_eq!(sent[0]["subject"], "[rsqlflow] SUCCEEDED: rsql-etl");
+    // The history is saved, in GetExecutionHistory's shape.
+    let h: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".rsqlflow/executions/happy.history.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let events = h["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "TaskSubmitted").count(),
+        5
+    );
+    // A second run merges again: same counts, no duplicates.
+    let (code, _, err) = run(dir.path(), &["run", "--name", "again"]);
+    assert_eq!(code, 0, "{err}");
+    let again: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
+    assert!(again.contains("customer_merge: rows replaced: 1500"), "{again}");
+}
+
+#[test]
+fn a_failing_script_fails_the_execution_and_says_why() {
+    let dir = workdir();
+    let merge = dir.path().join("etl/tpch/customer_merge.rsql");
+    let text = std::fs::read_to_string(&merge).unwrap().replace(
+        "SELECT count(*) AS staged FROM stg_customer \\gset",
+        "SELECT count(*) AS staged FROM stg_customer_gone \\gset",
+    );
+    std::fs::write(&merge, text).unwrap();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "broken"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("FAILED"), "{out}");
+    assert!(out.contains("error: Rsqlflow.ScriptFailed"), "{out}");
+    let sent = outbox(dir.path());
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let n = &sent[0];
+    assert_eq!(n["attributes"]["status"], "FAILED");
+    assert_eq!(
+        n["subject"],
+        "[rsqlflow] FAILED: rsql-etl at CustomerMerge: Rsqlflow.ScriptFailed"
+    );
+    let body = n["message"].as_str().unwrap();
+    assert!(body.contains("State CustomerMerge, job customer_merge"), "{body}");
+    assert!(body.contains("Exit code: 21"), "{body}");
+    assert!(
+        body.contains("relation \"stg_customer_gone\" does not exist"),
+        "{body}"
+    );
+    assert!(n["subject"].as_str().unwrap().chars().count() <= 100);
+}
+
+#[test]
+fn an_infrastructure_failure_is_retried() {
+    let dir = workdir();
+    let (code, out, err) = run(
+        dir.path(),
+        &["run", "--name", "flaky", "--inject-infra-failure", "region_load"],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let region_jobs: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("region_load-"))
+        .collect();
+    assert_eq!(region_jobs.len(), 2, "{out}");
+    assert!(region_jobs.iter().any(|l| l.contains("FAILED")), "{out}");
+    assert!(region_jobs.iter().any(|l| l.contains("SUCCEEDED")), "{out}");
+    assert!(err.contains("CannotPullContainerError"), "{err}");
+}
+
+#[test]
+fn a_repeated_trigger_starts_one_execution() {
+    let dir = workdir();
+    // The data the trigger names must exist: a first run seeds it.
+    std::fs::create_dir_all(dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming")).unwrap();
+    std::fs::write(
+        dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming/orders.csv"),
+        "1,2\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &["trigger", "s3", "incoming/orders.csv", "--suffix", ".csv"],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("SUCCEEDED"), "{out}");
+    let (code, out, _) = run(
+        dir.path(),
+        &["trigger", "s3", "incoming/orders.csv", "--suffix", ".csv"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("execution already started for this trigger"), "{out}");
+    let (code, out, _) = run(
+        dir.path(),
+        &["trigger", "s3", "incoming/orders.csv", "--suffix", ".json"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ignored:"), "{out}");
+    let records = std::fs::read_dir(dir.path().join(".rsqlflow/executions"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            n.ends_with(".json") && !n.ends_with(".history.json")
+        })
+        .count();
+    assert_eq!(records, 1);
+    let sent = outbox(dir.path());
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Trigger:  s3://rsqlflow-data/incoming/orders.csv arrived (4 bytes)")
+    );
+}
