@@ -14,7 +14,10 @@ fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     support::copy_dir(&root.join("etl"), &dir.path().join("etl"));
-    support::copy_dir(&root.join("state-machines"), &dir.path().join("state-machines"));
+    support::copy_dir(
+        &root.join("state-machines"),
+        &dir.path().join("state-machines"),
+    );
     dir
 }
 
@@ -60,8 +63,14 @@ fn the_sample_workflow_loads_the_tables_and_notifies_once() {
     assert!(out.contains("execution:rsql-etl:happy SUCCEEDED"), "{out}");
     // Every job ran and printed its counts; TPC-H SF 0.01 has 1,500 customers.
     let all_logs: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
-    assert!(all_logs.contains("customer_staging: staged rows: 1500"), "{all_logs}");
-    assert!(all_logs.contains("customer_merge: rows inserted: 1500"), "{all_logs}");
+    assert!(
+        all_logs.contains("customer_staging: staged rows: 1500"),
+        "{all_logs}"
+    );
+    assert!(
+        all_logs.contains("customer_merge: rows inserted: 1500"),
+        "{all_logs}"
+    );
     assert!(
         all_logs.contains("vacuum_analyze: customers 1500 regions 5 nations 25"),
         "{all_logs}"
@@ -79,14 +88,20 @@ fn the_sample_workflow_loads_the_tables_and_notifies_once() {
     let events = h["events"].as_array().unwrap();
     assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
     assert_eq!(
-        events.iter().filter(|e| e["type"] == "TaskSubmitted").count(),
+        events
+            .iter()
+            .filter(|e| e["type"] == "TaskSubmitted")
+            .count(),
         5
     );
     // A second run merges again: same counts, no duplicates.
     let (code, _, err) = run(dir.path(), &["run", "--name", "again"]);
     assert_eq!(code, 0, "{err}");
     let again: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
-    assert!(again.contains("customer_merge: rows replaced: 1500"), "{again}");
+    assert!(
+        again.contains("customer_merge: rows replaced: 1500"),
+        "{again}"
+    );
 }
 
 #[test]
@@ -111,7 +126,10 @@ fn a_failing_script_fails_the_execution_and_says_why() {
         "[rsqlflow] FAILED: rsql-etl at CustomerMerge: Rsqlflow.ScriptFailed"
     );
     let body = n["message"].as_str().unwrap();
-    assert!(body.contains("State CustomerMerge, job customer_merge"), "{body}");
+    assert!(
+        body.contains("State CustomerMerge, job customer_merge"),
+        "{body}"
+    );
     assert!(body.contains("Exit code: 21"), "{body}");
     assert!(
         body.contains("relation \"stg_customer_gone\" does not exist"),
@@ -125,7 +143,13 @@ fn an_infrastructure_failure_is_retried() {
     let dir = workdir();
     let (code, out, err) = run(
         dir.path(),
-        &["run", "--name", "flaky", "--inject-infra-failure", "region_load"],
+        &[
+            "run",
+            "--name",
+            "flaky",
+            "--inject-infra-failure",
+            "region_load",
+        ],
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let region_jobs: Vec<&str> = out
@@ -144,7 +168,8 @@ fn a_repeated_trigger_starts_one_execution() {
     // The data the trigger names must exist: a first run seeds it.
     std::fs::create_dir_all(dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming")).unwrap();
     std::fs::write(
-        dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming/orders.csv"),
+        dir.path()
+            .join(".rsqlflow/s3/rsqlflow-data/incoming/orders.csv"),
         "1,2\n",
     )
     .unwrap();
@@ -159,7 +184,10 @@ fn a_repeated_trigger_starts_one_execution() {
         &["trigger", "s3", "incoming/orders.csv", "--suffix", ".csv"],
     );
     assert_eq!(code, 0);
-    assert!(out.contains("execution already started for this trigger"), "{out}");
+    assert!(
+        out.contains("execution already started for this trigger"),
+        "{out}"
+    );
     let (code, out, _) = run(
         dir.path(),
         &["trigger", "s3", "incoming/orders.csv", "--suffix", ".json"],

@@ -84,6 +84,14 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Batch knows no job with this id.
+    pub fn no_such_job(job_id: &str) -> ServiceError {
+        ServiceError::NotFound {
+            service: "batch",
+            message: format!("job {job_id}"),
+        }
+    }
+
     /// Whether retrying may help.
     pub fn is_transient(&self) -> bool {
         matches!(self, ServiceError::Transient { .. })

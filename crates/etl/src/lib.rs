@@ -3,6 +3,7 @@
 //! logs), and the implementations of those traits: AWS (SDK clients) and local (the pipeline
 //! `rsqlflow run` drives on one machine).
 
+pub mod aws;
 pub mod error;
 pub mod events;
 pub mod handlers;

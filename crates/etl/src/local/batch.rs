@@ -311,10 +311,7 @@ impl Batch for LocalBatch {
             .lock()
             .ok()
             .and_then(|m| m.get(job_id).map(|(d, _)| d.clone()))
-            .ok_or_else(|| ServiceError::NotFound {
-                service: "batch",
-                message: format!("job {job_id}"),
-            })
+            .ok_or_else(|| ServiceError::no_such_job(job_id))
     }
 
     async fn active_jobs_tagged(
@@ -352,10 +349,7 @@ impl Batch for LocalBatch {
                 self.emit(&d, None);
                 Ok(())
             }
-            None => Err(ServiceError::NotFound {
-                service: "batch",
-                message: format!("job {job_id}"),
-            }),
+            None => Err(ServiceError::no_such_job(job_id)),
         }
     }
 }

@@ -1,0 +1,335 @@
+//! The handlers over recording service doubles: every typed error, malformed events, the
+//! stale-token path, and what submit-job sends to Batch.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use etl::error::{ErrorKind, HandlerError, ServiceError};
+use etl::handlers::{check_job, start_workflow, submit_job};
+use etl::services::{Batch, JobDetail, JobStatus, Logs, NewJob, Started, StepFunctions};
+use etl::settings::Settings;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Sfn {
+    calls: Mutex<Vec<Value>>,
+    stale: bool,
+}
+
+#[async_trait]
+impl StepFunctions for Sfn {
+    async fn send_task_success(&self, token: &str, output: &Value) -> Result<(), ServiceError> {
+        if self.stale {
+            return Err(ServiceError::NotFound {
+                service: "states",
+                message: "TaskDoesNotExist".into(),
+            });
+        }
+        self.calls
+            .lock()
+            .unwrap()
+            .push(json!({"success": token, "output": output}));
+        Ok(())
+    }
+    async fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ServiceError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(json!({"failure": token, "error": error, "cause": cause}));
+        Ok(())
+    }
+    async fn start_execution(
+        &self,
+        _: &str,
+        name: &str,
+        _: &Value,
+    ) -> Result<Started, ServiceError> {
+        Ok(Started::New {
+            execution_arn: format!("arn:x:{name}"),
+        })
+    }
+    async fn history(&self, _: &str) -> Result<Vec<Value>, ServiceError> {
+        Ok(Vec::new())
+    }
+}
+
+struct Tail;
+
+#[async_trait]
+impl Logs for Tail {
+    async fn tail(&self, _: &str, n: usize) -> Result<Vec<String>, ServiceError> {
+        let all: Vec<String> = (1..=30).map(|i| format!("line {i}")).collect();
+        Ok(all[all.len().saturating_sub(n)..].to_vec())
+    }
+}
+
+#[derive(Default)]
+struct Jobs {
+    submitted: Mutex<Vec<NewJob>>,
+    throttle_first: Mutex<u32>,
+}
+
+#[async_trait]
+impl Batch for Jobs {
+    async fn submit(&self, job: NewJob) -> Result<String, ServiceError> {
+        let mut t = self.throttle_first.lock().unwrap();
+        if *t > 0 {
+            *t -= 1;
+            return Err(ServiceError::Transient {
+                service: "batch",
+                message: "TooManyRequestsException".into(),
+            });
+        }
+        self.submitted.lock().unwrap().push(job);
+        Ok("job-1".into())
+    }
+    async fn describe(&self, id: &str) -> Result<JobDetail, ServiceError> {
+        Err(ServiceError::no_such_job(id))
+    }
+    async fn active_jobs_tagged(&self, _: &str, _: &str) -> Result<Vec<String>, ServiceError> {
+        Ok(Vec::new())
+    }
+    async fn terminate(&self, _: &str, _: &str) -> Result<(), ServiceError> {
+        Ok(())
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        scripts_bucket: "scripts".into(),
+        job_queue: "q".into(),
+        job_definition: "d".into(),
+        ..Settings::from_env()
+    }
+}
+
+fn job(
+    status: &str,
+    exit: Option<i32>,
+    reason: Option<&str>,
+    container_reason: Option<&str>,
+) -> Value {
+    let d = JobDetail {
+        id: "j1".into(),
+        name: "load-x".into(),
+        queue: "q".into(),
+        status: serde_json::from_value(json!(status)).unwrap(),
+        status_reason: reason.map(String::from),
+        exit_code: exit,
+        container_reason: container_reason.map(String::from),
+        log_stream: Some("rsqlflow/j1".into()),
+        attempts: vec![],
+        created_at: Some(1),
+        started_at: Some(1000),
+        stopped_at: Some(4000),
+        parameters: [("taskToken".to_string(), "tok".to_string())].into(),
+        tags: [("rsqlflow:job".to_string(), "load_x".to_string())].into(),
+        timeout_seconds: Some(600),
+    };
+    etl::events::batch_job_event(&d, "us-east-1", "123456789012")
+}
+
+#[tokio::test]
+async fn check_job_answers_with_results_and_typed_errors() {
+    let s = settings();
+    let cases = [
+        (job("SUCCEEDED", Some(0), None, None), None),
+        (
+            job(
+                "FAILED",
+                Some(3),
+                Some("Essential container in task exited"),
+                None,
+            ),
+            Some(ErrorKind::ScriptFailed),
+        ),
+        (
+            job(
+                "FAILED",
+                None,
+                Some("Job attempt duration exceeded timeout"),
+                None,
+            ),
+            Some(ErrorKind::JobTimedOut),
+        ),
+        (
+            job(
+                "FAILED",
+                None,
+                Some("Task failed to start"),
+                Some("CannotPullContainerError: pull failed"),
+            ),
+            Some(ErrorKind::InfrastructureError),
+        ),
+        (
+            job(
+                "FAILED",
+                None,
+                Some("Host EC2 (instance i-1) terminated."),
+                None,
+            ),
+            Some(ErrorKind::InfrastructureError),
+        ),
+        (
+            job(
+                "FAILED",
+                None,
+                Some("Essential container in task exited"),
+                Some("CannotStartContainerError: bad entrypoint"),
+            ),
+            Some(ErrorKind::ContainerStartFailed),
+        ),
+    ];
+    for (event, want) in cases {
+        let sfn = Sfn::default();
+        let out = check_job::handle(event, &s, &sfn, &Tail).await.unwrap();
+        assert!(out["answered"].is_string(), "{out}");
+        let calls = sfn.calls.lock().unwrap();
+        match want {
+            None => {
+                assert_eq!(calls[0]["success"], "tok");
+                assert_eq!(calls[0]["output"]["job"], "load_x");
+                assert_eq!(calls[0]["output"]["durationSeconds"], 3.0);
+            }
+            Some(kind) => {
+                assert_eq!(calls[0]["error"], kind.name(), "{calls:?}");
+                let cause: Value =
+                    serde_json::from_str(calls[0]["cause"].as_str().unwrap()).unwrap();
+                assert_eq!(cause["logTail"].as_array().unwrap().len(), 20);
+                assert_eq!(cause["logTail"][19], "line 30");
+                if kind == ErrorKind::ScriptFailed {
+                    assert_eq!(cause["exitCode"], 3);
+                    assert!(
+                        cause["message"]
+                            .as_str()
+                            .unwrap()
+                            .contains("exited with code 3")
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn check_job_acknowledges_late_events_and_refuses_malformed_ones() {
+    let s = settings();
+    let sfn = Sfn {
+        stale: true,
+        ..Sfn::default()
+    };
+    let out = check_job::handle(job("SUCCEEDED", Some(0), None, None), &s, &sfn, &Tail)
+        .await
+        .unwrap();
+    assert_eq!(out["acknowledged"], "j1");
+    // Not final: ignored.
+    let out = check_job::handle(job("RUNNING", None, None, None), &s, &Sfn::default(), &Tail)
+        .await
+        .unwrap();
+    assert!(out["ignored"].is_string());
+    for bad in [
+        json!({}),
+        json!({"detail-type": "Scheduled Event"}),
+        json!({"detail-type": "Batch Job State Change", "detail": {"status": "WEIRD"}}),
+    ] {
+        let e = check_job::handle(bad, &s, &Sfn::default(), &Tail)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, HandlerError::BadEvent(_)), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn submit_job_validates_and_submits_with_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("scripts/tpch")).unwrap();
+    std::fs::write(dir.path().join("scripts/tpch/load.rsql"), "select 1;").unwrap();
+    let store = redshift::LocalS3::new(dir.path());
+    let s = settings();
+    let batch = Jobs {
+        throttle_first: Mutex::new(1),
+        ..Jobs::default()
+    };
+    let req = json!({
+        "job": {"name": "load", "script": "tpch/load.rsql", "variables": {"run_date": "2024-01-01"}},
+        "taskToken": "tok-123",
+        "executionArn": "arn:aws:states:us-east-1:1:execution:sm:run/1",
+        "stateName": "Load Customer"
+    });
+    let out = submit_job::handle(req.clone(), &s, &batch, &store)
+        .await
+        .unwrap();
+    assert_eq!(out["jobId"], "job-1");
+    let sent = batch.submitted.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "the throttled first try was retried");
+    let j = &sent[0];
+    assert_eq!(j.parameters["taskToken"], "tok-123");
+    assert_eq!(
+        j.environment["RSQLFLOW_SCRIPT"],
+        "s3://scripts/tpch/load.rsql"
+    );
+    assert_eq!(
+        j.environment["RSQLFLOW_VARIABLES"],
+        r#"{"run_date":"2024-01-01"}"#
+    );
+    assert_eq!(
+        j.tags["rsqlflow:execution"],
+        "arn:aws:states:us-east-1:1:execution:sm:run/1"
+    );
+    assert!(
+        j.name.starts_with("load-Load-Customer-run-1-"),
+        "{}",
+        j.name
+    );
+
+    for (patch, field) in [
+        (json!({"name": "no spaces"}), "job.name"),
+        (json!({"script": "tpch/missing.rsql"}), "job.script"),
+        (
+            json!({"variables": {"bad-name": "x"}}),
+            "job.variables.bad-name",
+        ),
+        (json!({"timeoutSeconds": 5}), "job.timeoutSeconds"),
+        (json!({"surprise": 1}), "unknown field"),
+    ] {
+        let mut r = req.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            r["job"][k] = v.clone();
+        }
+        let e = submit_job::handle(r, &s, &batch, &store).await.unwrap_err();
+        assert_eq!(e.error_type(), "Rsqlflow.InvalidJobSpec", "{e}");
+        assert!(e.to_string().contains(field), "{e} should name {field}");
+    }
+}
+
+#[tokio::test]
+async fn start_workflow_filters_keys_and_names_executions_deterministically() {
+    let s = Settings {
+        trigger_prefix: "incoming/".into(),
+        trigger_suffix: ".csv".into(),
+        ..settings()
+    };
+    let sfn = Sfn::default();
+    let ev = etl::events::s3_object_created("b", "incoming/a.csv", 1, "e", "01");
+    let a = start_workflow::handle(ev.clone(), &s, &sfn).await.unwrap();
+    let b = start_workflow::handle(ev, &s, &sfn).await.unwrap();
+    assert_eq!(a["name"], b["name"]);
+    let skipped = start_workflow::handle(
+        etl::events::s3_object_created("b", "other/a.csv", 1, "e", "01"),
+        &s,
+        &sfn,
+    )
+    .await
+    .unwrap();
+    assert!(skipped["ignored"].is_string());
+    let sched = start_workflow::handle(etl::events::scheduled("2024-05-01T06:00:00Z"), &s, &sfn)
+        .await
+        .unwrap();
+    assert_eq!(sched["name"], "schedule-2024-05-01T06-00-00Z");
+    let _ = JobStatus::Running;
+}
