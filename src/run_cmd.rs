@@ -345,16 +345,7 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
 }
 
 async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) -> Result<i32> {
-    let sm_name = run
-        .state_machine
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(|n| {
-            n.trim_end_matches(".json")
-                .trim_end_matches(".asl")
-                .to_string()
-        })
-        .unwrap_or_else(|| "rsql-etl".into());
+    let sm_name = pipeline::state_machine_name(&run.state_machine);
     let settings = etl::settings::Settings {
         region: pipeline::REGION.into(),
         account: pipeline::ACCOUNT.into(),

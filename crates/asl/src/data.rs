@@ -177,6 +177,14 @@ pub fn merge_result(field: &PathField, raw: &Value, result: Value) -> Result<Val
     if p.segments.is_empty() {
         return Ok(result);
     }
+    let mismatch = || DataError {
+        error: "States.ResultPathMatchFailure",
+        message: format!(
+            "Unable to apply ResultPath '{}' to input '{}'",
+            p.text(),
+            json_text(raw)
+        ),
+    };
     let mut out = raw.clone();
     let mut cur = &mut out;
     let n = p.segments.len();
@@ -185,14 +193,7 @@ pub fn merge_result(field: &PathField, raw: &Value, result: Value) -> Result<Val
         match seg {
             crate::path::Segment::Field(name) => {
                 let Some(obj) = cur.as_object_mut() else {
-                    return Err(DataError {
-                        error: "States.ResultPathMatchFailure",
-                        message: format!(
-                            "Unable to apply ResultPath '{}' to input '{}'",
-                            p.text(),
-                            json_text(raw)
-                        ),
-                    });
+                    return Err(mismatch());
                 };
                 if last {
                     obj.insert(name.clone(), result);
@@ -208,26 +209,12 @@ pub fn merge_result(field: &PathField, raw: &Value, result: Value) -> Result<Val
             }
             crate::path::Segment::Index(idx) => {
                 let Some(arr) = cur.as_array_mut() else {
-                    return Err(DataError {
-                        error: "States.ResultPathMatchFailure",
-                        message: format!(
-                            "Unable to apply ResultPath '{}' to input '{}'",
-                            p.text(),
-                            json_text(raw)
-                        ),
-                    });
+                    return Err(mismatch());
                 };
                 let len = arr.len() as i64;
                 let j = if *idx < 0 { len + idx } else { *idx };
                 if j < 0 || j >= len {
-                    return Err(DataError {
-                        error: "States.ResultPathMatchFailure",
-                        message: format!(
-                            "Unable to apply ResultPath '{}' to input '{}'",
-                            p.text(),
-                            json_text(raw)
-                        ),
-                    });
+                    return Err(mismatch());
                 }
                 if last {
                     arr[j as usize] = result;

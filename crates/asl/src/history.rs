@@ -213,19 +213,8 @@ impl History {
         at: DateTime<Utc>,
         details: Option<Details>,
     ) -> Result<u64, HistoryFull> {
-        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if v.len() >= MAX_EVENTS {
-            return Err(HistoryFull);
-        }
-        let id = v.len() as u64 + 1;
-        v.push(Event {
-            id,
-            previous_event_id: previous,
-            timestamp: at,
-            kind,
-            details,
-        });
-        Ok(id)
+        self.append(kind, previous, at, details, true)
+            .ok_or(HistoryFull)
     }
 
     /// Appends the final execution event even when the history is full.
@@ -236,7 +225,22 @@ impl History {
         at: DateTime<Utc>,
         details: Option<Details>,
     ) -> u64 {
+        self.append(kind, previous, at, details, false)
+            .unwrap_or_default()
+    }
+
+    fn append(
+        &self,
+        kind: EventType,
+        previous: u64,
+        at: DateTime<Utc>,
+        details: Option<Details>,
+        bounded: bool,
+    ) -> Option<u64> {
         let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if bounded && v.len() >= MAX_EVENTS {
+            return None;
+        }
         let id = v.len() as u64 + 1;
         v.push(Event {
             id,
@@ -245,7 +249,7 @@ impl History {
             kind,
             details,
         });
-        id
+        Some(id)
     }
 
     /// A copy of every event so far.

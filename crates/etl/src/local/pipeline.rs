@@ -90,6 +90,19 @@ pub fn local_substitutions() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// A state machine's name from its definition file (`rsql-etl.asl.json` -> `rsql-etl`).
+pub fn state_machine_name(definition: &Path) -> String {
+    definition
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| {
+            n.trim_end_matches(".json")
+                .trim_end_matches(".asl")
+                .to_string()
+        })
+        .unwrap_or_else(|| "rsql-etl".into())
+}
+
 /// Replaces `${Name}` placeholders; an unknown one is an error that names it and its line.
 pub fn substitute(
     text: &str,
@@ -238,16 +251,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         path: path.clone(),
         message: e.to_string(),
     })?;
-    let sm_name = cfg
-        .definition
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(|n| {
-            n.trim_end_matches(".json")
-                .trim_end_matches(".asl")
-                .to_string()
-        })
-        .unwrap_or_else(|| "rsql-etl".into());
+    let sm_name = state_machine_name(&cfg.definition);
     let opts = asl::Options {
         execution_name: cfg.execution_name.clone(),
         state_machine_name: sm_name,
