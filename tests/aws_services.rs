@@ -6,7 +6,7 @@ mod support;
 
 use etl::aws::sfn::AwsStepFunctions;
 use etl::aws::sns::AwsSns;
-use etl::services::{Notification, Notifier, Started, StepFunctions};
+use etl::services::{Batch, Notification, Notifier, Started, StepFunctions};
 use serde_json::{Value, json};
 
 async fn config(url: &str) -> aws_config::SdkConfig {
@@ -145,5 +145,165 @@ async fn step_functions_and_sns_through_the_sdk() {
     assert_eq!(
         envelope["MessageAttributes"]["workflow"]["Value"],
         "rsql-etl"
+    );
+}
+
+#[tokio::test]
+async fn submit_job_and_check_job_through_batch() {
+    let Some(moto) = support::moto::Moto::start() else {
+        eprintln!("skipped: set RSQLFLOW_TEST_MOTO to a moto_server executable");
+        return;
+    };
+    // Jobs run without Docker: moto marks them SUCCEEDED.
+    let (status, body) = moto.post(
+        "/moto-api/config",
+        &[("Content-Type", "application/json")],
+        r#"{"batch": {"use_docker": false}}"#,
+    );
+    assert_eq!(status, 201, "moto config: {body}");
+    let conf = config(&moto.url()).await;
+    let role = moto.create_role("rsqlflow-batch", "batch.amazonaws.com");
+
+    let batch_client = aws_sdk_batch::Client::new(&conf);
+    use aws_sdk_batch::types::{
+        CeType, ComputeEnvironmentOrder, ContainerProperties, JobDefinitionType,
+        ResourceRequirement, ResourceType,
+    };
+    let ce = batch_client
+        .create_compute_environment()
+        .compute_environment_name("rsqlflow-ce")
+        .r#type(CeType::Unmanaged)
+        .state(aws_sdk_batch::types::CeState::Enabled)
+        .service_role(&role)
+        .send()
+        .await
+        .expect("compute environment");
+    batch_client
+        .create_job_queue()
+        .job_queue_name("rsqlflow-queue")
+        .state(aws_sdk_batch::types::JqState::Enabled)
+        .priority(1)
+        .compute_environment_order(
+            ComputeEnvironmentOrder::builder()
+                .order(1)
+                .compute_environment(ce.compute_environment_arn().unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("job queue");
+    batch_client
+        .register_job_definition()
+        .job_definition_name("rsqlflow-job")
+        .r#type(JobDefinitionType::Container)
+        .parameters("taskToken", "none")
+        .container_properties(
+            ContainerProperties::builder()
+                .image("rsqlflow:test")
+                .command("job")
+                .resource_requirements(
+                    ResourceRequirement::builder()
+                        .r#type(ResourceType::Vcpu)
+                        .value("1")
+                        .build(),
+                )
+                .resource_requirements(
+                    ResourceRequirement::builder()
+                        .r#type(ResourceType::Memory)
+                        .value("2048")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("job definition");
+
+    // The script submit-job checks for, in the scripts bucket.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("scripts").send().await.unwrap();
+    s3.put_object()
+        .bucket("scripts")
+        .key("tpch/region_load.rsql")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"SELECT 1;\n",
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let settings = etl::settings::Settings {
+        job_queue: "rsqlflow-queue".into(),
+        job_definition: "rsqlflow-job".into(),
+        scripts_bucket: "scripts".into(),
+        ..etl::settings::Settings::from_env()
+    };
+    let batch = etl::aws::batch::AwsBatch::new(batch_client.clone(), "rsqlflow-queue");
+    let scripts = etl::AwsS3::new(s3.clone());
+    let execution = "arn:aws:states:us-east-1:123456789012:execution:rsql-etl:run-1";
+    let request = json!({
+        "job": {"name": "region_load", "script": "tpch/region_load.rsql", "timeoutSeconds": 600,
+                "variables": {"data_uri": "s3://data/tpch/region/"}},
+        "taskToken": "token-for-region",
+        "executionArn": execution,
+        "stateName": "RegionLoad"
+    });
+    let submitted = etl::handlers::submit_job::handle(request.clone(), &settings, &batch, &scripts)
+        .await
+        .expect("submit-job against moto's Batch");
+    let job_id = submitted["jobId"].as_str().unwrap().to_string();
+
+    // What Batch keeps: the token as a parameter, the execution/state/job tags, the timeout.
+    let mut detail = batch.describe(&job_id).await.expect("DescribeJobs");
+    for _ in 0..100 {
+        if detail.status.is_final() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        detail = batch.describe(&job_id).await.unwrap();
+    }
+    assert_eq!(detail.status, etl::services::JobStatus::Succeeded);
+    assert_eq!(detail.parameters["taskToken"], "token-for-region");
+    assert_eq!(detail.tags["rsqlflow:execution"], execution);
+    assert_eq!(detail.tags["rsqlflow:state"], "RegionLoad");
+    assert_eq!(detail.tags["rsqlflow:job"], "region_load");
+    assert_eq!(detail.timeout_seconds, Some(600));
+    assert!(
+        detail.name.contains("RegionLoad") && detail.name.contains("run-1"),
+        "{}",
+        detail.name
+    );
+
+    // check-job gets the state change EventBridge would deliver and answers the token.
+    let sfn = AwsStepFunctions::new(aws_sdk_sfn::Client::new(&conf));
+    let logs =
+        etl::aws::logs::AwsLogs::new(aws_sdk_cloudwatchlogs::Client::new(&conf), "/aws/batch/job");
+    let event = etl::events::batch_job_event(&detail, "us-east-1", "123456789012");
+    let answered = etl::handlers::check_job::handle(event, &settings, &sfn, &logs)
+        .await
+        .expect("check-job against moto");
+    assert_eq!(answered["answered"], job_id.as_str(), "{answered}");
+
+    // Nothing of the execution is still active; a missing script is an invalid spec.
+    assert!(
+        batch
+            .active_jobs_tagged("rsqlflow:execution", execution)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut bad = request;
+    bad["job"]["script"] = json!("tpch/missing.rsql");
+    let e = etl::handlers::submit_job::handle(bad, &settings, &batch, &scripts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "Rsqlflow.InvalidJobSpec");
+    assert!(
+        e.to_string().contains("s3://scripts/tpch/missing.rsql"),
+        "{e}"
     );
 }

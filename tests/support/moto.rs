@@ -61,6 +61,74 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Sends one HTTP POST with extra headers; returns the status code and the body.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.port,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).expect("write request");
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let status = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// Creates an IAM role through moto's IAM query API (no IAM SDK client in this project)
+    /// and returns its ARN.
+    pub fn create_role(&self, name: &str, service: &str) -> String {
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        let enc: String = policy
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={enc}"
+        );
+        let (status, resp) = self.post(
+            "/",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=testing/20261124/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+                ),
+            ],
+            &body,
+        );
+        assert_eq!(status, 200, "CreateRole in moto: {resp}");
+        let arn = resp
+            .split("<Arn>")
+            .nth(1)
+            .and_then(|r| r.split("</Arn>").next())
+            .unwrap_or_else(|| panic!("no role ARN in {resp}"));
+        arn.to_string()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

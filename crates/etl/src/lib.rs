@@ -14,5 +14,6 @@ pub mod s3;
 pub mod services;
 pub mod settings;
 pub mod spec;
+pub mod template;
 
 pub use s3::AwsS3;

@@ -19,6 +19,8 @@ pub struct Settings {
     pub trigger_suffix: String,
     /// Where links in results and notifications point (the AWS console).
     pub console: String,
+    /// The CloudWatch Logs group the Batch jobs write to (check-job tails it).
+    pub job_log_group: String,
 }
 
 impl Settings {
@@ -38,6 +40,7 @@ impl Settings {
             trigger_prefix: var("RSQLFLOW_TRIGGER_PREFIX", ""),
             trigger_suffix: var("RSQLFLOW_TRIGGER_SUFFIX", ""),
             console: format!("https://{region}.console.aws.amazon.com"),
+            job_log_group: var("RSQLFLOW_LOG_GROUP", crate::aws::logs::BATCH_LOG_GROUP),
             region,
         }
     }
@@ -53,9 +56,10 @@ impl Settings {
     /// Console link to a log stream of the Batch job log group.
     pub fn log_url(&self, log_stream: &str) -> String {
         format!(
-            "{}/cloudwatch/home?region={}#logsV2:log-groups/log-group/$252Faws$252Fbatch$252Fjob/log-events/{}",
+            "{}/cloudwatch/home?region={}#logsV2:log-groups/log-group/{}/log-events/{}",
             self.console,
             self.region,
+            self.job_log_group.replace('/', "$252F"),
             log_stream.replace('/', "$252F")
         )
     }

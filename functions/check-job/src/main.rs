@@ -1,7 +1,7 @@
 //! check-job Lambda: wiring only. Triggered by "Batch Job State Change" events; the handler
 //! is `etl::handlers::check_job`, the same code the local pipeline routes events to.
 
-use etl::aws::logs::{AwsLogs, BATCH_LOG_GROUP};
+use etl::aws::logs::AwsLogs;
 use etl::aws::sfn::AwsStepFunctions;
 use etl::handlers::check_job;
 use etl::settings::Settings;
@@ -14,8 +14,10 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_from_env().await;
     let settings = Settings::from_env();
     let sfn = AwsStepFunctions::new(aws_sdk_sfn::Client::new(&config));
-    let group = std::env::var("RSQLFLOW_LOG_GROUP").unwrap_or_else(|_| BATCH_LOG_GROUP.into());
-    let logs = AwsLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config), group);
+    let logs = AwsLogs::new(
+        aws_sdk_cloudwatchlogs::Client::new(&config),
+        &settings.job_log_group,
+    );
     let (settings, sfn, logs) = (&settings, &sfn, &logs);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         check_job::handle(event.payload, settings, sfn, logs).await

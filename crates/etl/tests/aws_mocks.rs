@@ -1,0 +1,569 @@
+//! The AWS implementations and the handlers over them, with the real SDK clients answered by
+//! aws-smithy-mocks: error responses go through the SDK's own deserializers, so these check
+//! how AWS's wire errors map to the handlers' typed outcomes (throttling and 5xx transient and
+//! retried, stale tokens acknowledged, ExecutionAlreadyExists a success) and what each request
+//! carries.
+
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use etl::aws::batch::AwsBatch;
+use etl::aws::logs::AwsLogs;
+use etl::aws::sfn::AwsStepFunctions;
+use etl::aws::sns::AwsSns;
+use etl::error::ServiceError;
+use etl::events::ExecutionChange;
+use etl::handlers::{check_job, notify, start_workflow, submit_job};
+use etl::services::{Batch, JobDetail, JobStatus, Logs, Notification, Notifier, StepFunctions};
+use etl::settings::Settings;
+use serde_json::{Value, json};
+
+/// An AWS JSON-protocol error response (Step Functions, CloudWatch Logs, Batch).
+fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let mut r = HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(json!({"__type": code, "message": message}).to_string()),
+    );
+    r.headers_mut().insert("x-amzn-errortype", code.to_string());
+    r.headers_mut()
+        .insert("content-type", "application/x-amz-json-1.0".to_string());
+    r
+}
+
+/// An AWS query-protocol (XML) error response (SNS).
+fn xml_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        )),
+    )
+}
+
+fn settings() -> Settings {
+    Settings {
+        region: "eu-west-1".into(),
+        account: "123456789012".into(),
+        job_queue: "rsqlflow-queue".into(),
+        job_definition: "rsqlflow-def".into(),
+        scripts_bucket: "scripts".into(),
+        topic_arn: "arn:aws:sns:eu-west-1:123456789012:rsqlflow".into(),
+        state_machine_arn: "arn:aws:states:eu-west-1:123456789012:stateMachine:rsql-etl".into(),
+        workflow: "rsql-etl".into(),
+        send_success_notifications: true,
+        trigger_prefix: String::new(),
+        trigger_suffix: String::new(),
+        console: "https://eu-west-1.console.aws.amazon.com".into(),
+        ..Settings::from_env()
+    }
+}
+
+macro_rules! client {
+    ($krate:ident, $rules:expr) => {
+        mock_client!($krate, RuleMode::MatchAny, $rules, |c| c
+            .retry_config(RetryConfig::disabled()))
+    };
+}
+
+fn sfn(rules: &[&Rule]) -> AwsStepFunctions {
+    AwsStepFunctions::new(client!(aws_sdk_sfn, rules))
+}
+
+fn finished_job(status: &str, exit: i32) -> Value {
+    let d = JobDetail {
+        id: "job-1".into(),
+        name: "rsql-etl-x".into(),
+        queue: "rsqlflow-queue".into(),
+        status: serde_json::from_value(json!(status)).unwrap(),
+        status_reason: Some("Essential container in task exited".into()),
+        exit_code: Some(exit),
+        container_reason: None,
+        log_stream: Some("rsql/default/abc".into()),
+        attempts: vec![],
+        created_at: Some(1),
+        started_at: Some(1_000),
+        stopped_at: Some(61_000),
+        parameters: [("taskToken".to_string(), "tok-1".to_string())].into(),
+        tags: [("rsqlflow:job".to_string(), "customer_merge".to_string())].into(),
+        timeout_seconds: None,
+    };
+    etl::events::batch_job_event(&d, "eu-west-1", "123456789012")
+}
+
+#[tokio::test]
+async fn stale_task_tokens_are_not_found_and_check_job_acknowledges_them() {
+    for code in ["TaskDoesNotExist", "TaskTimedOut", "InvalidToken"] {
+        let rule = mock!(aws_sdk_sfn::Client::send_task_success)
+            .then_http_response(move || json_error(400, code, "Task does not exist anymore"));
+        let sfn = sfn(&[&rule]);
+        let err = sfn
+            .send_task_success("tok-1", &json!({}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ServiceError::NotFound { service: "states", message } if message.starts_with(code)),
+            "{code}: {err:?}"
+        );
+        let logs = AwsLogs::new(client!(aws_sdk_cloudwatchlogs, &[] as &[&Rule]), "g");
+        let out = check_job::handle(finished_job("SUCCEEDED", 0), &settings(), &sfn, &logs)
+            .await
+            .expect("a stale token is acknowledged, not raised");
+        assert_eq!(out["acknowledged"], "job-1", "{code}: {out}");
+        assert_eq!(rule.num_calls(), 2, "{code}: not retried");
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_are_transient_and_the_handler_retries_them() {
+    let rule = mock!(aws_sdk_sfn::Client::send_task_failure)
+        .sequence()
+        .http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"))
+        .http_response(|| json_error(503, "ServiceUnavailable", "try again"))
+        .output(|| {
+            aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput::builder().build()
+        })
+        .build();
+    let logs_rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .match_requests(|r| {
+            r.log_group_name() == Some("/aws/batch/rsqlflow")
+                && r.log_stream_name() == Some("rsql/default/abc")
+        })
+        .then_output(|| {
+            aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput::builder()
+                .events(
+                    aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
+                        .message("ERROR: relation \"customer\" does not exist\n")
+                        .build(),
+                )
+                .build()
+        });
+    let sfn = sfn(&[&rule]);
+    let logs = AwsLogs::new(
+        client!(aws_sdk_cloudwatchlogs, &[&logs_rule]),
+        "/aws/batch/rsqlflow",
+    );
+    let out = check_job::handle(finished_job("FAILED", 4), &settings(), &sfn, &logs)
+        .await
+        .expect("answered after two transient errors");
+    assert_eq!(out["answered"], "job-1", "{out}");
+    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(logs_rule.num_calls(), 1);
+
+    // Each one alone maps to Transient; a validation error is Rejected and not retried.
+    for (status, code) in [
+        (400, "ThrottlingException"),
+        (500, "InternalFailure"),
+        (502, "Whatever"),
+    ] {
+        let r = mock!(aws_sdk_sfn::Client::send_task_success)
+            .then_http_response(move || json_error(status, code, "x"));
+        let e = sfn_call(&r).await;
+        assert!(
+            matches!(e, ServiceError::Transient { .. }),
+            "{status} {code}: {e:?}"
+        );
+    }
+    let r = mock!(aws_sdk_sfn::Client::send_task_success)
+        .then_http_response(|| json_error(400, "ValidationException", "output is not JSON"));
+    let e = sfn_call(&r).await;
+    assert!(
+        matches!(&e, ServiceError::Rejected { message, .. } if message == "ValidationException: output is not JSON"),
+        "{e:?}"
+    );
+}
+
+async fn sfn_call(rule: &Rule) -> ServiceError {
+    sfn(&[rule])
+        .send_task_success("t", &json!({}))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_script_failure_goes_to_step_functions_with_the_error_name_and_log_tail() {
+    let rule = mock!(aws_sdk_sfn::Client::send_task_failure)
+        .match_requests(|r| {
+            r.task_token() == Some("tok-1")
+                && r.error() == Some("Rsqlflow.ScriptFailed")
+                && r.cause().is_some_and(|c| {
+                    c.contains("exited with code 4") && c.contains("does not exist")
+                })
+        })
+        .then_output(|| {
+            aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput::builder().build()
+        });
+    let logs_rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_output(|| {
+        aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput::builder()
+            .events(
+                aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
+                    .message("ERROR: relation \"customer\" does not exist")
+                    .build(),
+            )
+            .build()
+    });
+    let sfn = sfn(&[&rule]);
+    let logs = AwsLogs::new(client!(aws_sdk_cloudwatchlogs, &[&logs_rule]), "g");
+    let out = check_job::handle(finished_job("FAILED", 4), &settings(), &sfn, &logs)
+        .await
+        .unwrap();
+    assert_eq!(out["answered"], "job-1");
+    assert_eq!(
+        rule.num_calls(),
+        1,
+        "the request did not carry the typed error and log tail"
+    );
+}
+
+#[tokio::test]
+async fn execution_already_exists_is_a_success_for_start_workflow() {
+    let rule = mock!(aws_sdk_sfn::Client::start_execution).then_http_response(|| {
+        json_error(
+            400,
+            "ExecutionAlreadyExists",
+            "Execution Already Exists: 'arn:...'",
+        )
+    });
+    let sfn = sfn(&[&rule]);
+    let event = etl::events::s3_object_created("data", "incoming/orders.csv", 10, "e1", "00A1");
+    let out = start_workflow::handle(event, &settings(), &sfn)
+        .await
+        .expect("a redelivered event is not an error");
+    let name = out["name"].as_str().unwrap();
+    assert_eq!(
+        out["existing"],
+        format!("arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:{name}"),
+        "{out}"
+    );
+    assert_eq!(rule.num_calls(), 1);
+
+    let missing = mock!(aws_sdk_sfn::Client::start_execution)
+        .then_http_response(|| json_error(400, "StateMachineDoesNotExist", "no such machine"));
+    let sfn = self::sfn(&[&missing]);
+    let e = sfn
+        .start_execution("arn:x", "n", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Rejected { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn submit_job_sends_the_token_as_a_parameter_and_retries_throttling() {
+    let s3_rule = mock!(aws_sdk_s3::Client::list_objects_v2)
+        .match_requests(|r| {
+            r.bucket() == Some("scripts") && r.prefix() == Some("tpch/customer_merge.rsql")
+        })
+        .then_output(|| {
+            aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output::builder()
+                .contents(
+                    aws_sdk_s3::types::Object::builder()
+                        .key("tpch/customer_merge.rsql")
+                        .size(120)
+                        .build(),
+                )
+                .build()
+        });
+    let submit = mock!(aws_sdk_batch::Client::submit_job)
+        .match_requests(|r| {
+            let params = r.parameters().cloned().unwrap_or_default();
+            let env: Vec<(String, String)> = r
+                .container_overrides()
+                .map(|o| {
+                    o.environment()
+                        .iter()
+                        .map(|kv| {
+                            (
+                                kv.name().unwrap_or_default().to_string(),
+                                kv.value().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let resources: Vec<String> = r
+                .container_overrides()
+                .map(|o| {
+                    o.resource_requirements()
+                        .iter()
+                        .map(|x| {
+                            format!(
+                                "{}={}",
+                                x.r#type().map(|t| t.as_str()).unwrap_or_default(),
+                                x.value().unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            params.get("taskToken").map(String::as_str) == Some("tok-9")
+                && r.job_queue() == Some("rsqlflow-queue")
+                && r.job_definition() == Some("rsqlflow-def")
+                && r.propagate_tags() == Some(true)
+                && r.timeout().and_then(|t| t.attempt_duration_seconds()) == Some(900)
+                && resources == ["VCPU=2", "MEMORY=4096"]
+                && env.contains(&(
+                    "RSQLFLOW_SCRIPT".into(),
+                    "s3://scripts/tpch/customer_merge.rsql".into(),
+                ))
+                && !env.iter().any(|(_, v)| v.contains("tok-9"))
+                && r.tags()
+                    .and_then(|t| t.get("rsqlflow:state"))
+                    .map(String::as_str)
+                    == Some("CustomerMerge")
+        })
+        .sequence()
+        .http_response(|| json_error(429, "TooManyRequestsException", "Too Many Requests"))
+        .output(|| {
+            aws_sdk_batch::operation::submit_job::SubmitJobOutput::builder()
+                .job_name("n")
+                .job_id("job-42")
+                .build()
+        })
+        .build();
+    let batch = AwsBatch::new(client!(aws_sdk_batch, &[&submit]), "rsqlflow-queue");
+    let scripts = etl::AwsS3::new(client!(aws_sdk_s3, &[&s3_rule]));
+    let event = json!({
+        "job": {"name": "customer_merge", "script": "tpch/customer_merge.rsql", "timeoutSeconds": 900,
+                "vcpus": 2, "memoryMib": 4096, "variables": {"run_date": "2026-11-24"}},
+        "taskToken": "tok-9",
+        "executionArn": "arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-1",
+        "stateName": "CustomerMerge"
+    });
+    let out = submit_job::handle(event, &settings(), &batch, &scripts)
+        .await
+        .expect("submitted after one throttled attempt");
+    assert_eq!(out["jobId"], "job-42", "{out}");
+    assert_eq!(
+        submit.num_calls(),
+        2,
+        "the request did not match, or was not retried"
+    );
+
+    // A script that is not in the bucket is an invalid spec naming the field and the URI.
+    let empty = mock!(aws_sdk_s3::Client::list_objects_v2).then_output(|| {
+        aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output::builder().build()
+    });
+    let scripts = etl::AwsS3::new(client!(aws_sdk_s3, &[&empty]));
+    let event = json!({"job": {"name": "x", "script": "nope.rsql"}, "taskToken": "t",
+                       "executionArn": "arn:aws:states:eu-west-1:1:execution:m:e"});
+    let e = submit_job::handle(event, &settings(), &batch, &scripts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "Rsqlflow.InvalidJobSpec");
+    assert!(
+        e.to_string()
+            .contains("job.script: s3://scripts/nope.rsql does not exist"),
+        "{e}"
+    );
+}
+
+fn sdk_job(
+    id: &str,
+    status: aws_sdk_batch::types::JobStatus,
+    execution: &str,
+) -> aws_sdk_batch::types::JobDetail {
+    aws_sdk_batch::types::JobDetail::builder()
+        .job_id(id)
+        .job_name(format!("name-{id}"))
+        .job_queue("rsqlflow-queue")
+        .job_definition("rsqlflow-def")
+        .status(status)
+        .started_at(1_000)
+        .tags("rsqlflow:execution", execution)
+        .parameters("taskToken", "tok")
+        .container(
+            aws_sdk_batch::types::ContainerDetail::builder()
+                .exit_code(3)
+                .reason("OutOfMemoryError: Container killed due to memory usage")
+                .log_stream_name("rsql/default/x")
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn batch_details_map_and_missing_jobs_are_not_found() {
+    let describe = mock!(aws_sdk_batch::Client::describe_jobs)
+        .match_requests(|r| r.jobs() == ["job-7"])
+        .then_output(|| {
+            aws_sdk_batch::operation::describe_jobs::DescribeJobsOutput::builder()
+                .jobs(sdk_job(
+                    "job-7",
+                    aws_sdk_batch::types::JobStatus::Failed,
+                    "exec-1",
+                ))
+                .build()
+        });
+    let none = mock!(aws_sdk_batch::Client::describe_jobs)
+        .match_requests(|r| r.jobs() == ["gone"])
+        .then_output(|| {
+            aws_sdk_batch::operation::describe_jobs::DescribeJobsOutput::builder().build()
+        });
+    let batch = AwsBatch::new(
+        client!(aws_sdk_batch, &[&describe, &none]),
+        "rsqlflow-queue",
+    );
+    let d = batch.describe("job-7").await.unwrap();
+    assert_eq!(d.status, JobStatus::Failed);
+    assert_eq!(d.exit_code, Some(3));
+    assert_eq!(d.log_stream.as_deref(), Some("rsql/default/x"));
+    assert!(d.container_reason.unwrap().starts_with("OutOfMemoryError"));
+    assert_eq!(d.parameters["taskToken"], "tok");
+    let e = batch.describe("gone").await.unwrap_err();
+    assert!(matches!(e, ServiceError::NotFound { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn notify_stops_the_jobs_of_an_aborted_execution_and_publishes_once() {
+    let exec = "arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-7";
+    // ListJobs per active status: one RUNNING job of this execution, one of another, one RUNNABLE.
+    let list = mock!(aws_sdk_batch::Client::list_jobs)
+        .match_requests(|r| r.job_queue() == Some("rsqlflow-queue"))
+        .then_compute_output(|r| {
+            use aws_sdk_batch::types::{JobStatus as S, JobSummary};
+            let ids: &[&str] = match r.job_status() {
+                Some(S::Running) => &["mine-1", "other-1"],
+                Some(S::Runnable) => &["mine-2"],
+                _ => &[],
+            };
+            aws_sdk_batch::operation::list_jobs::ListJobsOutput::builder()
+                .set_job_summary_list(Some(
+                    ids.iter()
+                        .map(|id| JobSummary::builder().job_id(*id).job_name(*id).build())
+                        .collect(),
+                ))
+                .build()
+        });
+    let describe = mock!(aws_sdk_batch::Client::describe_jobs).then_compute_output(move |r| {
+        let jobs = r
+            .jobs()
+            .iter()
+            .map(|id| {
+                let owner = if id.starts_with("mine") {
+                    exec
+                } else {
+                    "someone-else"
+                };
+                sdk_job(id, aws_sdk_batch::types::JobStatus::Running, owner)
+            })
+            .collect();
+        aws_sdk_batch::operation::describe_jobs::DescribeJobsOutput::builder()
+            .set_jobs(Some(jobs))
+            .build()
+    });
+    let terminate = mock!(aws_sdk_batch::Client::terminate_job)
+        .match_requests(|r| {
+            r.job_id().is_some_and(|id| id.starts_with("mine"))
+                && r.reason() == Some("execution run-7 ABORTED")
+        })
+        .then_output(|| {
+            aws_sdk_batch::operation::terminate_job::TerminateJobOutput::builder().build()
+        });
+    let history = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+        use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
+        let t = aws_smithy_types::DateTime::from_secs(1_764_000_000);
+        aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput::builder()
+            .events(
+                HistoryEvent::builder()
+                    .id(1)
+                    .timestamp(t)
+                    .r#type(HistoryEventType::ExecutionStarted)
+                    .build()
+                    .unwrap(),
+            )
+            .events(
+                HistoryEvent::builder()
+                    .id(2)
+                    .previous_event_id(1)
+                    .timestamp(t)
+                    .r#type(HistoryEventType::ExecutionAborted)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    });
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|r| {
+            let attrs = r.message_attributes().cloned().unwrap_or_default();
+            r.topic_arn() == Some("arn:aws:sns:eu-west-1:123456789012:rsqlflow")
+                && r.subject()
+                    .is_some_and(|s| s.contains("ABORTED") && s.len() <= 100 && !s.contains('\n'))
+                && r.message()
+                    .is_some_and(|m| m.contains("mine-1") && m.contains("mine-2"))
+                && attrs.get("status").and_then(|a| a.string_value()) == Some("ABORTED")
+                && attrs.get("workflow").and_then(|a| a.string_value()) == Some("rsql-etl")
+        })
+        .then_output(|| {
+            aws_sdk_sns::operation::publish::PublishOutput::builder()
+                .message_id("m-1")
+                .build()
+        });
+    let batch = AwsBatch::new(
+        client!(aws_sdk_batch, &[&list, &describe, &terminate]),
+        "rsqlflow-queue",
+    );
+    let sfn = sfn(&[&history]);
+    let sns = AwsSns::new(client!(aws_sdk_sns, &[&publish]));
+    let change = ExecutionChange {
+        execution_arn: exec.into(),
+        state_machine_arn: settings().state_machine_arn,
+        name: "run-7".into(),
+        status: "ABORTED".into(),
+        start_date: Some(1_764_000_000_000),
+        stop_date: Some(1_764_000_060_000),
+        input: Some("{}".into()),
+        error: None,
+        cause: None,
+    };
+    let event = etl::events::execution_change_event(&change, "eu-west-1", "123456789012");
+    let out = notify::handle(event, &settings(), &sfn, &sns, &batch)
+        .await
+        .expect("notified");
+    assert_eq!(out["terminated"], json!(["mine-2", "mine-1"]), "{out}");
+    assert_eq!(terminate.num_calls(), 2);
+    assert_eq!(publish.num_calls(), 1, "the notification did not match");
+}
+
+#[tokio::test]
+async fn sns_and_logs_errors_map_like_the_others() {
+    let throttled = mock!(aws_sdk_sns::Client::publish)
+        .then_http_response(|| xml_error(400, "Throttling", "Rate exceeded"));
+    let sns = AwsSns::new(client!(aws_sdk_sns, &[&throttled]));
+    let n = Notification {
+        subject: "s".into(),
+        body: "b".into(),
+        attributes: Default::default(),
+    };
+    let e = sns.publish("arn:t", &n).await.unwrap_err();
+    assert!(
+        matches!(e, ServiceError::Transient { service: "sns", .. }),
+        "{e:?}"
+    );
+    let missing = mock!(aws_sdk_sns::Client::publish)
+        .then_http_response(|| xml_error(404, "NotFound", "Topic does not exist"));
+    let sns = AwsSns::new(client!(aws_sdk_sns, &[&missing]));
+    let e = sns.publish("arn:t", &n).await.unwrap_err();
+    assert!(matches!(e, ServiceError::NotFound { .. }), "{e:?}");
+
+    let gone = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_http_response(|| {
+        json_error(
+            400,
+            "ResourceNotFoundException",
+            "The specified log stream does not exist.",
+        )
+    });
+    let logs = AwsLogs::new(client!(aws_sdk_cloudwatchlogs, &[&gone]), "g");
+    let e = logs.tail("s", 20).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ServiceError::NotFound {
+                service: "logs",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
