@@ -104,21 +104,29 @@ async fn seed_data(s3_root: &Path, scale: f64) -> Result<bool> {
     Ok(true)
 }
 
-/// Checks that the template's DefinitionSubstitutions are all known locally.
-fn check_template(template: &Path, known: &BTreeMap<String, String>) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(template) else {
+/// Checks the template's DefinitionSubstitutions for the state machine being run: each
+/// placeholder it fills in AWS must be one the local run fills too. A missing template is fine
+/// (a state machine run on its own); an unreadable one is an error.
+fn check_template(
+    template: &Path,
+    definition: &Path,
+    known: &BTreeMap<String, String>,
+) -> Result<()> {
+    if !template.exists() {
+        return Ok(());
+    }
+    let t = etl::template::Template::load(template)?;
+    let Some(sm) = t.state_machine_for(definition) else {
         return Ok(());
     };
-    for line in text.lines() {
-        let t = line.trim();
-        // `Name: value` lines inside a DefinitionSubstitutions block.
-        if let Some(name) = t.split(':').next()
-            && name.ends_with("FunctionArn")
-            && !known.contains_key(name)
-        {
+    for name in sm.substitutions.keys() {
+        if !known.contains_key(name) {
             bail!(
-                "{}: DefinitionSubstitutions has {name}, which the local run cannot fill",
-                template.display()
+                "{}: {}/DefinitionSubstitutions has {name}, which the local run cannot fill \
+                 (it knows {})",
+                template.display(),
+                sm.logical_id,
+                known.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
     }
@@ -272,7 +280,11 @@ async fn run_pipeline(
 
 pub async fn run(args: RunArgs) -> Result<i32> {
     let p = progress();
-    check_template(&args.template, &pipeline::local_substitutions())?;
+    check_template(
+        &args.template,
+        &args.state_machine,
+        &pipeline::local_substitutions(),
+    )?;
     let input = parse_input(&args.input)?;
     let injections = parse_injections(&args.inject_infra_failure)?;
     let prepared = prepare(

@@ -18,6 +18,8 @@ fn workdir() -> tempfile::TempDir {
         &root.join("state-machines"),
         &dir.path().join("state-machines"),
     );
+    std::fs::copy(root.join("template.yaml"), dir.path().join("template.yaml"))
+        .expect("copy template.yaml");
     dir
 }
 
@@ -211,4 +213,23 @@ fn a_repeated_trigger_starts_one_execution() {
             .unwrap()
             .contains("Trigger:  s3://rsqlflow-data/incoming/orders.csv arrived (4 bytes)")
     );
+}
+
+#[test]
+fn a_template_placeholder_the_local_run_cannot_fill_is_named() {
+    let dir = workdir();
+    let template = dir.path().join("template.yaml");
+    let text = std::fs::read_to_string(&template).unwrap();
+    let text = text.replace(
+        "        SubmitJobFunctionArn: !GetAtt SubmitJobFunction.Arn\n",
+        "        SubmitJobFunctionArn: !GetAtt SubmitJobFunction.Arn\n        AuditTopicArn: !Ref Topic\n",
+    );
+    std::fs::write(&template, text).unwrap();
+    let (code, _, err) = run(dir.path(), &["run"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("template.yaml: StateMachine/DefinitionSubstitutions has AuditTopicArn"),
+        "{err}"
+    );
+    assert!(!dir.path().join(".rsqlflow/executions").exists() || logs(dir.path()).is_empty());
 }

@@ -1,0 +1,472 @@
+//! Deployment checks over the parsed template.yaml: placeholders of every state machine are
+//! substituted, IAM stays least-privilege (no `*` action; `*` resource only where AWS requires
+//! it, each listed with the reason), log groups have retention, buckets have the security
+//! settings, every event rule and schedule has an existing target, and every reference resolves.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use etl::template::{Resource, Template};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn template() -> Template {
+    Template::load(&root().join("template.yaml")).expect("template.yaml parses")
+}
+
+/// `Resource: "*"` is allowed only here: (logical id, action) -> why AWS requires it.
+const STAR_RESOURCE_ALLOWED: &[(&str, &str, &str)] = &[
+    (
+        "Key",
+        "*",
+        "in a KMS key policy, Resource \"*\" means the key itself",
+    ),
+    (
+        "JobExecutionRole",
+        "ecr:GetAuthorizationToken",
+        "ECR GetAuthorizationToken has no resource-level permissions",
+    ),
+    (
+        "CheckJobFunction",
+        "batch:DescribeJobs",
+        "Batch DescribeJobs has no resource-level permissions",
+    ),
+    (
+        "NotifyFunction",
+        "batch:DescribeJobs",
+        "Batch DescribeJobs has no resource-level permissions",
+    ),
+    (
+        "NotifyFunction",
+        "batch:ListJobs",
+        "Batch ListJobs has no resource-level permissions",
+    ),
+    (
+        "StateMachine",
+        "logs:*",
+        "CloudWatch Logs vended-log delivery actions have no resource-level permissions",
+    ),
+    (
+        "StateMachine",
+        "xray:*",
+        "X-Ray trace-writing actions have no resource-level permissions",
+    ),
+];
+
+fn star_resource_allowed(id: &str, action: &str) -> bool {
+    STAR_RESOURCE_ALLOWED.iter().any(|(rid, act, _)| {
+        *rid == id
+            && (*act == "*"
+                || *act == action
+                || act
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| action.starts_with(prefix)))
+    })
+}
+
+/// Both branches of every `Fn::If`, flattened: a statement list may hold conditional statements.
+fn branches(v: &Value) -> Vec<&Value> {
+    match v.get("Fn::If").and_then(Value::as_array) {
+        Some(parts) if parts.len() == 3 => {
+            let mut out = branches(&parts[1]);
+            out.extend(branches(&parts[2]));
+            out
+        }
+        _ => vec![v],
+    }
+}
+
+fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(branches).collect(),
+        Value::Null => vec![],
+        other => branches(other),
+    }
+}
+
+/// Every IAM statement of the template with the logical id it belongs to (identity policies,
+/// key, bucket and queue policies; trust policies excluded).
+fn statements(t: &Template) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut push_doc = |id: &str, doc: &Value| {
+        for s in as_list(&doc["Statement"]) {
+            out.push((id.to_string(), s.clone()));
+        }
+    };
+    for (id, r) in &t.resources {
+        let p = &r.properties;
+        match r.kind.as_str() {
+            "AWS::IAM::Role" => {
+                for pol in as_list(&p["Policies"]) {
+                    push_doc(id, &pol["PolicyDocument"]);
+                }
+            }
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => push_doc(id, &p["PolicyDocument"]),
+            "AWS::KMS::Key" => push_doc(id, &p["KeyPolicy"]),
+            "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
+                push_doc(id, &p["PolicyDocument"])
+            }
+            "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => {
+                // Inline statements; SAM policy templates (LambdaInvokePolicy, ...) are scoped
+                // by their parameters and checked by cfn-lint on the expanded template.
+                for pol in as_list(&p["Policies"]) {
+                    if pol.get("Statement").is_some() {
+                        push_doc(id, pol);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        _ => vec![],
+    }
+}
+
+#[test]
+fn every_state_machine_placeholder_is_substituted() {
+    let t = template();
+    let sms = t.state_machines();
+    assert!(!sms.is_empty(), "template.yaml deploys no state machine");
+    let mut deployed = BTreeSet::new();
+    for sm in &sms {
+        let uri = sm
+            .definition_uri
+            .as_deref()
+            .unwrap_or_else(|| panic!("{}: no DefinitionUri", sm.logical_id));
+        let path = root().join(uri);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {}: {e}", sm.logical_id, path.display()));
+        let used: BTreeSet<String> = etl::template::sub_names(&text).into_iter().collect();
+        for name in &used {
+            assert!(
+                sm.substitutions.contains_key(name),
+                "{uri}: placeholder ${{{name}}} has no DefinitionSubstitutions entry in {}",
+                sm.logical_id
+            );
+        }
+        for name in sm.substitutions.keys() {
+            assert!(
+                used.contains(name),
+                "{}: DefinitionSubstitutions has {name}, which {uri} never uses",
+                sm.logical_id
+            );
+        }
+        deployed.insert(path.canonicalize().unwrap());
+    }
+    for entry in std::fs::read_dir(root().join("state-machines")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "json") {
+            assert!(
+                deployed.contains(&p.canonicalize().unwrap()),
+                "{} is not deployed by any state machine in template.yaml",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn iam_has_no_wildcard_action_and_star_resources_only_where_aws_requires() {
+    let t = template();
+    let all = statements(&t);
+    assert!(all.len() > 20, "found only {} statements", all.len());
+    for (id, s) in &all {
+        let actions = strings(&s["Action"]);
+        assert!(
+            s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+            "{id}: NotAction/NotResource widen a statement: {s}"
+        );
+        if s["Effect"] == "Deny" {
+            continue;
+        }
+        assert!(!actions.is_empty(), "{id}: statement without Action: {s}");
+        for a in &actions {
+            assert_ne!(a, "*", "{id}: Action \"*\" in {s}");
+        }
+        let star = strings(&s["Resource"]).iter().any(|r| r == "*");
+        if star {
+            for a in &actions {
+                assert!(
+                    star_resource_allowed(id, a),
+                    "{id}: Resource \"*\" for {a} is not in STAR_RESOURCE_ALLOWED: {s}"
+                );
+            }
+        }
+        if s.get("Principal").is_some_and(|p| p == "*") {
+            panic!("{id}: an Allow to Principal \"*\": {s}");
+        }
+    }
+    // Every allowance is still needed (a stale entry would hide a future wildcard).
+    for (rid, act, why) in STAR_RESOURCE_ALLOWED {
+        let used = all.iter().any(|(id, s)| {
+            id == rid
+                && strings(&s["Resource"]).iter().any(|r| r == "*")
+                && strings(&s["Action"])
+                    .iter()
+                    .any(|a| star_resource_allowed(rid, a) && (act.ends_with('*') || a == act))
+        });
+        assert!(
+            used,
+            "STAR_RESOURCE_ALLOWED ({rid}, {act}: {why}) is unused"
+        );
+    }
+}
+
+#[test]
+fn every_log_group_has_retention_and_every_log_destination_is_one() {
+    let t = template();
+    let groups: BTreeMap<&str, &Resource> = t.of_kind("AWS::Logs::LogGroup").collect();
+    assert!(groups.len() >= 6, "{:?}", groups.keys());
+    for (id, g) in &groups {
+        assert!(
+            g.properties.get("RetentionInDays").is_some(),
+            "{id}: log group without RetentionInDays"
+        );
+        assert!(
+            g.properties.get("KmsKeyId").is_some(),
+            "{id}: log group without KmsKeyId"
+        );
+    }
+    let is_group = |v: &Value, what: &str| {
+        let target = v["Ref"]
+            .as_str()
+            .or_else(|| v["Fn::GetAtt"][0].as_str())
+            .unwrap_or_else(|| panic!("{what}: {v} does not reference a template log group"));
+        assert!(
+            groups.contains_key(target),
+            "{what}: {target} is not a log group of the template"
+        );
+    };
+    for (id, f) in t.of_kind("AWS::Serverless::Function") {
+        is_group(
+            &f.properties["LoggingConfig"]["LogGroup"],
+            &format!("{id}/LoggingConfig/LogGroup"),
+        );
+        assert_eq!(
+            f.properties["LoggingConfig"]["LogFormat"], "JSON",
+            "{id}: logs must be JSON"
+        );
+    }
+    for (id, sm) in t.of_kind("AWS::Serverless::StateMachine") {
+        let logging = &sm.properties["Logging"];
+        assert_eq!(logging["Level"], "ALL", "{id}");
+        assert_eq!(logging["IncludeExecutionData"], true, "{id}");
+        is_group(
+            &logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"],
+            &format!("{id}/Logging"),
+        );
+    }
+    for (id, jd) in t.of_kind("AWS::Batch::JobDefinition") {
+        let lc = &jd.properties["ContainerProperties"]["LogConfiguration"];
+        assert_eq!(lc["LogDriver"], "awslogs", "{id}");
+        is_group(
+            &lc["Options"]["awslogs-group"],
+            &format!("{id}/awslogs-group"),
+        );
+    }
+}
+
+#[test]
+fn every_bucket_is_encrypted_versioned_private_logged_and_tls_only() {
+    let t = template();
+    let buckets: Vec<(&str, &Resource)> = t.of_kind("AWS::S3::Bucket").collect();
+    assert!(buckets.len() >= 3);
+    let log_targets: BTreeSet<&str> = buckets
+        .iter()
+        .filter_map(|(_, b)| {
+            b.properties["LoggingConfiguration"]["DestinationBucketName"]["Ref"].as_str()
+        })
+        .collect();
+    for (id, b) in &buckets {
+        let p = &b.properties;
+        assert!(
+            p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+                ["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+                .is_string(),
+            "{id}: no default encryption"
+        );
+        assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled", "{id}");
+        let pab = &p["PublicAccessBlockConfiguration"];
+        for k in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            assert_eq!(pab[k], true, "{id}: PublicAccessBlockConfiguration/{k}");
+        }
+        assert!(
+            p["LifecycleConfiguration"]["Rules"].is_array(),
+            "{id}: no lifecycle rules"
+        );
+        if log_targets.contains(id) {
+            assert!(
+                p.get("LoggingConfiguration").is_none(),
+                "{id} receives access logs and must not log into a bucket itself"
+            );
+        } else {
+            assert!(
+                log_targets.contains(
+                    p["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+                        .as_str()
+                        .unwrap_or_default()
+                ),
+                "{id}: no access logging to the logging bucket"
+            );
+        }
+        let tls_only = t.of_kind("AWS::S3::BucketPolicy").any(|(_, pol)| {
+            pol.properties["Bucket"]["Ref"] == *id
+                && as_list(&pol.properties["PolicyDocument"]["Statement"])
+                    .iter()
+                    .any(|s| {
+                        s["Effect"] == "Deny"
+                            && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+                    })
+        });
+        assert!(tls_only, "{id}: no bucket policy denying non-TLS access");
+    }
+    let data = &t.resources["DataBucket"].properties;
+    assert_eq!(
+        data["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"], true,
+        "the data bucket must send Object Created events to EventBridge"
+    );
+}
+
+#[test]
+fn every_rule_and_schedule_targets_something_that_exists() {
+    let t = template();
+    let mut sources = BTreeMap::new();
+    for (id, f) in t.of_kind("AWS::Serverless::Function") {
+        for (name, ev) in f.properties["Events"].as_object().into_iter().flatten() {
+            let ty = ev["Type"].as_str().unwrap_or_default();
+            assert_eq!(ty, "EventBridgeRule", "{id}/Events/{name}");
+            let p = &ev["Properties"];
+            let pattern = &p["Pattern"];
+            // The rule's target is the function itself; what it filters on must exist.
+            for (_, target) in refs_in(pattern) {
+                assert!(t.defines(&target), "{id}/Events/{name}: {target} undefined");
+            }
+            let dlq = p["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}/Events/{name}: no dead-letter queue"));
+            assert_eq!(
+                t.resources[dlq].kind, "AWS::SQS::Queue",
+                "{id}/Events/{name}"
+            );
+            assert!(
+                p["RetryPolicy"].is_object(),
+                "{id}/Events/{name}: no RetryPolicy"
+            );
+            sources.insert(id.to_string(), pattern["detail-type"][0].clone());
+        }
+    }
+    assert_eq!(sources["CheckJobFunction"], "Batch Job State Change");
+    assert_eq!(
+        sources["NotifyFunction"],
+        "Step Functions Execution Status Change"
+    );
+    assert_eq!(sources["StartWorkflowFunction"], "Object Created");
+    for (id, rule) in t.of_kind("AWS::Events::Rule") {
+        for target in as_list(&rule.properties["Targets"]) {
+            let arn = target["Arn"]["Fn::GetAtt"][0]
+                .as_str()
+                .or(target["Arn"]["Ref"].as_str())
+                .unwrap_or_else(|| panic!("{id}: target {target} is not a template resource"));
+            assert!(t.resources.contains_key(arn), "{id}: target {arn} missing");
+        }
+    }
+    let schedules: Vec<_> = t.of_kind("AWS::Scheduler::Schedule").collect();
+    assert!(!schedules.is_empty());
+    for (id, s) in schedules {
+        let target = &s.properties["Target"];
+        let func = target["Arn"]["Fn::GetAtt"][0].as_str().unwrap();
+        assert_eq!(
+            t.resources[func].kind, "AWS::Serverless::Function",
+            "{id}: target {func}"
+        );
+        let role = target["RoleArn"]["Fn::GetAtt"][0].as_str().unwrap();
+        assert_eq!(
+            t.resources[role].kind, "AWS::IAM::Role",
+            "{id}: role {role}"
+        );
+        // The input is the event start-workflow parses.
+        let input: Value = serde_json::from_str(target["Input"].as_str().unwrap()).unwrap();
+        let parsed =
+            etl::events::trigger(&input).expect("start-workflow parses the schedule input");
+        assert!(matches!(parsed, etl::events::Trigger::Schedule { .. }));
+    }
+}
+
+fn refs_in(v: &Value) -> Vec<(String, String)> {
+    let mut t = Template::parse(
+        "Resources:\n  X:\n    Type: Probe\n",
+        Path::new("probe.yaml"),
+    )
+    .unwrap();
+    t.resources.get_mut("X").unwrap().properties = v.clone();
+    t.references()
+}
+
+#[test]
+fn every_reference_resolves_and_every_condition_exists() {
+    let t = template();
+    for (at, target) in t.references() {
+        assert!(t.defines(&target), "{at}: reference to undefined {target}");
+    }
+    for (id, r) in &t.resources {
+        if let Some(c) = &r.condition {
+            assert!(t.conditions.contains_key(c), "{id}: unknown Condition {c}");
+        }
+    }
+}
+
+#[test]
+fn lambdas_are_arm64_rust_built_from_this_workspace() {
+    let t = template();
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(text.contains("Runtime: provided.al2023"));
+    assert!(text.contains("Architectures: [arm64]"));
+    let functions: Vec<_> = t.of_kind("AWS::Serverless::Function").collect();
+    assert_eq!(functions.len(), 4);
+    for (id, f) in functions {
+        assert_eq!(f.metadata["BuildMethod"], "rust-cargolambda", "{id}");
+        let binary = f.metadata["BuildProperties"]["Binary"].as_str().unwrap();
+        assert!(
+            root()
+                .join("functions")
+                .join(binary)
+                .join("Cargo.toml")
+                .exists(),
+            "{id}: Binary {binary} is not a functions/ package"
+        );
+        assert!(
+            f.properties["DeadLetterQueue"]["TargetArn"].is_object(),
+            "{id}: no dead-letter queue"
+        );
+    }
+}
+
+#[test]
+fn every_parameter_has_a_default_that_deploys_as_is() {
+    let t = template();
+    for (name, p) in &t.parameters {
+        assert!(
+            p.get("Default").is_some(),
+            "parameter {name} has no Default"
+        );
+        assert!(
+            p.get("Description").is_some(),
+            "parameter {name} has no Description"
+        );
+    }
+}
