@@ -43,6 +43,125 @@ pub enum Command {
     /// A second identical trigger finds the execution the first one started.
     #[command(subcommand)]
     Trigger(TriggerCommand),
+    /// Run one RSQL job as the AWS Batch container does: fetch the script from S3, get
+    /// temporary database credentials through IAM, run it with Amazon RSQL (or the built-in
+    /// interpreter) and exit with its exit code. Configured by the job definition's
+    /// RSQLFLOW_* environment; flags override.
+    #[command(after_help = JOB_EXAMPLES)]
+    Job(JobArgs),
+}
+
+const JOB_EXAMPLES: &str = "\
+Examples:
+  rsqlflow job                                    # in the Batch container: all from RSQLFLOW_*
+  rsqlflow job --script s3://my-scripts/tpch/region_load.rsql --workgroup etl -v run_date=2026-11-24
+  rsqlflow job --engine native --s3-root .rsqlflow/s3 --database-url postgres://etl@localhost/dw \\
+      --script s3://rsqlflow-scripts/tpch/region_load.rsql
+
+Variables reach rsql as -v NAME=VALUE arguments, never by rewriting the script. The password
+from IAM goes to rsql in its environment (RSPASSWORD), never on its command line or in logs.
+Exit codes: the script's own; 1 when the script is missing, empty or unreadable or a variable
+is malformed; 2 when no database credentials or connection could be had.";
+
+/// Which RSQL runs a job's script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineArg {
+    /// Amazon RSQL (rsql on PATH, or --rsql), over ODBC.
+    Rsql,
+    /// rsqlflow's own RSQL interpreter over the PostgreSQL wire protocol (no ODBC needed).
+    Native,
+}
+
+/// TLS for the native engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SslModeArg {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The script: s3://bucket/key.
+    #[arg(long, env = "RSQLFLOW_SCRIPT", value_name = "S3_URI")]
+    pub script: String,
+
+    /// Set RSQL variable NAME to VALUE (repeatable); added to RSQLFLOW_VARIABLES.
+    #[arg(short = 'v', long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Variables as a JSON object of strings (what submit-job puts in the job's environment).
+    #[arg(
+        long,
+        env = "RSQLFLOW_VARIABLES",
+        value_name = "JSON",
+        hide_env_values = true
+    )]
+    pub variables: Option<String>,
+
+    /// Which RSQL runs the script.
+    #[arg(long, value_enum, env = "RSQLFLOW_ENGINE", default_value = "rsql")]
+    pub engine: EngineArg,
+
+    /// Redshift Serverless workgroup (credentials from GetCredentials).
+    #[arg(long, env = "RSQLFLOW_WORKGROUP", value_name = "NAME")]
+    pub workgroup: Option<String>,
+
+    /// Provisioned cluster identifier (credentials from GetClusterCredentialsWithIAM).
+    #[arg(long, env = "RSQLFLOW_CLUSTER", value_name = "ID")]
+    pub cluster: Option<String>,
+
+    /// With --cluster: connect as this database user (GetClusterCredentials) instead of the
+    /// IAM identity.
+    #[arg(long, env = "RSQLFLOW_DB_USER", value_name = "USER")]
+    pub db_user: Option<String>,
+
+    /// Connect to this postgres:// URL instead of getting IAM credentials (the password may
+    /// come from RSPASSWORD or PGPASSWORD).
+    #[arg(
+        long,
+        env = "RSQLFLOW_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Database name for IAM credentials.
+    #[arg(
+        long,
+        env = "RSQLFLOW_DB_NAME",
+        default_value = "dev",
+        value_name = "NAME"
+    )]
+    pub db_name: String,
+
+    /// Writable directory for the downloaded script (the image's root filesystem is read-only).
+    #[arg(
+        long,
+        env = "RSQLFLOW_SCRATCH",
+        default_value = "/tmp",
+        value_name = "DIR"
+    )]
+    pub scratch: PathBuf,
+
+    /// The Amazon RSQL program.
+    #[arg(
+        long,
+        env = "RSQLFLOW_RSQL",
+        default_value = "rsql",
+        value_name = "PROGRAM"
+    )]
+    pub rsql: PathBuf,
+
+    /// TLS for the native engine with IAM credentials.
+    #[arg(long, value_enum, default_value = "verify-full")]
+    pub sslmode: SslModeArg,
+
+    /// Read the script from this local S3 directory (bucket/key below it) instead of S3.
+    #[arg(long, value_name = "DIR")]
+    pub s3_root: Option<PathBuf>,
 }
 
 const RUN_EXAMPLES: &str = "\

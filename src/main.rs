@@ -2,6 +2,7 @@
 
 mod asl_cmd;
 mod cli;
+mod job_cmd;
 mod rsql_cmd;
 mod run_cmd;
 mod sample_data;
@@ -19,6 +20,7 @@ async fn main() -> ExitCode {
         cli::Command::Asl(cmd) => asl_cmd::run(cmd).await,
         cli::Command::Run(args) => run_cmd::run(args).await,
         cli::Command::Trigger(cmd) => run_cmd::trigger(cmd).await,
+        cli::Command::Job(args) => job_cmd::run(args).await,
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

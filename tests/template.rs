@@ -470,3 +470,41 @@ fn every_parameter_has_a_default_that_deploys_as_is() {
         );
     }
 }
+
+#[test]
+fn the_environment_the_template_sets_is_the_one_the_code_reads() {
+    let t = template();
+    // The job definition's variables are `rsqlflow job` settings (its --help lists each env).
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_rsqlflow"))
+        .args(["job", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let jd = &t.resources["JobDefinition"].properties["ContainerProperties"];
+    let names: Vec<&str> = jd["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Name"].as_str().unwrap())
+        .collect();
+    assert!(names.len() >= 4);
+    for n in names {
+        assert!(
+            help.contains(&format!("[env: {n}")),
+            "JobDefinition sets {n}, which rsqlflow job does not read"
+        );
+    }
+    assert_eq!(jd["Command"], serde_json::json!(["job"]));
+    // The Lambdas' variables are Settings fields.
+    let settings = std::fs::read_to_string(root().join("crates/etl/src/settings.rs")).unwrap();
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(name) = l.split(':').next().filter(|n| n.starts_with("RSQLFLOW_")) {
+            assert!(
+                settings.contains(&format!("\"{name}\"")),
+                "template.yaml sets {name} for the Lambdas; Settings::from_env does not read it"
+            );
+        }
+    }
+}

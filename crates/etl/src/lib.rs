@@ -7,6 +7,7 @@ pub mod aws;
 pub mod error;
 pub mod events;
 pub mod handlers;
+pub mod job;
 pub mod lambda;
 pub mod local;
 pub mod notification;

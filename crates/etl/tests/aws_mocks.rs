@@ -567,3 +567,113 @@ async fn sns_and_logs_errors_map_like_the_others() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn job_credentials_come_from_iam_for_workgroups_and_clusters() {
+    use etl::job::{Credentials, Warehouse};
+    let workgroup = mock!(aws_sdk_redshiftserverless::Client::get_workgroup)
+        .match_requests(|r| r.workgroup_name() == Some("etl"))
+        .then_output(|| {
+            use aws_sdk_redshiftserverless::types::{Endpoint, Workgroup};
+            aws_sdk_redshiftserverless::operation::get_workgroup::GetWorkgroupOutput::builder()
+                .workgroup(
+                    Workgroup::builder()
+                        .workgroup_name("etl")
+                        .endpoint(
+                            Endpoint::builder()
+                                .address(
+                                    "etl.123456789012.eu-west-1.redshift-serverless.amazonaws.com",
+                                )
+                                .port(5439)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let creds = mock!(aws_sdk_redshiftserverless::Client::get_credentials)
+        .match_requests(|r| r.workgroup_name() == Some("etl") && r.db_name() == Some("dev"))
+        .then_output(|| {
+            aws_sdk_redshiftserverless::operation::get_credentials::GetCredentialsOutput::builder()
+                .db_user("IAMR:rsqlflow-job")
+                .db_password("temporary-secret")
+                .build()
+        });
+    let cluster = mock!(aws_sdk_redshift::Client::describe_clusters)
+        .match_requests(|r| r.cluster_identifier() == Some("dw"))
+        .then_output(|| {
+            use aws_sdk_redshift::types::{Cluster, Endpoint};
+            aws_sdk_redshift::operation::describe_clusters::DescribeClustersOutput::builder()
+                .clusters(
+                    Cluster::builder()
+                        .endpoint(
+                            Endpoint::builder()
+                                .address("dw.abc.eu-west-1.redshift.amazonaws.com")
+                                .port(5440)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let with_iam = mock!(aws_sdk_redshift::Client::get_cluster_credentials_with_iam)
+        .match_requests(|r| r.cluster_identifier() == Some("dw") && r.db_name() == Some("dev"))
+        .then_output(|| {
+            aws_sdk_redshift::operation::get_cluster_credentials_with_iam::GetClusterCredentialsWithIamOutput::builder()
+                .db_user("IAMR:rsqlflow-job")
+                .db_password("cluster-secret")
+                .build()
+        });
+    let denied = mock!(aws_sdk_redshiftserverless::Client::get_workgroup)
+        .match_requests(|r| r.workgroup_name() == Some("forbidden"))
+        .then_http_response(|| {
+            json_error(
+                400,
+                "AccessDeniedException",
+                "not authorized to perform GetWorkgroup",
+            )
+        });
+    let iam = etl::aws::redshift::IamCredentials::new(
+        client!(aws_sdk_redshiftserverless, &[&workgroup, &creds, &denied]),
+        client!(aws_sdk_redshift, &[&cluster, &with_iam]),
+    );
+    let l = iam
+        .login(&Warehouse::Workgroup("etl".into()), "dev")
+        .await
+        .unwrap();
+    assert_eq!(
+        l.host,
+        "etl.123456789012.eu-west-1.redshift-serverless.amazonaws.com"
+    );
+    assert_eq!(
+        (l.port, l.user.as_str(), l.database.as_str()),
+        (5439, "IAMR:rsqlflow-job", "dev")
+    );
+    assert_eq!(l.password.as_deref(), Some("temporary-secret"));
+    assert!(!format!("{l:?}").contains("temporary-secret"));
+    let l = iam
+        .login(
+            &Warehouse::Cluster {
+                id: "dw".into(),
+                db_user: None,
+            },
+            "dev",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (l.host.as_str(), l.port),
+        ("dw.abc.eu-west-1.redshift.amazonaws.com", 5440)
+    );
+    assert_eq!(l.password.as_deref(), Some("cluster-secret"));
+    let e = iam
+        .login(&Warehouse::Workgroup("forbidden".into()), "dev")
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string().contains("workgroup forbidden")
+            && e.to_string().contains("AccessDeniedException"),
+        "{e}"
+    );
+}

@@ -48,15 +48,7 @@ impl Session {
         on_wait: impl FnOnce(&Path),
     ) -> Result<Session, WarehouseError> {
         match target {
-            Target::Url(url) => {
-                let params = ConnectParams::parse(url)?;
-                let conn = Connection::connect(&params).await?;
-                Ok(Session {
-                    description: params.display(),
-                    conn: Some(conn),
-                    server: None,
-                })
-            }
+            Target::Url(url) => Session::connect(&ConnectParams::parse(url)?).await,
             Target::Embedded(storage) => {
                 let server = embedded::EmbeddedServer::start(storage.clone(), on_wait).await?;
                 let conn = Connection::connect(server.params()).await?;
@@ -70,6 +62,16 @@ impl Session {
                 })
             }
         }
+    }
+
+    /// Opens a session on a server from connection parameters.
+    pub async fn connect(params: &ConnectParams) -> Result<Session, WarehouseError> {
+        let conn = Connection::connect(params).await?;
+        Ok(Session {
+            description: params.display(),
+            conn: Some(conn),
+            server: None,
+        })
     }
 
     /// What this session is connected to (no secrets).

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod logs;
+pub mod redshift;
 pub mod sfn;
 pub mod sns;
 

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use asl::clock::Awake;
 use async_trait::async_trait;
-use redshift::{ObjectStore, S3Uri};
-use tokio::io::AsyncReadExt;
+use redshift::ObjectStore;
 use tokio::sync::Semaphore;
 
 use crate::error::ServiceError;
@@ -212,38 +211,21 @@ impl LocalBatch {
             .get("RSQLFLOW_SCRIPT")
             .cloned()
             .unwrap_or_default();
-        let text = match S3Uri::parse(&uri) {
-            Some(u) => match self.inner.scripts.get(&u.bucket, &u.key).await {
-                Ok(mut r) => {
-                    let mut b = Vec::new();
-                    r.read_to_end(&mut b)
-                        .await
-                        .map(|_| b)
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            None => Err(format!("RSQLFLOW_SCRIPT '{uri}' is not an s3:// URI")),
-        };
-        let text = match text {
-            Ok(t) => t,
-            Err(e) => {
+        let script = crate::job::fetch_script(self.inner.scripts.as_ref(), &uri).await;
+        let variables = crate::job::parse_variables(
+            spec.environment
+                .get("RSQLFLOW_VARIABLES")
+                .map(String::as_str)
+                .unwrap_or(""),
+        );
+        let (text, variables) = match (script, variables) {
+            (Ok(t), Ok(v)) => (t, v),
+            (Err(e), _) | (_, Err(e)) => {
                 let _ = tokio::fs::create_dir_all(self.inner.logs.dir()).await;
-                let _ = tokio::fs::write(
-                    &log,
-                    format!("rsqlflow job {id}: cannot read the script {uri}: {e}\n"),
-                )
-                .await;
-                return ScriptEnd::Exited(rsql::EXIT_CLIENT);
+                let _ = tokio::fs::write(&log, format!("rsqlflow job {id}: {e}\n")).await;
+                return ScriptEnd::Exited(e.exit_code());
             }
         };
-        let variables: Vec<(String, String)> = spec
-            .environment
-            .get("RSQLFLOW_VARIABLES")
-            .and_then(|v| serde_json::from_str::<BTreeMap<String, String>>(v).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
         self.inner
             .runner
             .run(ScriptJob {
