@@ -25,7 +25,8 @@ def main(src, dst):
         if res.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
             with open(props.pop("DefinitionUri"), encoding="utf-8") as f:
                 props["Definition"] = json.load(f)
-        if res.get("Type") == "AWS::Serverless::Function" and props.get("CodeUri") == ".":
+        # CodeUri is a local directory that `sam build` compiles and `sam deploy` uploads.
+        if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
             props["CodeUri"] = "s3://rsqlflow-artifacts/function.zip"
     out = transform(template, {}, BundledPolicies())
     tmp = dst + ".tmp"

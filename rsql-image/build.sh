@@ -15,7 +15,7 @@ versions="$here/versions.env"
 
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "$versions"
 
 pin() {

@@ -7,8 +7,10 @@ pub mod aws;
 pub mod error;
 pub mod events;
 pub mod handlers;
+#[cfg(feature = "job")]
 pub mod job;
 pub mod lambda;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod notification;
 pub mod s3;

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod logs;
+#[cfg(feature = "job")]
 pub mod redshift;
 pub mod sfn;
 pub mod sns;
