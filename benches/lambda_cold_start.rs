@@ -3,7 +3,7 @@
 //! equivalent Python handler (imports boto3, builds the same clients), same run. Also reports
 //! each binary's size and its deployment zip's size.
 //!
-//! Builds the functions with `cargo build --profile lambda` first. Python with boto3: the
+//! Builds the functions with `cargo build --profile lambda-small` first. Python with boto3: the
 //! moto venv `.ci/run` creates, or `RSQLFLOW_BENCH_PYTHON`.
 //!
 //! Run: `cargo bench --bench lambda_cold_start`
@@ -89,11 +89,11 @@ fn main() {
     let mut build = Command::new(&cargo);
     build
         .current_dir(root())
-        .args(["build", "--profile", "lambda"]);
+        .args(["build", "--profile", "lambda-small"]);
     for f in FUNCTIONS {
         build.args(["-p", f]);
     }
-    let status = build.status().expect("cargo build --profile lambda");
+    let status = build.status().expect("cargo build --profile lambda-small");
     assert!(status.success(), "building the functions failed");
     let py = python();
     if py.is_none() {
@@ -104,7 +104,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     for f in FUNCTIONS {
-        let bin = root().join("target/lambda").join(f);
+        let bin = root().join("target/lambda-small").join(f);
         let rust: Vec<Duration> = (0..RUNS)
             .filter_map(|_| cold_start(Command::new(&bin)))
             .collect();
