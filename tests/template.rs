@@ -508,3 +508,43 @@ fn the_environment_the_template_sets_is_the_one_the_code_reads() {
         }
     }
 }
+
+#[test]
+fn the_job_image_matches_the_job_definition() {
+    let t = template();
+    let cp = &t.resources["JobDefinition"].properties["ContainerProperties"];
+    let dockerfile = std::fs::read_to_string(root().join("rsql-image/Dockerfile")).unwrap();
+    let build = std::fs::read_to_string(root().join("rsql-image/build.sh")).unwrap();
+    // The same non-root user, and the scratch volume where the read-only image writes.
+    let user = cp["User"].as_str().unwrap();
+    assert!(
+        dockerfile.contains(&format!("USER {user}:{user}")),
+        "Dockerfile runs as another user than the job definition's {user}"
+    );
+    assert_eq!(cp["ReadonlyRootFilesystem"], true);
+    let mount = cp["MountPoints"][0]["ContainerPath"].as_str().unwrap();
+    let scratch = cp["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Name"] == "RSQLFLOW_SCRATCH")
+        .unwrap()["Value"]
+        .as_str()
+        .unwrap();
+    assert_eq!(mount, scratch);
+    assert!(dockerfile.contains(&format!("RSQLFLOW_SCRATCH={scratch}")));
+    // build.sh's pin downloads exactly what the Dockerfile verifies.
+    for url in [
+        "https://s3.amazonaws.com/redshift-downloads/drivers/odbc/${ODBC_VERSION}/AmazonRedshiftODBC-64-bit-${ODBC_VERSION}.x86_64.rpm",
+        "AmazonRedshiftRsql-${RSQL_VERSION}.rhel.x86_64.rpm",
+    ] {
+        assert!(dockerfile.contains(url), "Dockerfile lacks {url}");
+        assert!(build.contains(url), "build.sh lacks {url}");
+    }
+    for arg in ["ODBC_VERSION", "ODBC_SHA256", "RSQL_VERSION", "RSQL_SHA256"] {
+        assert!(dockerfile.contains(&format!("ARG {arg}")), "{arg}");
+        assert!(build.contains(&format!("--build-arg \"{arg}=")), "{arg}");
+    }
+    assert!(dockerfile.contains("sha256sum --check --strict"));
+    assert!(dockerfile.contains("CMD [\"job\"]"));
+}
