@@ -4,7 +4,7 @@
 //! settings, every event rule and schedule has an existing target, and every reference resolves.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use etl::template::{Resource, Template};
 use serde_json::Value;
@@ -56,15 +56,21 @@ const STAR_RESOURCE_ALLOWED: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Whether one allowlist entry covers `action` on resource `id`.
+fn entry_allows(entry: &(&str, &str, &str), id: &str, action: &str) -> bool {
+    let (rid, act, _) = entry;
+    *rid == id
+        && (*act == "*"
+            || *act == action
+            || act
+                .strip_suffix('*')
+                .is_some_and(|prefix| action.starts_with(prefix)))
+}
+
 fn star_resource_allowed(id: &str, action: &str) -> bool {
-    STAR_RESOURCE_ALLOWED.iter().any(|(rid, act, _)| {
-        *rid == id
-            && (*act == "*"
-                || *act == action
-                || act
-                    .strip_suffix('*')
-                    .is_some_and(|prefix| action.starts_with(prefix)))
-    })
+    STAR_RESOURCE_ALLOWED
+        .iter()
+        .any(|entry| entry_allows(entry, id, action))
 }
 
 /// Both branches of every `Fn::If`, flattened: a statement list may hold conditional statements.
@@ -353,7 +359,9 @@ fn every_rule_and_schedule_targets_something_that_exists() {
             let p = &ev["Properties"];
             let pattern = &p["Pattern"];
             // The rule's target is the function itself; what it filters on must exist.
-            for (_, target) in refs_in(pattern) {
+            for (_, target) in
+                etl::template::references_in(pattern, &format!("{id}/Events/{name}/Pattern"))
+            {
                 assert!(t.defines(&target), "{id}/Events/{name}: {target} undefined");
             }
             let dlq = p["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
@@ -405,16 +413,6 @@ fn every_rule_and_schedule_targets_something_that_exists() {
             etl::events::trigger(&input).expect("start-workflow parses the schedule input");
         assert!(matches!(parsed, etl::events::Trigger::Schedule { .. }));
     }
-}
-
-fn refs_in(v: &Value) -> Vec<(String, String)> {
-    let mut t = Template::parse(
-        "Resources:\n  X:\n    Type: Probe\n",
-        Path::new("probe.yaml"),
-    )
-    .unwrap();
-    t.resources.get_mut("X").unwrap().properties = v.clone();
-    t.references()
 }
 
 #[test]

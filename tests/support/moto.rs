@@ -45,28 +45,24 @@ impl Moto {
 
     /// Sends one plain HTTP request and returns the status code.
     pub fn request(&self, method: &str, path: &str) -> u16 {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.port
-        )
-        .expect("write request");
-        let mut resp = String::new();
-        let _ = s.read_to_string(&mut resp);
-        resp.split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0)
+        self.send(method, path, &[], "").0
     }
-}
 
-impl Moto {
     /// Sends one HTTP POST with extra headers; returns the status code and the body.
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        self.send("POST", path, headers, body)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
         let mut req = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.port,
             body.len()
         );

@@ -184,11 +184,10 @@ pub fn check_variable(name: &str, value: &str) -> Result<(), JobRunError> {
             why,
         })
     };
-    let mut chars = name.chars();
-    if !chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    // RSQL's own name rule, narrowed to ASCII and no leading digit for a command-line `-v`.
+    if !rsql::vars::valid_name(name)
+        || !name.is_ascii()
+        || name.starts_with(|c: char| c.is_ascii_digit())
     {
         return bad("names are letters, digits and _, not starting with a digit");
     }

@@ -280,6 +280,14 @@ pub fn sub_names(s: &str) -> Vec<String> {
     out
 }
 
+/// The references inside one value (a property, an event pattern), as [`Template::references`]
+/// reports them, with `at` as the path prefix.
+pub fn references_in(v: &Value, at: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    collect_refs(v, at, &mut out);
+    out
+}
+
 fn collect_refs(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
