@@ -74,32 +74,6 @@ impl ColumnType {
             other => ColumnType::Other(other.to_string()),
         }
     }
-
-    /// The type's name for stl_load_errors.
-    pub fn name(&self) -> String {
-        match self {
-            ColumnType::Int { name, .. } => (*name).to_string(),
-            ColumnType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
-            ColumnType::Numeric(None) => "numeric".into(),
-            ColumnType::Float => "float".into(),
-            ColumnType::Bool => "bool".into(),
-            ColumnType::Char {
-                max_bytes: Some(n),
-                padded: false,
-            } => format!("varchar({n})"),
-            ColumnType::Char {
-                max_bytes: Some(n),
-                padded: true,
-            } => format!("char({n})"),
-            ColumnType::Char {
-                max_bytes: None, ..
-            }
-            | ColumnType::Text => "varchar".into(),
-            ColumnType::Date => "date".into(),
-            ColumnType::Timestamp => "timestamp".into(),
-            ColumnType::Other(n) => n.clone(),
-        }
-    }
 }
 
 /// Why a field was rejected: Redshift's error code and reason.

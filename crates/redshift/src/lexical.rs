@@ -7,6 +7,7 @@
 use sqlparser::tokenizer::Token;
 
 use crate::copy_spec::{CopySpec, SpecError, UnloadSpec, parse_copy, parse_unload};
+use crate::system::SessionFacts;
 use crate::tokens::{Edits, Tok};
 
 /// What the pre-pass decided about a statement.
@@ -75,7 +76,7 @@ fn kw(t: Option<&Tok>, word: &str) -> bool {
 
 /// Runs the pre-pass over a statement's tokens, adding edits; returns the whole-statement
 /// decision.
-pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits) -> Whole {
+pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits, facts: &SessionFacts) -> Whole {
     let second = toks.get(1);
     let upper = |i: usize| {
         toks.get(i)
@@ -172,6 +173,14 @@ pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits) -> Whole {
         // SUPER is stored as JSONB.
         if t.is_word("SUPER") {
             edits.replace(t.range.clone(), "JSONB");
+        }
+        // pg_last_copy_count() and its kin: the session's own facts.
+        if let Some(value) = t.word().and_then(|w| facts.value_of(w))
+            && matches!(toks.get(i + 1).map(|t| &t.token), Some(Token::LParen))
+            && matches!(toks.get(i + 2).map(|t| &t.token), Some(Token::RParen))
+            && !matches!(t.token, Token::Word(ref w) if w.quote_style.is_some())
+        {
+            edits.replace(t.range.start..toks[i + 2].range.end, value);
         }
     }
     Whole::Continue

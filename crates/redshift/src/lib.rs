@@ -13,6 +13,7 @@ mod parquet_io;
 mod prelude;
 mod records;
 mod session;
+pub mod system;
 mod tokens;
 mod translate;
 mod unload;

@@ -28,8 +28,10 @@ pub struct LoadError {
     pub line: u64,
     /// The column.
     pub column: String,
-    /// The column's type.
+    /// The column's type, as stl_load_errors shows it (`int4`, `varchar`, ...).
     pub col_type: String,
+    /// The column's length, for types that have one.
+    pub col_length: String,
     /// The raw line (at most 1024 characters).
     pub raw_line: String,
     /// The raw field value.
@@ -38,6 +40,21 @@ pub struct LoadError {
     pub code: i32,
     /// Why.
     pub reason: String,
+    /// The fields parsed up to and including the bad one, for stl_loaderror_detail.
+    pub parsed: Vec<ParsedField>,
+}
+
+/// One field of a rejected row, as stl_loaderror_detail shows it.
+#[derive(Debug, Clone)]
+pub struct ParsedField {
+    /// The column it was parsed for.
+    pub column: String,
+    /// The value (`None`: NULL).
+    pub value: Option<String>,
+    /// The column's type name.
+    pub col_type: String,
+    /// The column's length, or 0.
+    pub col_length: i32,
 }
 
 impl LoadError {
@@ -48,10 +65,12 @@ impl LoadError {
             line,
             column: String::new(),
             col_type: String::new(),
+            col_length: String::new(),
             raw_line: truncate(raw_line, 1024),
             raw_value: String::new(),
             code,
             reason,
+            parsed: Vec::new(),
         }
     }
 }
@@ -63,6 +82,12 @@ pub struct Column {
     pub name: String,
     /// Type.
     pub ty: ColumnType,
+    /// PostgreSQL's name of the type (`int4`, `varchar`, `bpchar`, ...).
+    pub typname: String,
+    /// Declared length of a character type, else 0.
+    pub length: i32,
+    /// NOT NULL.
+    pub not_null: bool,
 }
 
 /// A failed statement with this SQLSTATE and message.
@@ -86,7 +111,7 @@ pub async fn table_columns(
 ) -> Result<Result<Vec<Column>, Outcome>, ConnectionLost> {
     let lit = format!("'{}'", table.replace('\'', "''"));
     let q = format!(
-        "SELECT a.attname, t.typname, a.atttypmod FROM pg_catalog.pg_attribute a \
+        "SELECT a.attname, t.typname, a.atttypmod, a.attnotnull FROM pg_catalog.pg_attribute a \
          JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
          WHERE a.attrelid = to_regclass({lit}) AND a.attnum > 0 AND NOT a.attisdropped \
          ORDER BY a.attnum"
@@ -113,9 +138,17 @@ pub async fn table_columns(
             let name = r[0].clone().unwrap_or_default();
             let typname = r[1].clone().unwrap_or_default();
             let typmod: i32 = r[2].as_deref().and_then(|s| s.parse().ok()).unwrap_or(-1);
+            let length = if matches!(typname.as_str(), "varchar" | "bpchar") && typmod >= 4 {
+                typmod - 4
+            } else {
+                0
+            };
             Column {
                 name,
                 ty: ColumnType::from_pg(&typname, typmod),
+                typname,
+                length,
+                not_null: r.get(3).and_then(|v| v.as_deref()) == Some("t"),
             }
         })
         .collect()))
@@ -300,8 +333,13 @@ pub async fn run_copy(
     store: Arc<dyn ObjectStore>,
 ) -> Result<CopyRun, ConnectionLost> {
     let mut deferred = None;
-    let outcome = copy_outcome(backend, spec, store, &mut deferred).await?;
-    Ok(CopyRun { outcome, deferred })
+    let mut began = None;
+    let outcome = copy_outcome(backend, spec, store, &mut deferred, &mut began).await?;
+    Ok(CopyRun {
+        outcome,
+        deferred,
+        began,
+    })
 }
 
 /// What a COPY gave, and the load-error record it could not write yet.
@@ -311,6 +349,18 @@ pub struct CopyRun {
     /// SQL that appends the rejected rows to `stl_load_errors`, to run after the current
     /// (aborted) transaction ends.
     pub deferred: Option<String>,
+    /// Set when the load process began (the table and the files were found): what
+    /// `pg_last_copy_id()` and `pg_last_copy_count()` then report.
+    pub began: Option<LoadBegan>,
+}
+
+/// A COPY whose load process began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadBegan {
+    /// Its query ID, when one could be had.
+    pub query_id: Option<i64>,
+    /// Rows loaded: 0 when the load failed (PG_LAST_COPY_COUNT).
+    pub loaded: u64,
 }
 
 async fn copy_outcome(
@@ -318,6 +368,7 @@ async fn copy_outcome(
     spec: &CopySpec,
     store: Arc<dyn ObjectStore>,
     deferred: &mut Option<String>,
+    began: &mut Option<LoadBegan>,
 ) -> Result<Outcome, ConnectionLost> {
     let all_columns = match table_columns(backend, &spec.table).await? {
         Ok(c) => c,
@@ -357,6 +408,17 @@ async fn copy_outcome(
         }
         _ => None,
     };
+    let run = LoadRun {
+        table: spec.table.clone(),
+        query_id: crate::system::storage::next_query_id(backend).await?,
+        starttime: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string(),
+    };
+    *began = Some(LoadBegan {
+        query_id: run.query_id,
+        loaded: 0,
+    });
     let col_list: Vec<String> = columns
         .iter()
         .map(|c| format!("\"{}\"", c.name.replace('"', "\"\"")))
@@ -408,7 +470,7 @@ async fn copy_outcome(
     let table_name = spec.table.trim_matches('"').to_string();
     let mut notices = outcome.notices;
     if !errors.is_empty() {
-        *deferred = record_errors(backend, &table_name, &errors, &mut notices).await?;
+        *deferred = record_errors(backend, &run, &errors, &mut notices).await?;
     }
     let result = match (outcome.result, fatal) {
         (_, Some(msg)) if msg == TOO_MANY_ERRORS => Err(SqlError {
@@ -447,6 +509,9 @@ async fn copy_outcome(
                 severity: "INFO".into(),
                 message: msg,
             });
+            if let Some(b) = began.as_mut() {
+                b.loaded = loaded;
+            }
             Ok(Completion {
                 tag: format!("COPY {loaded}"),
                 rows: None,
@@ -654,42 +719,46 @@ fn emit_row(
     line_no: u64,
     record: &str,
 ) -> Result<(), Box<LoadError>> {
-    let reject_row =
-        |column: String, col_type: String, raw_value: &str, code: i32, reason: String| LoadError {
-            column,
-            col_type,
-            raw_value: truncate(raw_value, 1024),
-            ..LoadError::record(file_name, line_no, record, code, reason)
-        };
+    if ends_with_delimiter(&fields, columns.len(), &spec.format) {
+        fields.pop();
+    }
     if fields.len() < columns.len() && spec.fill_record {
         fields.resize(columns.len(), (None, false));
     }
     if fields.len() != columns.len() {
+        // Codes from the Load error reference (r_Load_Error_Reference): 1214 "Delimiter not
+        // found" is what Redshift records for a short line (the venue_pipe.txt example in
+        // "System tables for troubleshooting data loads"); 1202 is "Input data had more
+        // columns than were defined in the DDL", and "Extra column(s) found" is the message
+        // the COPY examples quote for it (r_COPY_command_examples, the ESCAPE example).
         let (code, reason) = if fields.len() < columns.len() {
             (1214, "Delimiter not found".to_string())
         } else {
-            (1216, "Extra column(s) found".to_string())
+            (1202, "Extra column(s) found".to_string())
         };
-        let column = columns
-            .get(fields.len().min(columns.len().saturating_sub(1)))
-            .map(|c| c.name.clone())
-            .unwrap_or_default();
-        return Err(Box::new(reject_row(
-            column,
-            String::new(),
-            "",
-            code,
-            reason,
+        let at = fields.len().min(columns.len()).saturating_sub(1);
+        return Err(Box::new(rejected(
+            &fields, columns, spec, at, file_name, line_no, record, code, reason,
         )));
     }
     let row_start = out.len();
-    for (i, ((raw, quoted), col)) in fields.into_iter().zip(columns).enumerate() {
-        let raw = match (raw, &spec.null_as) {
-            (Some(r), Some(n)) if !quoted && r.as_ref() == n.as_str() => None,
-            (Some(r), None) if !quoted && spec.format == DataFormat::Text && r == "\\N" => None,
-            (r, _) => r,
-        };
-        match convert(raw.as_deref(), &col.ty, spec) {
+    for (i, ((raw, quoted), col)) in fields.iter().zip(columns).enumerate() {
+        match convert(field_value(raw, *quoted, spec), &col.ty, spec) {
+            // "A field specified as NOT NULL contained no data." (1213, Load error reference)
+            Ok(None) if col.not_null => {
+                out.truncate(row_start);
+                return Err(Box::new(rejected(
+                    &fields,
+                    columns,
+                    spec,
+                    i,
+                    file_name,
+                    line_no,
+                    record,
+                    1213,
+                    "A field specified as NOT NULL contained no data.".into(),
+                )));
+            }
             Ok(v) => {
                 if i > 0 {
                     out.push(b'\t');
@@ -698,18 +767,84 @@ fn emit_row(
             }
             Err(FieldError { code, reason }) => {
                 out.truncate(row_start);
-                return Err(Box::new(reject_row(
-                    col.name.clone(),
-                    col.ty.name(),
-                    raw.as_deref().unwrap_or(""),
-                    code,
-                    reason,
+                return Err(Box::new(rejected(
+                    &fields, columns, spec, i, file_name, line_no, record, code, reason,
                 )));
             }
         }
     }
     out.push(b'\n');
     Ok(())
+}
+
+/// A field's value after NULL AS (and `\N` in delimited text): `None` is NULL.
+fn field_value<'a>(
+    raw: &'a Option<Cow<'_, str>>,
+    quoted: bool,
+    spec: &CopySpec,
+) -> Option<&'a str> {
+    match (raw.as_deref(), &spec.null_as) {
+        (Some(r), Some(n)) if !quoted && r == n.as_str() => None,
+        (Some("\\N"), None) if !quoted && spec.format == DataFormat::Text => None,
+        (r, _) => r,
+    }
+}
+
+/// The load error for a row rejected at column `at`: the column, its type, its raw value, and
+/// the fields parsed up to it (what stl_loaderror_detail shows: "all data columns including and
+/// prior to the column where the parse error occurred").
+#[allow(clippy::too_many_arguments)]
+fn rejected(
+    fields: &Fields<'_>,
+    columns: &[Column],
+    spec: &CopySpec,
+    at: usize,
+    file_name: &str,
+    line_no: u64,
+    record: &str,
+    code: i32,
+    reason: String,
+) -> LoadError {
+    let col = columns.get(at);
+    let raw = fields
+        .get(at)
+        .and_then(|(r, q)| field_value(r, *q, spec))
+        .unwrap_or("");
+    LoadError {
+        column: col.map(|c| c.name.clone()).unwrap_or_default(),
+        col_type: col.map(|c| c.typname.clone()).unwrap_or_default(),
+        col_length: col
+            .filter(|c| c.length > 0)
+            .map(|c| c.length.to_string())
+            .unwrap_or_default(),
+        raw_value: truncate(raw, 1024),
+        parsed: fields
+            .iter()
+            .zip(columns)
+            .take(at + 1)
+            .map(|((r, q), c)| ParsedField {
+                column: c.name.clone(),
+                value: field_value(r, *q, spec).map(str::to_string),
+                col_type: c.typname.clone(),
+                col_length: c.length,
+            })
+            .collect(),
+        ..LoadError::record(file_name, line_no, record, code, reason)
+    }
+}
+
+/// True when a delimited record ends with the delimiter and so carries one empty, unquoted
+/// piece after its last field. The delimiter then ends the last field instead of starting a
+/// new one: "Do not include any special characters or syntax to indicate the last field in a
+/// record. This field can be a delimiter." (Preparing your input data, t_preparing-input-data).
+/// That is how dbgen's `.tbl` files (every line ends with `|`) load into 8-column TPC-H tables,
+/// and how the COPY example "Load data from a file with default values" loads
+/// `1|Toyota Park|Bridgeview|IL|` into four listed columns (r_COPY_command_examples). A
+/// record with exactly as many pieces as columns keeps its empty last field.
+fn ends_with_delimiter(fields: &Fields<'_>, columns: usize, format: &DataFormat) -> bool {
+    matches!(format, DataFormat::Text | DataFormat::Csv { .. })
+        && fields.len() == columns + 1
+        && matches!(fields.last(), Some((Some(v), false)) if v.is_empty())
 }
 
 fn reject(progress: &Mutex<Progress>, spec: &CopySpec, e: LoadError) -> Result<(), String> {
@@ -725,43 +860,28 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+/// What the system tables record about one COPY besides its rejected rows.
+#[derive(Debug, Clone)]
+pub struct LoadRun {
+    /// The target table as written in the COPY.
+    pub table: String,
+    /// The COPY's query ID (`pg_last_copy_id()`), when one could be had.
+    pub query_id: Option<i64>,
+    /// When the load began, UTC (`YYYY-MM-DD HH:MM:SS.ffffff`).
+    pub starttime: String,
 }
 
-/// Appends rejected rows to `stl_load_errors` (created on first use). In an aborted
-/// transaction the statement is returned instead, to run once the transaction has ended.
+/// Appends rejected rows to `rsqlflow_sys.stl_load_errors` and their parsed fields to
+/// `rsqlflow_sys.stl_loaderror_detail`, with the COPY's query ID, table ID (the table's OID)
+/// and start time. In an aborted transaction the statement is returned instead, to run once
+/// the transaction has ended.
 async fn record_errors(
     backend: &mut dyn Backend,
-    table: &str,
+    run: &LoadRun,
     errors: &[LoadError],
     notices: &mut Vec<Notice>,
 ) -> Result<Option<String>, ConnectionLost> {
-    let ddl = "CREATE TABLE IF NOT EXISTS public.stl_load_errors (userid integer DEFAULT 100, \
-        slice integer DEFAULT 0, tbl text, starttime timestamp DEFAULT localtimestamp, \
-        session integer DEFAULT pg_backend_pid(), query integer, filename text, line_number bigint, \
-        colname text, type text, col_length text, position integer, raw_line text, \
-        raw_field_value text, err_code integer, err_reason text)";
-    let mut sql = String::from(ddl);
-    sql.push_str(";\nINSERT INTO public.stl_load_errors (tbl, query, filename, line_number, colname, type, position, raw_line, raw_field_value, err_code, err_reason) SELECT v.* FROM (VALUES ");
-    for (i, e) in errors.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "({}, (SELECT coalesce(max(query), 0) + 1 FROM public.stl_load_errors), {}, {}, {}, {}, 0, {}, {}, {}, {})",
-            lit(table),
-            lit(&e.file),
-            e.line,
-            lit(&e.column),
-            lit(&e.col_type),
-            lit(&e.raw_line),
-            lit(&e.raw_value),
-            e.code,
-            lit(&e.reason)
-        ));
-    }
-    sql.push_str(") AS v");
+    let sql = load_errors_sql(run, errors);
     let out = backend.execute(&sql).await?;
     match out.result {
         Err(e) if e.sqlstate == IN_FAILED_TRANSACTION => return Ok(Some(sql)),
@@ -769,6 +889,58 @@ async fn record_errors(
         Ok(_) => {}
     }
     Ok(None)
+}
+
+/// The statement that records a COPY's rejected rows.
+fn load_errors_sql(run: &LoadRun, errors: &[LoadError]) -> String {
+    use crate::system::storage::{ensure_sql, lit, system_text};
+    let query = run
+        .query_id
+        .map_or_else(|| "NULL".to_string(), |q| q.to_string());
+    let tbl = format!("to_regclass({})::oid::integer", lit(&run.table));
+    let start = format!("CAST({} AS timestamp)", lit(&run.starttime));
+    let mut sql = String::from(ensure_sql());
+    sql.push_str(";\nINSERT INTO rsqlflow_sys.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason) VALUES ");
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(100, 0, {tbl}, {start}, pg_backend_pid(), {query}, {}, {}, {}, {}, {}, -1, {}, {}, {}, {})",
+            lit(&system_text(&e.file, 256)),
+            e.line,
+            lit(&system_text(&e.column, 127)),
+            lit(&system_text(&e.col_type, 10)),
+            lit(&system_text(&e.col_length, 10)),
+            lit(&system_text(&e.raw_line, 1024)),
+            lit(&system_text(&e.raw_value, 1024)),
+            e.code,
+            lit(&system_text(&e.reason, 100)),
+        ));
+    }
+    let query = query.as_str();
+    let details: Vec<String> = errors
+        .iter()
+        .flat_map(|e| {
+            e.parsed.iter().enumerate().map(move |(field, p)| {
+                format!(
+                    "(100, 0, pg_backend_pid(), {query}, {}, {}, {field}, {}, {}, {}, {}, {})",
+                    lit(&system_text(&e.file, 256)),
+                    e.line,
+                    lit(&system_text(&p.column, 1024)),
+                    lit(&system_text(p.value.as_deref().unwrap_or(""), 1024)),
+                    i32::from(p.value.is_none()),
+                    lit(&system_text(&p.col_type, 10)),
+                    p.col_length,
+                )
+            })
+        })
+        .collect();
+    if !details.is_empty() {
+        sql.push_str(";\nINSERT INTO rsqlflow_sys.stl_loaderror_detail (userid, slice, session, query, filename, line_number, field, colname, value, is_null, type, col_length) VALUES ");
+        sql.push_str(&details.join(", "));
+    }
+    sql
 }
 
 /// SQLSTATE of a statement sent in an aborted transaction block.

@@ -12,7 +12,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::load::{load_errors_not_recorded, run_copy};
 use crate::objects::ObjectStore;
 use crate::prelude::PRELUDE;
-use crate::translate::{Translation, translate};
+use crate::system::{SessionFacts, storage, unavailable, views};
+use crate::translate::{Translation, translate_with};
 use crate::unload::run_unload;
 
 /// Severity used for `--explain-translation` lines.
@@ -27,6 +28,11 @@ pub struct Translating<B> {
     noted: HashSet<String>,
     /// Load-error records waiting for the aborted transaction around a failed COPY to end.
     deferred_load_errors: Vec<String>,
+    /// What the `pg_last_*` functions answer.
+    facts: SessionFacts,
+    /// The facts when the open transaction block began: a ROLLBACK restores them ("If the
+    /// COPY transaction is rolled back, the COPY ID is not updated", PG_LAST_COPY_ID).
+    facts_at_begin: Option<SessionFacts>,
 }
 
 impl<B: Backend> Translating<B> {
@@ -39,7 +45,14 @@ impl<B: Backend> Translating<B> {
             prelude_loaded: false,
             noted: HashSet::new(),
             deferred_load_errors: Vec::new(),
+            facts: SessionFacts::default(),
+            facts_at_begin: None,
         }
+    }
+
+    /// What the `pg_last_*` functions answer now.
+    pub fn facts(&self) -> SessionFacts {
+        self.facts
     }
 
     /// The wrapped session.
@@ -52,17 +65,41 @@ impl<B: Backend> Translating<B> {
             return Ok(Vec::new());
         }
         self.prelude_loaded = true;
-        let out = self.inner.execute(PRELUDE).await?;
-        Ok(match out.result {
-            Ok(_) => Vec::new(),
-            Err(e) => vec![Notice {
-                severity: "WARNING".into(),
-                message: format!(
-                    "the Redshift compatibility prelude failed to load: {}",
-                    e.message
-                ),
-            }],
-        })
+        let mut notices = Vec::new();
+        // The system views are a separate round trip so that a failure there leaves the
+        // functions in place.
+        for (sql, what) in [
+            (PRELUDE, "the Redshift compatibility prelude"),
+            (views::VIEWS, "the Redshift system views"),
+        ] {
+            if let Err(e) = self.inner.execute(sql).await?.result {
+                notices.push(Notice {
+                    severity: "WARNING".into(),
+                    message: format!("{what} failed to load: {}", e.message),
+                });
+            }
+        }
+        Ok(notices)
+    }
+
+    /// Follows transaction blocks by their command tags, so that a ROLLBACK can restore the
+    /// facts a rolled-back COPY changed.
+    fn track_transaction(&mut self, outcome: &Outcome) {
+        let Ok(c) = &outcome.result else {
+            return;
+        };
+        match c.tag.as_str() {
+            "BEGIN" | "START TRANSACTION" => {
+                self.facts_at_begin.get_or_insert(self.facts);
+            }
+            "COMMIT" => self.facts_at_begin = None,
+            "ROLLBACK" => {
+                if let Some(f) = self.facts_at_begin.take() {
+                    self.facts = f;
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Writes the load errors of COPYs that failed inside a transaction, now that it is over.
@@ -89,6 +126,43 @@ fn ends_transaction(outcome: &Outcome) -> bool {
     matches!(&outcome.result, Ok(c) if c.tag == "ROLLBACK" || c.tag == "COMMIT")
 }
 
+/// True when a statement names one of the emulated system views.
+fn mentions_system_view(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    views::EMULATED.iter().any(|v| lower.contains(v))
+}
+
+/// True for `ANALYZE VERBOSE ...`.
+fn analyze_verbose(sql: &str) -> bool {
+    let mut words = sql.split_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("ANALYZE"))
+        && words
+            .next()
+            .is_some_and(|w| w.trim_end_matches(';').eq_ignore_ascii_case("VERBOSE"))
+}
+
+/// The ANALYZE VERBOSE notices that are kept: one `analyzing "schema.table"` line per table of
+/// the user's. PostgreSQL also analyzes its own catalogs (about 95 more tables) and adds
+/// statistics lines whose wording changes between versions; Redshift's system tables are not
+/// the user's to analyze ("You don't need to analyze Amazon Redshift system tables", ANALYZE,
+/// r_ANALYZE), so those lines are dropped.
+fn user_table_analyzed(n: &Notice) -> bool {
+    let Some(rel) = n
+        .message
+        .strip_prefix("analyzing \"")
+        .and_then(|r| r.strip_suffix('"'))
+    else {
+        return n.severity != "INFO";
+    };
+    let schema = rel.split('.').next().unwrap_or("");
+    !(schema == "pg_catalog"
+        || schema == "information_schema"
+        || schema == crate::system::SYSTEM_SCHEMA
+        || schema.starts_with("pg_toast"))
+}
+
 fn explain(before: &str, after: Option<&str>) -> Notice {
     Notice {
         severity: EXPLAIN_SEVERITY.into(),
@@ -103,7 +177,7 @@ fn explain(before: &str, after: Option<&str>) -> Notice {
 impl<B: Backend> Backend for Translating<B> {
     async fn execute(&mut self, sql: &str) -> Result<Outcome, ConnectionLost> {
         let mut notices = self.ensure_prelude().await?;
-        let translation = translate(sql);
+        let translation = translate_with(sql, &self.facts);
         let mut outcome = match translation {
             Translation::Unchanged => {
                 if self.explain {
@@ -155,6 +229,13 @@ impl<B: Backend> Backend for Translating<B> {
                 }
                 let run = run_copy(&mut self.inner, &spec, self.store.clone()).await?;
                 self.deferred_load_errors.extend(run.deferred);
+                if let Some(b) = run.began {
+                    if let Some(id) = b.query_id {
+                        self.facts.last_copy_id = id;
+                        self.facts.last_query_id = id;
+                    }
+                    self.facts.last_copy_count = b.loaded as i64;
+                }
                 run.outcome
             }
             Translation::Unload(spec) => {
@@ -164,7 +245,15 @@ impl<B: Backend> Backend for Translating<B> {
                         Some("(query run, files written to object storage by rsqlflow)"),
                     ));
                 }
-                run_unload(&mut self.inner, &spec, self.store.clone()).await?
+                let out = run_unload(&mut self.inner, &spec, self.store.clone()).await?;
+                if let Ok(c) = &out.result {
+                    if let Some(id) = storage::next_query_id(&mut self.inner).await? {
+                        self.facts.last_unload_id = id;
+                        self.facts.last_query_id = id;
+                    }
+                    self.facts.last_unload_count = c.activity_count() as i64;
+                }
+                out
             }
             Translation::Invalid(message) => Outcome {
                 result: Err(SqlError {
@@ -187,6 +276,18 @@ impl<B: Backend> Backend for Translating<B> {
                 notices: Vec::new(),
             },
         };
+        if analyze_verbose(sql) {
+            outcome.notices.retain(user_table_analyzed);
+        }
+        if mentions_system_view(sql) {
+            // A view over the session's system views becomes a temporary one in PostgreSQL;
+            // the README says so, the notice would only be noise.
+            outcome
+                .notices
+                .retain(|n| !n.message.ends_with("will be a temporary view"));
+        }
+        outcome.result = outcome.result.map_err(unavailable);
+        self.track_transaction(&outcome);
         notices.append(&mut outcome.notices);
         if !self.deferred_load_errors.is_empty() && ends_transaction(&outcome) {
             notices.extend(self.flush_load_errors().await?);

@@ -14,6 +14,7 @@ use sqlparser::parser::Parser;
 
 use crate::copy_spec::{CopySpec, UnloadSpec};
 use crate::lexical::{Whole, prepass};
+use crate::system::SessionFacts;
 use crate::tokens::{Edits, tokenize};
 
 /// The result of translating one statement.
@@ -47,8 +48,14 @@ pub enum Translation {
     },
 }
 
-/// Translates one Redshift statement for PostgreSQL.
+/// Translates one Redshift statement for PostgreSQL, outside any session (`pg_last_copy_id()`
+/// and the like answer as in a new session).
 pub fn translate(sql: &str) -> Translation {
+    translate_with(sql, &SessionFacts::default())
+}
+
+/// Translates one Redshift statement for PostgreSQL in a session that knows `facts`.
+pub fn translate_with(sql: &str, facts: &SessionFacts) -> Translation {
     if plainly_unchanged(sql) {
         return Translation::Unchanged;
     }
@@ -59,7 +66,7 @@ pub fn translate(sql: &str) -> Translation {
         return Translation::Unchanged;
     }
     let mut edits = Edits::default();
-    let whole = prepass(sql, &toks, &mut edits);
+    let whole = prepass(sql, &toks, &mut edits, facts);
     let text = if edits.is_empty() {
         sql.to_string()
     } else {
@@ -109,6 +116,11 @@ const PREPASS_TRIGGERS: &[&str] = &[
     "APPROXIMATE",
     "MAX",
     "SUPER",
+    "PG_LAST_COPY_COUNT",
+    "PG_LAST_COPY_ID",
+    "PG_LAST_QUERY_ID",
+    "PG_LAST_UNLOAD_COUNT",
+    "PG_LAST_UNLOAD_ID",
 ];
 
 /// A cheap scan before tokenizing: true when the statement has no quoted identifier, no `#`
