@@ -148,6 +148,9 @@ pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits, facts: &SessionFacts)
         }
         _ => {}
     }
+    if let Some(w) = collations(sql, toks, edits) {
+        return w;
+    }
     fold_and_rename(toks, edits);
     let is_create = upper(0) == "CREATE";
     if is_create {
@@ -184,6 +187,76 @@ pub fn prepass(sql: &str, toks: &[Tok], edits: &mut Edits, facts: &SessionFacts)
         }
     }
     Whole::Continue
+}
+
+/// Redshift's collations (CREATE TABLE's column attribute `COLLATE CASE_SENSITIVE |
+/// CASE_INSENSITIVE`, CREATE DATABASE's, and the function `COLLATE(string, 'case_sensitive' |
+/// 'case_insensitive')`; r_CREATE_TABLE_NEW, r_COLLATE). Case-sensitive is Redshift's default
+/// and PostgreSQL's only behaviour here, so it is dropped. Case-insensitive cannot be had
+/// locally (the embedded PostgreSQL has no ICU, so no nondeterministic collation), and a
+/// silently case-sensitive comparison would give other results: the statement is refused with
+/// an error that names the construct.
+fn collations(sql: &str, toks: &[Tok], edits: &mut Edits) -> Option<Whole> {
+    let refuse = |construct: &str| Whole::Unsupported {
+        construct: construct.into(),
+        reason: "the local engine has no case-insensitive collation (the embedded PostgreSQL \
+                 is built without ICU); comparisons there are always case-sensitive"
+            .into(),
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        if !toks[i].is_word("COLLATE") {
+            i += 1;
+            continue;
+        }
+        let next = toks.get(i + 1);
+        if kw(next, "CASE_SENSITIVE") {
+            edits.remove_tokens(toks, i, i + 2, sql);
+            i += 2;
+        } else if kw(next, "CASE_INSENSITIVE") {
+            return Some(refuse("COLLATE CASE_INSENSITIVE"));
+        } else if matches!(next.map(|t| &t.token), Some(Token::LParen)) {
+            // COLLATE(expr, 'collation'): the last argument before the matching ')'.
+            let mut depth = 0;
+            let mut close = None;
+            for (k, t) in toks.iter().enumerate().skip(i + 1) {
+                match t.token {
+                    Token::LParen => depth += 1,
+                    Token::RParen => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(k);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let close = close?;
+            let (Some(comma), Some(Token::SingleQuotedString(name))) = (
+                close
+                    .checked_sub(2)
+                    .filter(|&c| matches!(toks[c].token, Token::Comma)),
+                toks.get(close.wrapping_sub(1)).map(|t| &t.token),
+            ) else {
+                i += 1;
+                continue;
+            };
+            match name.to_ascii_lowercase().as_str() {
+                "case_sensitive" => {
+                    // COLLATE(x, 'case_sensitive') is x.
+                    edits.replace(toks[i].range.start..toks[i + 1].range.end, "(");
+                    edits.replace(toks[comma].range.start..toks[close].range.end, ")");
+                }
+                "case_insensitive" => return Some(refuse("COLLATE(..., 'case_insensitive')")),
+                _ => {}
+            }
+            i = close + 1;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 fn spec_error(what: &str, e: SpecError) -> Whole {

@@ -116,6 +116,7 @@ const PREPASS_TRIGGERS: &[&str] = &[
     "APPROXIMATE",
     "MAX",
     "SUPER",
+    "COLLATE",
     "PG_LAST_COPY_COUNT",
     "PG_LAST_COPY_ID",
     "PG_LAST_QUERY_ID",
@@ -641,6 +642,28 @@ mod tests {
         // A trigger word in a literal only costs the full check, which leaves it alone.
         assert!(!plainly_unchanged("select 'top' as x"));
         assert_eq!(translate("select 'top' as x"), Translation::Unchanged);
+    }
+
+    #[test]
+    fn collations() {
+        assert_eq!(
+            t("CREATE TABLE T (col1 Varchar(20) COLLATE case_sensitive)"),
+            "CREATE TABLE T (col1 Varchar(20))"
+        );
+        assert_eq!(
+            t("SELECT * FROM T WHERE collate(col1, 'case_sensitive') = 'john'"),
+            "SELECT * FROM T WHERE (col1) = 'john'"
+        );
+        for sql in [
+            "CREATE TABLE T (col1 Varchar(20) COLLATE CASE_INSENSITIVE)",
+            "SELECT * FROM T WHERE collate(col1, 'case_insensitive') = 'john'",
+            "create database sampledb collate case_insensitive",
+        ] {
+            assert!(
+                matches!(translate(sql), Translation::Unsupported { ref construct, .. } if construct.starts_with("COLLATE")),
+                "{sql}"
+            );
+        }
     }
 
     #[test]
