@@ -8,6 +8,7 @@ pub mod copy_spec;
 mod lexical;
 mod load;
 mod lzop;
+mod messages;
 pub mod objects;
 mod parquet_io;
 mod prelude;
@@ -19,6 +20,5 @@ mod translate;
 mod unload;
 
 pub use objects::{LocalS3, ObjectError, ObjectInfo, ObjectStore, S3Uri};
-pub use prelude::PRELUDE;
 pub use session::Translating;
 pub use translate::{Translation, date_part, translate};

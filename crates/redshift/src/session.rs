@@ -11,8 +11,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::load::{load_errors_not_recorded, run_copy};
 use crate::objects::ObjectStore;
-use crate::prelude::PRELUDE;
-use crate::system::{SessionFacts, storage, unavailable, views};
+use crate::prelude::{SETTINGS, install_sql};
+use crate::system::{FunctionSchema, SessionFacts, storage, unavailable, views};
 use crate::translate::{Translation, translate_with};
 use crate::unload::run_unload;
 
@@ -66,18 +66,44 @@ impl<B: Backend> Translating<B> {
         }
         self.prelude_loaded = true;
         let mut notices = Vec::new();
-        // The system views are a separate round trip so that a failure there leaves the
-        // functions in place.
-        for (sql, what) in [
-            (PRELUDE, "the Redshift compatibility prelude"),
-            (views::VIEWS, "the Redshift system views"),
-        ] {
-            if let Err(e) = self.inner.execute(sql).await?.result {
+        if let Err(shared) = self
+            .inner
+            .execute(&install_sql(FunctionSchema::Shared))
+            .await?
+            .result
+        {
+            self.facts.functions = FunctionSchema::Session;
+            notices.push(Notice {
+                severity: "NOTICE".into(),
+                message: format!(
+                    "the Redshift compatibility functions are temporary in this session (schema {} could not be set up: {}); views that call them last only as long as the session",
+                    crate::system::SYSTEM_SCHEMA,
+                    shared.message
+                ),
+            });
+            if let Err(e) = self
+                .inner
+                .execute(&install_sql(FunctionSchema::Session))
+                .await?
+                .result
+            {
                 notices.push(Notice {
                     severity: "WARNING".into(),
-                    message: format!("{what} failed to load: {}", e.message),
+                    message: format!(
+                        "the Redshift compatibility functions failed to load: {}",
+                        e.message
+                    ),
                 });
             }
+        }
+        // The system views are a separate round trip so that a failure there leaves the
+        // functions in place.
+        let setup = format!("{SETTINGS};\n{}", views::VIEWS);
+        if let Err(e) = self.inner.execute(&setup).await?.result {
+            notices.push(Notice {
+                severity: "WARNING".into(),
+                message: format!("the Redshift system views failed to load: {}", e.message),
+            });
         }
         Ok(notices)
     }
@@ -286,7 +312,9 @@ impl<B: Backend> Backend for Translating<B> {
                 .notices
                 .retain(|n| !n.message.ends_with("will be a temporary view"));
         }
-        outcome.result = outcome.result.map_err(unavailable);
+        outcome.result = outcome
+            .result
+            .map_err(|e| crate::messages::redshift_wording(unavailable(e)));
         self.track_transaction(&outcome);
         notices.append(&mut outcome.notices);
         if !self.deferred_load_errors.is_empty() && ends_transaction(&outcome) {

@@ -91,7 +91,7 @@ pub fn translate_with(sql: &str, facts: &SessionFacts) -> Translation {
             Translation::Rewritten(text)
         };
     }
-    match rewrite_ast(&text) {
+    match rewrite_ast(&text, facts.functions.qualifier()) {
         Ok(Some(t)) => Translation::Rewritten(t),
         Ok(None) if edits.is_empty() => Translation::Unchanged,
         Ok(None) => Translation::Rewritten(text),
@@ -176,6 +176,8 @@ const AST_TRIGGERS: &[&str] = &[
     "TOP",
     "QUALIFY",
     "CONVERT",
+    "CONCAT",
+    "AVG",
 ];
 
 fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
@@ -188,7 +190,7 @@ fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
 
 /// Parses and rewrites; `Ok(None)` when the AST needed no change (or could not be parsed:
 /// the server then judges the statement as written).
-fn rewrite_ast(sql: &str) -> Result<Option<String>, Translation> {
+fn rewrite_ast(sql: &str, schema: &'static str) -> Result<Option<String>, Translation> {
     let dialect = RedshiftSqlDialect {};
     let Ok(mut stmts) = Parser::parse_sql(&dialect, sql) else {
         return Ok(None);
@@ -199,6 +201,7 @@ fn rewrite_ast(sql: &str) -> Result<Option<String>, Translation> {
     let mut v = Rewriter {
         changed: false,
         error: None,
+        schema,
     };
     let _ = stmts[0].visit(&mut v);
     if let Some(e) = v.error {
@@ -218,6 +221,8 @@ fn rewrite_ast(sql: &str) -> Result<Option<String>, Translation> {
 struct Rewriter {
     changed: bool,
     error: Option<Translation>,
+    /// Where the compatibility functions live (`rsqlflow_sys` or `pg_temp`).
+    schema: &'static str,
 }
 
 fn parse_expr(text: &str) -> Option<Expr> {
@@ -308,6 +313,20 @@ fn call_of(f: &Function) -> Option<Call<'_>> {
     })
 }
 
+/// `AVG(x)` with one plain argument (any DISTINCT, FILTER or OVER).
+fn is_avg(f: &Function) -> bool {
+    let [ObjectNamePart::Identifier(id)] = f.name.0.as_slice() else {
+        return false;
+    };
+    id.quote_style.is_none()
+        && id.value.eq_ignore_ascii_case("avg")
+        && f.within_group.is_empty()
+        && matches!(&f.args, FunctionArguments::List(l)
+            if l.args.len() == 1
+                && l.clauses.is_empty()
+                && matches!(l.args[0], FunctionArg::Unnamed(FunctionArgExpr::Expr(_))))
+}
+
 fn first_arg_is_part(f: &Function) -> Option<&'static str> {
     let FunctionArguments::List(l) = &f.args else {
         return None;
@@ -322,6 +341,7 @@ fn first_arg_is_part(f: &Function) -> Option<&'static str> {
 impl Rewriter {
     fn function(&mut self, c: &Call<'_>) -> Option<String> {
         let a = &c.args;
+        let s = self.schema;
         let plain = c.f.over.is_none() && c.f.within_group.is_empty() && c.f.filter.is_none();
         Some(match (c.name.as_str(), a.len()) {
             ("NVL", n) if n >= 2 && plain => format!("COALESCE({})", a.join(", ")),
@@ -351,16 +371,16 @@ impl Rewriter {
             }
             ("GETDATE", 0) if plain => "date_trunc('second', LOCALTIMESTAMP)".into(),
             ("SYSDATE", 0) if plain => "LOCALTIMESTAMP".into(),
-            ("TRUNC", 1) if plain => format!("pg_temp.trunc({})", a[0]),
+            ("TRUNC", 1) if plain => format!("{s}.trunc({})", a[0]),
             ("LEN" | "TEXTLEN", 1) if plain => format!("length({})", a[0]),
             ("CHARINDEX", 2) if plain => format!("strpos({}, {})", a[1], a[0]),
             ("DATEADD" | "DATE_ADD", 3) if plain => {
                 let part = first_arg_is_part(c.f)?;
-                format!("pg_temp.dateadd('{part}', {}, {})", a[1], a[2])
+                format!("{s}.dateadd('{part}', {}, {})", a[1], a[2])
             }
             ("DATEDIFF" | "DATE_DIFF", 3) if plain => {
                 let part = first_arg_is_part(c.f)?;
-                format!("pg_temp.datediff('{part}', {}, {})", a[1], a[2])
+                format!("{s}.datediff('{part}', {}, {})", a[1], a[2])
             }
             ("DATE_PART" | "DATEPART" | "PGDATE_PART", 2) if plain => {
                 let part = first_arg_is_part(c.f)?;
@@ -381,7 +401,7 @@ impl Rewriter {
                 )
             }
             ("CONVERT_TIMEZONE", 2 | 3) if plain => {
-                format!("pg_temp.convert_timezone({})", a.join(", "))
+                format!("{s}.convert_timezone({})", a.join(", "))
             }
             ("MEDIAN", 1) if c.f.over.is_none() && c.f.within_group.is_empty() => {
                 format!("PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {})", a[0])
@@ -391,6 +411,11 @@ impl Rewriter {
                 format!("(({}) / NULLIF(SUM({}) OVER {over}, 0))", a[0], a[0])
             }
             ("LISTAGG", _) => return self.listagg(c.f),
+            // "if one or both expressions is null, the result of the concatenation is null"
+            // (r_CONCAT); PostgreSQL's concat() skips NULLs.
+            ("CONCAT", 2) if plain => {
+                format!("{s}.concat(CAST({} AS TEXT), CAST({} AS TEXT))", a[0], a[1])
+            }
             ("JSON_PARSE", 1) if plain => format!("CAST({} AS JSONB)", a[0]),
             ("JSON_SERIALIZE", 1) if plain => format!("CAST({} AS TEXT)", a[0]),
             ("JSON_EXTRACT_PATH_TEXT", n) if n >= 2 && plain => format!(
@@ -404,12 +429,29 @@ impl Rewriter {
             ("JSON_EXTRACT_ARRAY_ELEMENT_TEXT", 2) if plain => {
                 format!("(CAST({} AS JSON) ->> ({}))", a[0], a[1])
             }
-            ("IS_VALID_JSON", 1) if plain => format!("pg_temp.is_valid_json({})", a[0]),
+            ("IS_VALID_JSON", 1) if plain => format!("{s}.is_valid_json({})", a[0]),
             ("IS_VALID_JSON_ARRAY", 1) if plain => {
-                format!("pg_temp.is_valid_json_array({})", a[0])
+                format!("{s}.is_valid_json_array({})", a[0])
             }
             _ => return None,
         })
+    }
+
+    /// AVG with Redshift's result type: BIGINT for an integer argument (the window example of
+    /// AVG shows the average truncated: 50/3 is 16), DECIMAL with the argument's scale for a
+    /// DECIMAL one, DOUBLE PRECISION for floating point (r_AVG, r_WF_AVG). PostgreSQL's AVG
+    /// gives NUMERIC with 16 or more decimals; its result goes through `avg(result, carrier)`,
+    /// where the carrier is MIN of the same argument, with the same OVER and FILTER, whose type
+    /// picks the overload and whose scale (that of the column's values) the decimal one keeps.
+    fn avg(&mut self, f: &Function) -> String {
+        let mut carrier = f.clone();
+        if let Some(ObjectNamePart::Identifier(id)) = carrier.name.0.first_mut() {
+            id.value = "min".into();
+        }
+        if let FunctionArguments::List(l) = &mut carrier.args {
+            l.duplicate_treatment = None;
+        }
+        format!("{}.avg({f}, {carrier})", self.schema)
     }
 
     fn listagg(&mut self, f: &Function) -> Option<String> {
@@ -509,6 +551,7 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let replacement = match expr {
+            Expr::Function(f) if is_avg(f) => Some(self.avg(f)),
             Expr::Function(f) => call_of(f).and_then(|c| self.function(&c)),
             Expr::Identifier(i) if i.quote_style.is_none() => {
                 match i.value.to_ascii_uppercase().as_str() {
@@ -624,7 +667,7 @@ mod tests {
         );
         assert_eq!(
             t("SELECT DATEADD(day, 7, d) FROM t"),
-            "SELECT pg_temp.dateadd('day', 7, d) FROM t"
+            "SELECT rsqlflow_sys.dateadd('day', 7, d) FROM t"
         );
         assert_eq!(
             t("SELECT CONVERT(INTEGER, '42')"),

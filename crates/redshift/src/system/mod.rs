@@ -39,6 +39,29 @@ pub struct SessionFacts {
     pub last_unload_count: i64,
     /// Query ID of the last COPY or UNLOAD, or -1.
     pub last_query_id: i64,
+    /// Where this session's compatibility functions are.
+    pub functions: FunctionSchema,
+}
+
+/// Where the compatibility functions (DATEADD, AVG with Redshift's type, ...) live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionSchema {
+    /// `rsqlflow_sys`, created once per database: views and tables that call them outlive
+    /// the session.
+    Shared,
+    /// `pg_temp`, when `rsqlflow_sys` cannot be created (no CREATE privilege on the database):
+    /// gone with the session, and so is any view that calls them.
+    Session,
+}
+
+impl FunctionSchema {
+    /// The schema name that qualifies calls.
+    pub fn qualifier(self) -> &'static str {
+        match self {
+            FunctionSchema::Shared => SYSTEM_SCHEMA,
+            FunctionSchema::Session => "pg_temp",
+        }
+    }
 }
 
 impl Default for SessionFacts {
@@ -49,6 +72,7 @@ impl Default for SessionFacts {
             last_unload_id: -1,
             last_unload_count: 0,
             last_query_id: -1,
+            functions: FunctionSchema::Shared,
         }
     }
 }
@@ -68,7 +92,8 @@ impl SessionFacts {
         // A call of the session's identity function of that name, so that the result column
         // is named after the function as on Redshift (`pg_last_copy_count`).
         Some(format!(
-            "pg_temp.{}(CAST({value} AS {ty}))",
+            "{}.{}(CAST({value} AS {ty}))",
+            self.functions.qualifier(),
             name.to_ascii_lowercase()
         ))
     }
@@ -150,15 +175,15 @@ mod tests {
         };
         assert_eq!(
             f.value_of("PG_LAST_COPY_COUNT").as_deref(),
-            Some("pg_temp.pg_last_copy_count(CAST(150 AS BIGINT))")
+            Some("rsqlflow_sys.pg_last_copy_count(CAST(150 AS BIGINT))")
         );
         assert_eq!(
             f.value_of("pg_last_copy_id").as_deref(),
-            Some("pg_temp.pg_last_copy_id(CAST(7 AS INTEGER))")
+            Some("rsqlflow_sys.pg_last_copy_id(CAST(7 AS INTEGER))")
         );
         assert_eq!(
             f.value_of("pg_last_query_id").as_deref(),
-            Some("pg_temp.pg_last_query_id(CAST(-1 AS INTEGER))")
+            Some("rsqlflow_sys.pg_last_query_id(CAST(-1 AS INTEGER))")
         );
         assert_eq!(f.value_of("pg_last_oid"), None);
     }

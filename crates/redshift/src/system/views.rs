@@ -20,17 +20,6 @@ pub const EMULATED: &[&str] = &[
 
 /// SQL that creates the views; run once per session after the prelude.
 pub const VIEWS: &str = r#"
-CREATE FUNCTION pg_temp.pg_last_copy_count(v bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE AS $f$ SELECT v $f$;
-CREATE FUNCTION pg_temp.pg_last_copy_id(v integer) RETURNS integer
-LANGUAGE sql IMMUTABLE AS $f$ SELECT v $f$;
-CREATE FUNCTION pg_temp.pg_last_unload_count(v bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE AS $f$ SELECT v $f$;
-CREATE FUNCTION pg_temp.pg_last_unload_id(v integer) RETURNS integer
-LANGUAGE sql IMMUTABLE AS $f$ SELECT v $f$;
-CREATE FUNCTION pg_temp.pg_last_query_id(v integer) RETURNS integer
-LANGUAGE sql IMMUTABLE AS $f$ SELECT v $f$;
-
 CREATE FUNCTION pg_temp.rsqlflow_stl_load_errors() RETURNS TABLE (
   userid integer, slice integer, tbl integer, starttime timestamp, session integer,
   query integer, filename character(256), line_number bigint, colname character(127),
