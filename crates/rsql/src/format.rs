@@ -211,23 +211,102 @@ fn render_aligned_expanded(rs: &ResultSet, opt: &PrintOptions) -> String {
         out.push('\n');
         return out;
     }
+    let border = opt.border.min(2);
     let hw = rs.columns.iter().map(|c| width(&c.name)).max().unwrap_or(0);
-    for (i, row) in rs.rows.iter().enumerate() {
+    let values: Vec<Vec<String>> = rs
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| cell(v, opt).to_string()).collect())
+        .collect();
+    let dw = values
+        .iter()
+        .flatten()
+        .flat_map(|v| v.split('\n'))
+        .map(width)
+        .max()
+        .unwrap_or(0);
+    for (i, row) in values.iter().enumerate() {
         if !opt.tuples_only {
-            out.push_str(&format!("-[ RECORD {} ]\n", i + 1));
-        } else if i > 0 {
-            out.push('\n');
+            out.push_str(&expanded_rule(Some(i + 1), border, hw, dw));
+        } else if i > 0 || border == 2 {
+            out.push_str(&expanded_rule(None, border, hw, dw));
         }
         for (c, v) in rs.columns.iter().zip(row) {
-            let pad = hw - width(&c.name);
-            let val = cell(v, opt);
-            let val = val.replace('\n', &format!("\n{} | ", " ".repeat(hw)));
-            out.push_str(&format!("{}{} | {}\n", c.name, " ".repeat(pad), val));
+            let lines: Vec<&str> = v.split('\n').collect();
+            for (k, line) in lines.iter().enumerate() {
+                let head = if k == 0 { c.name.as_str() } else { "" };
+                let head_pad = " ".repeat(hw - width(head));
+                let more = k + 1 < lines.len();
+                let data_pad = " ".repeat(dw - width(line));
+                match border {
+                    2 => {
+                        let marker = if more { '+' } else { ' ' };
+                        out.push_str(&format!("| {head}{head_pad} | {line}{data_pad}{marker}|\n"));
+                    }
+                    _ => {
+                        let sep = if border == 1 { " | " } else { " " };
+                        out.push_str(&format!("{head}{head_pad}{sep}{line}"));
+                        if more {
+                            out.push_str(&format!("{data_pad}+"));
+                        }
+                        out.push('\n');
+                    }
+                }
+            }
         }
+    }
+    if border == 2 {
+        out.push_str(&expanded_rule(None, border, hw, dw));
     }
     // psql prints no row-count footer in expanded mode.
     out.push('\n');
     out
+}
+
+/// A record's header line in expanded mode, or the rule between records without one, laid out
+/// as psql lays it out: the label (`-[ RECORD n ]` with a border, `* Record n` without) runs
+/// over the header column and, when longer, over the column separator, then the line is filled
+/// out to the data column's width (`+-[ RECORD 1 ]+-------+` with border 2).
+fn expanded_rule(record: Option<usize>, border: u8, hw: usize, dw: usize) -> String {
+    let fill = if border > 0 { '-' } else { ' ' };
+    let mut s = String::new();
+    match border {
+        2 => s.push_str("+-"),
+        1 => s.push('-'),
+        _ => {}
+    }
+    let mut used: i64 = 0;
+    if let Some(n) = record {
+        let label = if border == 0 {
+            format!("* Record {n}")
+        } else {
+            format!("[ RECORD {n} ]")
+        };
+        used = width(&label) as i64;
+        s.push_str(&label);
+    }
+    if border != 2 {
+        used += 1;
+    }
+    for _ in used.max(0) as usize..hw {
+        s.push(fill);
+    }
+    used -= hw as i64;
+    let middle: &[char] = if border > 0 { &['-', '+', '-'] } else { &[' '] };
+    for &c in middle {
+        if used <= 0 {
+            s.push(c);
+        }
+        used -= 1;
+    }
+    for _ in used.max(0) as usize..dw {
+        s.push(fill);
+    }
+    if border == 2 {
+        s.push_str("-+");
+    }
+    s.push('\n');
+    s
 }
 
 /// One physical line of a cell: its text and the marker printed after it.

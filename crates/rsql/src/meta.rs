@@ -560,15 +560,17 @@ impl Interpreter<'_> {
                         .map_err(|_| format!("\\rset width: invalid width \"{}\"", v.text))?;
                     self.configured.format = Format::Wrapped;
                 }
-                let msg = format!("Target width is {}.", self.configured.columns);
-                self.settings_message(&msg).await;
+                // Confirmed without the RFORMAT suffix that \pset and rtitle carry: the
+                // \EXPORT example prints "Target width is 1500." with RFORMAT off
+                // (rsql-query-tool-commands, \EXPORT).
+                let msg = format!("Target width is {}.\n", self.configured.columns);
+                self.print(&msg).await;
             }
             "heading" => {
                 let t: Vec<String> = rest.iter().map(|r| strip(&r.text)).collect();
                 let t = t.join(" ");
                 self.heading = (!t.is_empty()).then(|| t.clone());
-                self.settings_message(&format!("Heading is set to: {t}"))
-                    .await;
+                self.print(&format!("Heading is set to: {t}\n")).await;
             }
             "rtitle" => {
                 let t: Vec<String> = rest.iter().map(|r| strip(&r.text)).collect();
@@ -584,8 +586,12 @@ impl Interpreter<'_> {
                         format!("\\rset titledashes: invalid value \"{}\"", v.text)
                     })?,
                 };
+                // TITLEDASHES applies whether or not RFORMAT is on: the TITLEDASHES example
+                // turns the dashes off with no \rset rformat in sight
+                // (rsql-query-tool-variables, TITLEDASHES).
                 self.configured.titledashes = v;
-                self.settings_message(&format!("Titledashes is {}.", on_off(v)))
+                self.base_print.titledashes = v;
+                self.print(&format!("Titledashes is {}.\n", on_off(v)))
                     .await;
             }
             "errorlevel" => {
