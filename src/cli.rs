@@ -394,9 +394,11 @@ pub struct SampleDataArgs {
 
 const RSQL_EXAMPLES: &str = "\
 Examples:
-  rsqlflow rsql -c 'select 1 as one'
+  rsqlflow rsql -c 'select 1 as one'                    # the embedded warehouse
   rsqlflow rsql -f etl/load_customer.rsql -v ON_ERROR_STOP=1 -v batch_date=2024-06-01
-  rsqlflow rsql --database postgres://etl@cluster.example.com:5439/dev?sslmode=require -f job.rsql
+  rsqlflow rsql -h cluster.example.com -p 5439 -U etl -d dev -f job.rsql   # as rsql and psql
+  RSPASSWORD=... rsqlflow rsql -D prod_dsn -a -f nightly.sql   # an odbc.ini data source
+  rsqlflow rsql --database postgres://etl@localhost:5432/dw -f job.rsql
   rsqlflow rsql <<'EOF'
   select count(*) as n from pg_class \\gset
   \\if :n > 0
@@ -404,15 +406,24 @@ Examples:
   \\endif
   EOF
 
+Connection: -h/-p/-U/-d or PGHOST/PGPORT/PGUSER/PGDATABASE (port 5439 unless given), -D DSN
+from the odbc.ini that ODBCINI names (else ~/.odbc.ini; IAM=1 data sources get temporary
+credentials through AWS IAM), or --database URL. The password comes from RSPASSWORD, then a
+DSN's PWD, then PGPASSWORD; it is never printed. With none of these (PGUSER alone does not
+count), statements run on an embedded PostgreSQL whose data persists in .rsqlflow/warehouse/
+under the current directory (--ephemeral: a throwaway one).
+
 Exit codes: 0 success, 1 client error (missing file, bad meta-command, broken input),
 2 connection failed or lost, 3 stopped by ON_ERROR_STOP, N from \\exit N, or the
-severity of an error above \\rset maxerror.
-
-Without --database, statements run on an embedded PostgreSQL whose data persists in
-.rsqlflow/warehouse/ under the current directory (--ephemeral: a throwaway one).";
+severity of an error above \\rset maxerror.";
 
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RsqlArgs {
+    /// Print help (-h is the host, as in rsql and psql).
+    #[arg(short = '?', long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+
     /// Run the script in FILE, then exit.
     #[arg(
         short = 'f',
@@ -430,8 +441,29 @@ pub struct RsqlArgs {
     #[arg(short = 'v', long = "set", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
 
+    /// Server host (default: PGHOST). With a host, statements go to that server.
+    #[arg(short = 'h', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Server port (default: PGPORT, else 5439, Amazon Redshift's).
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Database user (default: PGUSER, else the login name).
+    #[arg(short = 'U', long = "username", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Database name (default: PGDATABASE, else the user name).
+    #[arg(short = 'd', long = "dbname", value_name = "DB")]
+    pub dbname: Option<String>,
+
+    /// Connect with the ODBC data source NAME: its section of the odbc.ini that ODBCINI
+    /// names (else ~/.odbc.ini). -h/-p/-U/-d override its values.
+    #[arg(short = 'D', long = "dsn", value_name = "NAME")]
+    pub dsn: Option<String>,
+
     /// Database URL: postgres://user[:password]@host[:port]/db[?sslmode=require]. The password
-    /// may instead come from RSPASSWORD or PGPASSWORD. Default: the embedded PostgreSQL.
+    /// may instead come from RSPASSWORD or PGPASSWORD.
     #[arg(
         long,
         env = "RSQLFLOW_DATABASE",
@@ -441,8 +473,33 @@ pub struct RsqlArgs {
     pub database: Option<String>,
 
     /// Use a throwaway embedded database instead of .rsqlflow/warehouse/.
-    #[arg(long, conflicts_with = "database")]
+    #[arg(long, conflicts_with_all = ["database", "host", "dsn"])]
     pub ephemeral: bool,
+
+    /// Echo every input line as it is read (sets ECHO to all).
+    #[arg(short = 'a', long = "echo-all")]
+    pub echo_all: bool,
+
+    /// Set a print option, as \pset NAME VALUE does; repeatable (pager=off is accepted:
+    /// there is no pager in batch mode).
+    #[arg(short = 'P', long = "pset", value_name = "NAME=VALUE")]
+    pub pset: Vec<String>,
+
+    /// Accepted for psql compatibility: no startup file is read anyway.
+    #[arg(short = 'X', long = "no-psqlrc")]
+    pub no_psqlrc: bool,
+
+    /// Accepted for psql compatibility: rsqlflow never prompts for a password.
+    #[arg(short = 'w', long = "no-password")]
+    pub no_password: bool,
+
+    /// Prompt for a password: refused (batch runs have no terminal; use RSPASSWORD).
+    #[arg(short = 'W', long = "password")]
+    pub prompt_password: bool,
+
+    /// Quiet: no informational messages from rsqlflow itself.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
 
     /// Print rows only (no column headers or row-count footer).
     #[arg(short = 't', long = "tuples-only")]
@@ -468,7 +525,7 @@ pub struct RsqlArgs {
     pub explain_translation: bool,
 
     /// Send statements as written, with no Redshift-to-PostgreSQL translation (automatic when
-    /// --database points at an Amazon Redshift endpoint).
+    /// the server is an Amazon Redshift endpoint).
     #[arg(long, conflicts_with = "explain_translation")]
     pub no_translate: bool,
 

@@ -2,6 +2,7 @@
 
 mod asl_cmd;
 mod cli;
+mod connect;
 mod job_cmd;
 mod rsql_cmd;
 mod run_cmd;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use rsql::{Format, Interpreter, Options, PrintOptions, Source};
 use tokio::io::AsyncReadExt;
-use warehouse::{Session, Storage, Target};
+use warehouse::{Session, Target};
 
 use crate::cli::RsqlArgs;
 
@@ -17,7 +17,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     if args.unaligned {
         print.format = Format::Unaligned;
     }
-    if let Some(sep) = args.field_separator {
+    if let Some(sep) = args.field_separator.clone() {
         print.fieldsep = sep;
     }
     let mut variables = Vec::new();
@@ -29,6 +29,15 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
             bail!("-v {v}: invalid variable name \"{k}\"");
         }
         variables.push((k.to_string(), val.to_string()));
+    }
+    if args.echo_all {
+        variables.push(("ECHO".into(), "all".into()));
+    }
+    for p in &args.pset {
+        if let Err(e) = apply_pset(&mut print, p) {
+            eprintln!("rsql: -P {p}: {e}");
+            return Ok(rsql::EXIT_CLIENT);
+        }
     }
 
     let source = match (&args.file, &args.command) {
@@ -48,11 +57,25 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     };
 
-    let target = match (&args.database, args.ephemeral) {
-        (Some(url), _) => Target::Url(url.clone()),
-        (None, true) => Target::Embedded(Storage::Ephemeral),
-        (None, false) => Target::default_embedded(&std::env::current_dir()?),
+    if args.prompt_password {
+        eprintln!(
+            "rsql: -W (password prompt) is not supported: rsqlflow runs in batch; set RSPASSWORD"
+        );
+        return Ok(rsql::EXIT_CLIENT);
+    }
+    let resolved = match crate::connect::resolve(&args).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rsql: {e:#}");
+            return Ok(rsql::EXIT_CONNECTION);
+        }
     };
+    if !args.quiet {
+        for n in &resolved.notes {
+            eprintln!("rsqlflow: {n}");
+        }
+    }
+    let target = resolved.target;
     let mut session = match Session::open(&target, |dir| {
         eprintln!(
             "rsqlflow: waiting for the embedded warehouse in {} (another rsqlflow process is using it)",
@@ -69,7 +92,12 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     };
 
     let options = Options { print, variables };
-    let translate = !args.no_translate && !args.database.as_deref().is_some_and(is_redshift_url);
+    let redshift = match &target {
+        Target::Url(url) => is_redshift_url(url),
+        Target::Server(p) => crate::connect::is_redshift_host(&p.host),
+        Target::Embedded(_) => false,
+    };
+    let translate = !args.no_translate && !redshift;
     if !translate {
         let code = run_script(&mut session, options, source).await;
         session.close().await;
@@ -95,15 +123,43 @@ async fn run_script(backend: &mut dyn rsql::Backend, options: Options, source: S
     interp.run(source).await
 }
 
+/// `-P NAME=VALUE`: a print option set before the script starts, as psql's -P does.
+fn apply_pset(print: &mut PrintOptions, arg: &str) -> std::result::Result<(), String> {
+    let (name, value) = arg.split_once('=').unwrap_or((arg, ""));
+    let on = |v: &str| match v {
+        "" | "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        other => Err(format!("invalid value \"{other}\"")),
+    };
+    match name {
+        // No pager in batch mode: psql's -P pager=off changes nothing here either.
+        "pager" => {}
+        "format" => {
+            print.format = match value {
+                "aligned" => Format::Aligned,
+                "unaligned" => Format::Unaligned,
+                "wrapped" => Format::Wrapped,
+                other => return Err(format!("unknown format \"{other}\"")),
+            }
+        }
+        "border" => {
+            print.border = value
+                .parse()
+                .map_err(|_| format!("invalid border \"{value}\""))?
+        }
+        "tuples_only" => print.tuples_only = on(value)?,
+        "footer" => print.footer = on(value)?,
+        "expanded" | "x" => print.expanded = on(value)?,
+        "null" => print.null = value.to_string(),
+        "fieldsep" => print.fieldsep = value.to_string(),
+        "recordsep" => print.recordsep = value.to_string(),
+        "title" => print.title = Some(value.to_string()).filter(|t| !t.is_empty()),
+        other => return Err(format!("unknown print option \"{other}\"")),
+    }
+    Ok(())
+}
+
 /// True when a URL names an Amazon Redshift endpoint, whose SQL needs no translation.
 fn is_redshift_url(url: &str) -> bool {
-    warehouse::ConnectParams::parse(url).is_ok_and(|p| {
-        let host = p.host.to_ascii_lowercase();
-        [
-            ".redshift.amazonaws.com",
-            ".redshift-serverless.amazonaws.com",
-        ]
-        .iter()
-        .any(|suffix| host.ends_with(suffix) || host.ends_with(&format!("{suffix}.cn")))
-    })
+    warehouse::ConnectParams::parse(url).is_ok_and(|p| crate::connect::is_redshift_host(&p.host))
 }

@@ -35,6 +35,12 @@ pub fn run(dir: &Path, args: &[String], stdin: Option<&[u8]>) -> Output {
         .env_remove("RSQLFLOW_DATABASE")
         .env_remove("PGPASSWORD")
         .env_remove("RSPASSWORD")
+        .env_remove("PGHOST")
+        .env_remove("PGPORT")
+        .env_remove("PGUSER")
+        .env_remove("PGDATABASE")
+        .env_remove("PGSSLMODE")
+        .env_remove("ODBCINI")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

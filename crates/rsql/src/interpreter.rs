@@ -78,6 +78,8 @@ pub(crate) struct Frame {
     pub(crate) line_offset: usize,
     pub(crate) ifs: Vec<IfFrame>,
     pub(crate) skip: Option<Skip>,
+    /// Bytes of `text` already echoed (`ECHO` set to `all`, as `-a` sets it).
+    pub(crate) echoed: usize,
 }
 
 /// Where the result of a statement goes.
@@ -171,6 +173,7 @@ impl<'b> Interpreter<'b> {
             line_offset,
             ifs: Vec::new(),
             skip: None,
+            echoed: 0,
         });
     }
 
@@ -194,11 +197,15 @@ impl<'b> Interpreter<'b> {
                     .await;
                     return EXIT_CLIENT;
                 }
+                let rest = self.echo_through(usize::MAX);
+                self.print(&rest).await;
                 self.stack.pop();
                 continue;
             }
             let piece = frame.pieces[frame.idx].clone();
             frame.idx += 1;
+            let lines = self.echo_through(piece.range.end);
+            self.print(&lines).await;
             if let Flow::Exit(code) = self.step(piece).await {
                 return code;
             }
@@ -406,6 +413,34 @@ impl<'b> Interpreter<'b> {
             return Flow::Exit(EXIT_ON_ERROR_STOP);
         }
         Flow::Continue
+    }
+
+    /// With `ECHO` set to `all` (psql's `-a`, which RSQL wrappers pass), the input lines of
+    /// the current file up to and including the line where byte `end` falls, not yet echoed;
+    /// otherwise nothing. Lines are echoed as they are read, before what they hold runs.
+    fn echo_through(&mut self, end: usize) -> String {
+        let all = self.vars.get("ECHO") == Some("all");
+        let Some(frame) = self.stack.last_mut() else {
+            return String::new();
+        };
+        let text = &frame.text;
+        let stop = match text.get(end..).and_then(|r| r.find('\n')) {
+            Some(i) => end + i + 1,
+            None => text.len(),
+        };
+        if stop <= frame.echoed {
+            return String::new();
+        }
+        let start = frame.echoed;
+        frame.echoed = stop;
+        if !all {
+            return String::new();
+        }
+        let mut out = text[start..stop].to_string();
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
     }
 
     /// The print options in force: the configured ones while RFORMAT is on.

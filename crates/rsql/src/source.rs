@@ -37,13 +37,24 @@ pub struct Source {
     pub dir: PathBuf,
 }
 
+/// Windows line ends (CRLF) become LF, so that a script saved on Windows runs exactly as its
+/// LF version does: meta-commands end at the line end without a stray carriage return, and
+/// text spanning lines has the same line ends.
+fn unix_line_ends(text: String) -> String {
+    if text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text
+    }
+}
+
 impl Source {
     /// A source from bytes, checked to be UTF-8.
     pub fn from_bytes(name: &str, bytes: Vec<u8>, dir: PathBuf) -> Result<Source, SourceError> {
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Source {
                 name: name.to_string(),
-                text,
+                text: unix_line_ends(text),
                 dir,
             }),
             Err(e) => {
@@ -63,7 +74,7 @@ impl Source {
     pub fn command(text: &str) -> Source {
         Source {
             name: "<command>".into(),
-            text: text.to_string(),
+            text: unix_line_ends(text.to_string()),
             dir: PathBuf::from("."),
         }
     }
@@ -86,6 +97,14 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_is_lf() {
+        let s = Source::from_bytes("w.rsql", b"\\echo a\r\nselect 1;\r\n".to_vec(), ".".into())
+            .unwrap();
+        assert_eq!(s.text, "\\echo a\nselect 1;\n");
+        assert_eq!(Source::command("a\r\nb").text, "a\nb");
+    }
 
     #[test]
     fn invalid_utf8_names_the_line() {

@@ -2,6 +2,7 @@
 //! (PostgreSQL or Amazon Redshift), all through one wire client, exposed as an
 //! [`rsql::Backend`].
 
+pub mod dsn;
 mod embedded;
 mod error;
 mod url;
@@ -25,6 +26,8 @@ pub enum Target {
     Embedded(Storage),
     /// A server at a `postgres://` URL.
     Url(String),
+    /// A server with these parameters (from `-h -p -U -d`, `-D DSN`, or IAM).
+    Server(ConnectParams),
 }
 
 impl Target {
@@ -49,6 +52,7 @@ impl Session {
     ) -> Result<Session, WarehouseError> {
         match target {
             Target::Url(url) => Session::connect(&ConnectParams::parse(url)?).await,
+            Target::Server(params) => Session::connect(params).await,
             Target::Embedded(storage) => {
                 let server = embedded::EmbeddedServer::start(storage.clone(), on_wait).await?;
                 let conn = Connection::connect(server.params()).await?;

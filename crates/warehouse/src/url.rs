@@ -20,6 +20,20 @@ pub enum SslMode {
     VerifyFull,
 }
 
+impl SslMode {
+    /// libpq's names (`allow` connects without TLS, as rsqlflow never needs to retry).
+    pub fn parse(s: &str) -> Option<SslMode> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "disable" | "allow" => SslMode::Disable,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
 /// Where and how to connect.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectParams {
@@ -118,14 +132,8 @@ impl ConnectParams {
             let v = decode(v)?;
             match k {
                 "sslmode" => {
-                    params.sslmode = match v.as_str() {
-                        "disable" | "allow" => SslMode::Disable,
-                        "prefer" => SslMode::Prefer,
-                        "require" => SslMode::Require,
-                        "verify-ca" => SslMode::VerifyCa,
-                        "verify-full" => SslMode::VerifyFull,
-                        other => return Err(bad(&format!("unknown sslmode \"{other}\""))),
-                    }
+                    params.sslmode = SslMode::parse(&v)
+                        .ok_or_else(|| bad(&format!("unknown sslmode \"{v}\"")))?;
                 }
                 "host" => params.host = v,
                 "port" => {
@@ -140,6 +148,34 @@ impl ConnectParams {
                 other => return Err(bad(&format!("unknown parameter \"{other}\""))),
             }
         }
+        params.fill_defaults();
+        Ok(params)
+    }
+
+    /// Parameters from parts, as psql and rsql take them from `-h -p -U -d`: an empty user
+    /// is `PGUSER`, else the login name; an empty database is the user's name; the password
+    /// comes from `RSPASSWORD`, then `PGPASSWORD`.
+    pub fn from_parts(
+        host: String,
+        port: u16,
+        user: String,
+        database: String,
+        sslmode: SslMode,
+    ) -> ConnectParams {
+        let mut p = ConnectParams {
+            host,
+            port,
+            user,
+            password: None,
+            database,
+            sslmode,
+        };
+        p.fill_defaults();
+        p
+    }
+
+    fn fill_defaults(&mut self) {
+        let params = self;
         if params.user.is_empty() {
             params.user = std::env::var("PGUSER")
                 .or_else(|_| std::env::var("USER"))
@@ -154,7 +190,6 @@ impl ConnectParams {
                 .ok()
                 .filter(|p| !p.is_empty());
         }
-        Ok(params)
     }
 }
 

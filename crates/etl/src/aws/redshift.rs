@@ -150,7 +150,20 @@ impl Credentials for IamCredentials {
 impl IamCredentials {
     /// Clients from the standard AWS configuration (the job role's credentials in Batch).
     pub async fn from_env() -> IamCredentials {
-        let config = aws_config::load_from_env().await;
+        IamCredentials::with(None, None).await
+    }
+
+    /// Clients from the standard AWS configuration, with a region and a named profile when
+    /// given (an ODBC data source's `Region` and `Profile`).
+    pub async fn with(region: Option<String>, profile: Option<String>) -> IamCredentials {
+        let mut loader = aws_config::from_env();
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r));
+        }
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
         IamCredentials::new(
             aws_sdk_redshiftserverless::Client::new(&config),
             aws_sdk_redshift::Client::new(&config),

@@ -49,7 +49,7 @@ impl WarehouseRunner {
     pub fn new(target: Target, store: Arc<dyn redshift::ObjectStore>, translate: bool) -> Self {
         let parallel = match target {
             Target::Embedded(_) => 1,
-            Target::Url(_) => 4,
+            Target::Url(_) | Target::Server(_) => 4,
         };
         WarehouseRunner {
             target,
