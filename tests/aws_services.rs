@@ -21,11 +21,10 @@ async fn config(url: &str) -> aws_config::SdkConfig {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server (RSQLFLOW_TEST_MOTO); .ci/run installs and runs it"]
 async fn step_functions_and_sns_through_the_sdk() {
-    let Some(moto) = support::moto::Moto::start() else {
-        eprintln!("skipped: set RSQLFLOW_TEST_MOTO to a moto_server executable");
-        return;
-    };
+    let moto =
+        support::moto::Moto::start().expect("set RSQLFLOW_TEST_MOTO to a moto_server executable");
     let conf = config(&moto.url()).await;
 
     // start-workflow: a redelivered S3 event finds the execution the first one started.
@@ -149,11 +148,10 @@ async fn step_functions_and_sns_through_the_sdk() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto_server (RSQLFLOW_TEST_MOTO); .ci/run installs and runs it"]
 async fn submit_job_and_check_job_through_batch() {
-    let Some(moto) = support::moto::Moto::start() else {
-        eprintln!("skipped: set RSQLFLOW_TEST_MOTO to a moto_server executable");
-        return;
-    };
+    let moto =
+        support::moto::Moto::start().expect("set RSQLFLOW_TEST_MOTO to a moto_server executable");
     // Jobs run without Docker: moto marks them SUCCEEDED.
     let (status, body) = moto.post(
         "/moto-api/config",

@@ -192,10 +192,8 @@ fn rsql_env(url: &str, env: &[(&str, &str)], sql: &str) -> (String, String, i32)
 }
 
 #[test]
+#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
 fn native_server_with_scram_password_and_tls() {
-    if !support::native_enabled() {
-        return;
-    }
     let cluster = support::pg::Cluster::start_with(support::pg::Setup {
         password: Some("Pa55-word".into()),
         tls: true,
@@ -228,10 +226,8 @@ fn native_server_with_scram_password_and_tls() {
 }
 
 #[test]
+#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
 fn tls_required_but_not_offered_is_refused() {
-    if !support::native_enabled() {
-        return;
-    }
     let cluster = support::pg::Cluster::start();
     let url = cluster
         .url("postgres")

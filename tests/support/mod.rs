@@ -9,18 +9,6 @@ pub mod pg;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// True when the native-PostgreSQL tests are enabled (`RSQLFLOW_TEST_NATIVE=1`, set by
-/// `.ci/run`); otherwise says how to enable them.
-pub fn native_enabled() -> bool {
-    let on = std::env::var("RSQLFLOW_TEST_NATIVE").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!(
-            "skipped: set RSQLFLOW_TEST_NATIVE=1 to run this against a native PostgreSQL server"
-        );
-    }
-    on
-}
-
 /// Path of the rsqlflow binary built for these tests.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rsqlflow"))
