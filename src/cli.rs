@@ -366,7 +366,9 @@ Examples:
   rsqlflow sample-data --scale 0.01
   rsqlflow sample-data --scale 1 --tables customer,lineitem --s3-root /tmp/s3
 
-Then load a table with COPY:
+  rsqlflow sample-data --compression lzop --tables customer,nation,region
+
+Then load a table with COPY (dbgen's lines end with '|': the table needs no extra column):
   COPY customer FROM 's3://rsqlflow-data/tpch/customer/' IAM_ROLE default DELIMITER '|' GZIP;";
 
 #[derive(Debug, Args)]
@@ -390,6 +392,26 @@ pub struct SampleDataArgs {
     /// Key prefix inside the bucket.
     #[arg(long, default_value = "tpch")]
     pub prefix: String,
+
+    /// How the files are compressed (each is loaded by COPY with the keyword of the same name;
+    /// none writes plain .tbl files, as dbgen does).
+    #[arg(long, value_enum, default_value_t = SampleCompression::Gzip)]
+    pub compression: SampleCompression,
+}
+
+/// Compression of sample-data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SampleCompression {
+    /// `<table>.tbl.gz` (COPY ... GZIP).
+    Gzip,
+    /// `<table>.tbl.bz2` (COPY ... BZIP2).
+    Bzip2,
+    /// `<table>.tbl.zst` (COPY ... ZSTD).
+    Zstd,
+    /// `<table>.tbl.lzo` (COPY ... LZOP), as the AWS sample's data files are.
+    Lzop,
+    /// `<table>.tbl`, uncompressed.
+    None,
 }
 
 const RSQL_EXAMPLES: &str = "\

@@ -14,7 +14,7 @@ use etl::local::sfn::LocalStepFunctions;
 use serde_json::Value;
 use warehouse::Target;
 
-use crate::cli::{RunArgs, TriggerCommand, TriggerRunArgs};
+use crate::cli::{RunArgs, SampleCompression, TriggerCommand, TriggerRunArgs};
 use crate::sample_data;
 
 /// Tables the sample workflow loads.
@@ -84,17 +84,18 @@ fn seed_scripts(etl_dir: &Path, s3_root: &Path) -> Result<usize> {
 async fn seed_data(s3_root: &Path, scale: f64) -> Result<bool> {
     let marker = s3_root.join(DATA_BUCKET).join("tpch").join(".scale");
     let want = scale.to_string();
-    let present = SAMPLE_TABLES
-        .iter()
-        .all(|t| sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t).exists());
+    let present = SAMPLE_TABLES.iter().all(|t| {
+        sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t, SampleCompression::Gzip).exists()
+    });
     if present && std::fs::read_to_string(&marker).ok().as_deref() == Some(want.as_str()) {
         return Ok(false);
     }
     let mut tasks = Vec::new();
     for t in SAMPLE_TABLES {
-        let path = sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t);
+        let path =
+            sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t, SampleCompression::Gzip);
         tasks.push(tokio::task::spawn_blocking(move || {
-            sample_data::generate_table(t, scale, &path)
+            sample_data::generate_table(t, scale, &path, SampleCompression::Gzip)
         }));
     }
     for t in tasks {

@@ -7,7 +7,7 @@ mod convert;
 pub mod copy_spec;
 mod lexical;
 mod load;
-mod lzop;
+pub mod lzop;
 mod messages;
 pub mod objects;
 mod parquet_io;
