@@ -7,31 +7,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn rsql(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (String, String, i32) {
-    let mut cmd = Command::new(support::bin());
-    cmd.arg("rsql")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null());
-    for v in [
-        "RSQLFLOW_DATABASE",
-        "PGPASSWORD",
-        "RSPASSWORD",
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGDATABASE",
-        "PGSSLMODE",
-        "ODBCINI",
-    ] {
-        cmd.env_remove(v);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run rsqlflow");
+    let mut a = vec!["rsql".to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    let out = support::run_with_env(dir, &a, None, envs);
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

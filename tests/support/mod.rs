@@ -16,19 +16,37 @@ pub fn bin() -> PathBuf {
 
 /// Runs rsqlflow with `args` in `dir`, feeding `stdin`.
 pub fn run(dir: &Path, args: &[String], stdin: Option<&[u8]>) -> Output {
+    run_with_env(dir, args, stdin, &[])
+}
+
+/// The environment variables that choose a database or hold a password: removed from every
+/// child so that the tests do not depend on the caller's shell.
+pub const CONNECTION_ENV: [&str; 9] = [
+    "RSQLFLOW_DATABASE",
+    "PGPASSWORD",
+    "RSPASSWORD",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGSSLMODE",
+    "ODBCINI",
+];
+
+/// Runs rsqlflow with `args` in `dir`, feeding `stdin`, with these variables set.
+pub fn run_with_env(
+    dir: &Path,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    envs: &[(&str, &str)],
+) -> Output {
     use std::io::Write;
     let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("RSQLFLOW_DATABASE")
-        .env_remove("PGPASSWORD")
-        .env_remove("RSPASSWORD")
-        .env_remove("PGHOST")
-        .env_remove("PGPORT")
-        .env_remove("PGUSER")
-        .env_remove("PGDATABASE")
-        .env_remove("PGSSLMODE")
-        .env_remove("ODBCINI")
+    cmd.args(args).current_dir(dir);
+    for v in CONNECTION_ENV {
+        cmd.env_remove(v);
+    }
+    cmd.envs(envs.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
