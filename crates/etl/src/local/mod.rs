@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod bus;
+pub mod executions;
 pub mod lambda;
 pub mod logs;
 pub mod pipeline;
