@@ -10,6 +10,7 @@ mod load;
 pub mod lzop;
 mod messages;
 pub mod objects;
+pub mod s3_names;
 mod parquet_io;
 mod prelude;
 mod records;

@@ -100,21 +100,108 @@ impl LocalS3 {
         &self.root
     }
 
-    fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
-        let bad = || ObjectError::InvalidKey(format!("s3://{bucket}/{key}"));
-        if bucket.contains('/') || bucket == ".." || bucket == "." {
-            return Err(bad());
-        }
+    /// The local path of an object (or, with `prefix`, of a listing prefix): the bucket name
+    /// and key are checked against S3's rules ([`crate::s3_names`]), and no directory on the
+    /// way from the bucket to the object may be a symbolic link, so that every path stays
+    /// inside the root.
+    pub fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
+        self.checked_path(bucket, key, false)
+    }
+
+    fn checked_path(&self, bucket: &str, key: &str, prefix: bool) -> Result<PathBuf, ObjectError> {
+        let uri = format!("s3://{bucket}/{key}");
+        crate::s3_names::check_bucket(bucket)
+            .and_then(|_| crate::s3_names::check_key(key, prefix))
+            .map_err(|e| ObjectError::InvalidKey(format!("{uri}: {e}")))?;
         let mut p = self.root.join(bucket);
-        for part in key.split('/') {
-            if part == ".." || part == "." {
-                return Err(bad());
-            }
-            if !part.is_empty() {
-                p.push(part);
-            }
+        no_link(&p, &uri)?;
+        for part in key.split('/').filter(|s| !s.is_empty()) {
+            p.push(part);
+            no_link(&p, &uri)?;
         }
         Ok(p)
+    }
+
+    fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
+        self.checked_path(bucket, key, true)
+    }
+
+    /// Removes temporary objects (`.rsqlflow-*.tmp`) below `bucket/prefix` that their writer
+    /// left behind when it was killed: a writer holds a lock on its temporary file, so one
+    /// whose lock is free is abandoned. Returns how many were removed.
+    pub fn sweep_abandoned(&self, bucket: &str, prefix: &str) -> usize {
+        let Ok(start) = self.path(bucket, prefix) else {
+            return 0;
+        };
+        let mut n = 0;
+        let mut stack = vec![start];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let Ok(ft) = entry.file_type() else { continue };
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if ft.is_dir() {
+                    stack.push(entry.path());
+                } else if ft.is_file()
+                    && name.starts_with(TEMP_PREFIX)
+                    && name.ends_with(TEMP_SUFFIX)
+                    && sweep_one(&entry.path())
+                {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+/// Temporary objects are named `.rsqlflow-<random>.tmp`; listings never show them.
+pub const TEMP_PREFIX: &str = ".rsqlflow-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+fn sweep_one(path: &Path) -> bool {
+    let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) else {
+        return false;
+    };
+    if f.try_lock().is_err() {
+        return false;
+    }
+    std::fs::remove_file(path).is_ok()
+}
+
+/// A locked temporary file beside `dest`, to be renamed over it when complete; its lock tells
+/// [`LocalS3::sweep_abandoned`] that its writer is alive. Dropped without `persist`, it is
+/// removed.
+pub fn temp_beside(dest: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
+    tmp.as_file().lock()?;
+    Ok(tmp)
+}
+
+/// Writes `bytes` to `dest` whole or not at all (a locked temporary file, synced, renamed).
+pub fn write_whole(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(d) = dest.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let mut tmp = temp_beside(dest)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn no_link(p: &Path, uri: &str) -> Result<(), ObjectError> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_symlink() => Err(ObjectError::InvalidKey(format!(
+            "{uri}: {} is a symbolic link; local S3 does not follow links (they may lead \
+             outside its root)",
+            p.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -149,7 +236,7 @@ impl ObjectStore for LocalS3 {
                 .map_err(io_err(format!("s3://{bucket}/{key_dir}")))?
             {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with(".rsqlflow-") {
+                if name.starts_with(TEMP_PREFIX) {
                     continue;
                 }
                 let key = if key_dir.is_empty() {
@@ -161,6 +248,13 @@ impl ObjectStore for LocalS3 {
                     .file_type()
                     .await
                     .map_err(io_err(format!("s3://{bucket}/{key}")))?;
+                if ft.is_symlink() && (key.starts_with(prefix) || prefix.starts_with(&key)) {
+                    return Err(ObjectError::InvalidKey(format!(
+                        "s3://{bucket}/{key}: {} is a symbolic link; local S3 does not follow \
+                         links (they may lead outside its root)",
+                        entry.path().display()
+                    )));
+                }
                 if ft.is_dir() {
                     if prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix) {
                         stack.push((entry.path(), key));
@@ -180,7 +274,7 @@ impl ObjectStore for LocalS3 {
         bucket: &str,
         key: &str,
     ) -> Result<Box<dyn AsyncRead + Send + Unpin>, ObjectError> {
-        let p = self.path(bucket, key)?;
+        let p = self.object_path(bucket, key)?;
         match tokio::fs::File::open(&p).await {
             Ok(f) => Ok(Box::new(f)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -191,22 +285,15 @@ impl ObjectStore for LocalS3 {
     }
 
     async fn put(&self, bucket: &str, key: &str, data: Vec<u8>) -> Result<(), ObjectError> {
-        let p = self.path(bucket, key)?;
+        let p = self.object_path(bucket, key)?;
         let uri = format!("s3://{bucket}/{key}");
-        if let Some(parent) = p.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(io_err(uri.clone()))?;
-        }
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = p.with_file_name(format!(".rsqlflow-{}-{name}.tmp", std::process::id()));
-        tokio::fs::write(&tmp, data)
+        tokio::task::spawn_blocking(move || write_whole(&p, &data))
             .await
-            .map_err(io_err(uri.clone()))?;
-        tokio::fs::rename(&tmp, &p).await.map_err(io_err(uri))
+            .map_err(|e| ObjectError::Io {
+                uri: uri.clone(),
+                message: e.to_string(),
+            })?
+            .map_err(io_err(uri))
     }
 }
 
@@ -218,33 +305,70 @@ mod tests {
     async fn prefix_listing_and_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let s3 = LocalS3::new(dir.path());
-        s3.put("b", "in/parts/part_00.gz", b"x".to_vec())
+        s3.put("bkt", "in/parts/part_00.gz", b"x".to_vec())
             .await
             .unwrap();
-        s3.put("b", "in/parts/part_01.gz", b"yy".to_vec())
+        s3.put("bkt", "in/parts/part_01.gz", b"yy".to_vec())
             .await
             .unwrap();
-        s3.put("b", "in/other.csv", b"z".to_vec()).await.unwrap();
+        s3.put("bkt", "in/other.csv", b"z".to_vec()).await.unwrap();
         let keys: Vec<_> = s3
-            .list("b", "in/parts/part_")
+            .list("bkt", "in/parts/part_")
             .await
             .unwrap()
             .into_iter()
             .map(|o| o.key)
             .collect();
         assert_eq!(keys, vec!["in/parts/part_00.gz", "in/parts/part_01.gz"]);
-        let all = s3.list("b", "in/").await.unwrap();
+        let all = s3.list("bkt", "in/").await.unwrap();
         assert_eq!(all.len(), 3);
-        assert_eq!(s3.list("b", "in/p").await.unwrap().len(), 2);
-        assert!(s3.list("b", "nothing").await.unwrap().is_empty());
+        assert_eq!(s3.list("bkt", "in/p").await.unwrap().len(), 2);
+        assert!(s3.list("bkt", "nothing").await.unwrap().is_empty());
         assert!(matches!(
             s3.list("nob", "").await,
             Err(ObjectError::NoSuchBucket(_))
         ));
         assert!(matches!(
-            s3.put("b", "../x", vec![]).await,
+            s3.put("bkt", "../x", vec![]).await,
             Err(ObjectError::InvalidKey(_))
         ));
         assert_eq!(S3Uri::parse("s3://b/k/x").unwrap().key, "k/x");
+    }
+
+    #[tokio::test]
+    async fn names_links_and_abandoned_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = LocalS3::new(dir.path().join("s3"));
+        for bucket in ["Bad_Bucket", "a", "..."] {
+            let e = s3.put(bucket, "k", vec![]).await.unwrap_err();
+            assert!(e.to_string().contains("invalid bucket name"), "{e}");
+        }
+        for key in ["/tmp/outside.txt", "../../x", "a//b"] {
+            assert!(matches!(
+                s3.get("bkt", key).await.err(),
+                Some(ObjectError::InvalidKey(_))
+            ));
+        }
+        // A symbolic link inside the root is not followed, by reads, writes or listings.
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret.txt"), b"x").unwrap();
+        s3.put("bkt", "in/a.csv", b"1".to_vec()).await.unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("s3/bkt/in/link")).unwrap();
+        let e = s3.get("bkt", "in/link/secret.txt").await.err().unwrap();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        let e = s3.put("bkt", "in/link/new.txt", vec![]).await.unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        let e = s3.list("bkt", "in/").await.unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!outside.join("new.txt").exists());
+        // A temporary file whose writer died (no lock) is swept; a live one is kept.
+        let b = dir.path().join("s3/bkt/out");
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(b.join(".rsqlflow-dead.tmp"), b"partial").unwrap();
+        let live = temp_beside(&b.join("x")).unwrap();
+        assert_eq!(s3.sweep_abandoned("bkt", "out/"), 1);
+        assert!(!b.join(".rsqlflow-dead.tmp").exists());
+        assert!(live.path().exists());
     }
 }
