@@ -85,7 +85,12 @@ pub enum SslModeArg {
 #[derive(Debug, Args)]
 pub struct JobArgs {
     /// The script: s3://bucket/key.
-    #[arg(long, env = "RSQLFLOW_SCRIPT", value_name = "S3_URI")]
+    #[arg(
+        long,
+        env = "RSQLFLOW_SCRIPT",
+        value_name = "S3_URI",
+        hide_env_values = true
+    )]
     pub script: String,
 
     /// Set RSQL variable NAME to VALUE (repeatable); added to RSQLFLOW_VARIABLES.
@@ -102,20 +107,41 @@ pub struct JobArgs {
     pub variables: Option<String>,
 
     /// Which RSQL runs the script.
-    #[arg(long, value_enum, env = "RSQLFLOW_ENGINE", default_value = "rsql")]
+    #[arg(
+        long,
+        value_enum,
+        env = "RSQLFLOW_ENGINE",
+        default_value = "rsql",
+        hide_env_values = true
+    )]
     pub engine: EngineArg,
 
     /// Redshift Serverless workgroup (credentials from GetCredentials).
-    #[arg(long, env = "RSQLFLOW_WORKGROUP", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "RSQLFLOW_WORKGROUP",
+        value_name = "NAME",
+        hide_env_values = true
+    )]
     pub workgroup: Option<String>,
 
     /// Provisioned cluster identifier (credentials from GetClusterCredentialsWithIAM).
-    #[arg(long, env = "RSQLFLOW_CLUSTER", value_name = "ID")]
+    #[arg(
+        long,
+        env = "RSQLFLOW_CLUSTER",
+        value_name = "ID",
+        hide_env_values = true
+    )]
     pub cluster: Option<String>,
 
     /// With --cluster: connect as this database user (GetClusterCredentials) instead of the
     /// IAM identity.
-    #[arg(long, env = "RSQLFLOW_DB_USER", value_name = "USER")]
+    #[arg(
+        long,
+        env = "RSQLFLOW_DB_USER",
+        value_name = "USER",
+        hide_env_values = true
+    )]
     pub db_user: Option<String>,
 
     /// Connect to this postgres:// URL instead of getting IAM credentials (the password may
@@ -132,6 +158,7 @@ pub struct JobArgs {
     #[arg(
         long,
         env = "RSQLFLOW_DB_NAME",
+        hide_env_values = true,
         default_value = "dev",
         value_name = "NAME"
     )]
@@ -141,6 +168,7 @@ pub struct JobArgs {
     #[arg(
         long,
         env = "RSQLFLOW_SCRATCH",
+        hide_env_values = true,
         default_value = "/tmp",
         value_name = "DIR"
     )]
@@ -150,6 +178,7 @@ pub struct JobArgs {
     #[arg(
         long,
         env = "RSQLFLOW_RSQL",
+        hide_env_values = true,
         default_value = "rsql",
         value_name = "PROGRAM"
     )]
@@ -199,7 +228,12 @@ pub struct RunArgs {
 
     /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse
     /// (jobs then run in parallel).
-    #[arg(long, env = "RSQLFLOW_DATABASE", value_name = "URL")]
+    #[arg(
+        long,
+        env = "RSQLFLOW_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
 
     /// Directory standing in for Amazon S3.
@@ -263,7 +297,12 @@ pub struct TriggerRunArgs {
     /// The state machine definition.
     #[arg(long, default_value = "state-machines/rsql-etl.asl.json")]
     pub state_machine: PathBuf,
-    #[arg(long, env = "RSQLFLOW_DATABASE", value_name = "URL")]
+    #[arg(
+        long,
+        env = "RSQLFLOW_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
     pub s3_root: PathBuf,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use etl::handlers::start_workflow;
+use etl::local::executions::{self, Claim, ExecutionRecord, ExecutionStatus, ExecutionStore};
 use etl::local::pipeline::{self, DATA_BUCKET, Progress, RunConfig, RunReport, SCRIPTS_BUCKET};
 use etl::local::runner::WarehouseRunner;
 use etl::local::sfn::LocalStepFunctions;
@@ -62,47 +63,68 @@ fn seed_scripts(etl_dir: &Path, s3_root: &Path) -> Result<usize> {
                 continue;
             }
             let rel = path.strip_prefix(etl_dir).unwrap_or(&path);
-            let dest = s3_root.join(SCRIPTS_BUCKET).join(rel);
+            let key = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let dest = redshift::LocalS3::new(s3_root)
+                .object_path(SCRIPTS_BUCKET, &key)
+                .with_context(|| format!("seeding {}", path.display()))?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             if std::fs::read(&dest).ok().as_deref() == Some(&bytes[..]) {
                 continue;
             }
-            if let Some(d) = dest.parent() {
-                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            }
-            let tmp = dest.with_extension("rsql.tmp");
-            std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
+            // A unique temporary name: concurrent runs seeding the same script do not race.
+            redshift::objects::write_whole(&dest, &bytes)
+                .with_context(|| format!("writing {}", dest.display()))?;
             n += 1;
         }
     }
     Ok(n)
 }
 
-/// Generates the sample tables at `scale` unless they are there already at that scale.
-async fn seed_data(s3_root: &Path, scale: f64) -> Result<bool> {
-    let marker = s3_root.join(DATA_BUCKET).join("tpch").join(".scale");
+/// Generates the sample tables that are absent from local S3. Objects already there are never
+/// replaced (whatever made them): "seeded when absent" means it. Returns the tables written,
+/// and a note when the objects present were generated at another scale.
+async fn seed_data(s3_root: &Path, scale: f64) -> Result<(Vec<&'static str>, Option<String>)> {
+    let s3 = redshift::LocalS3::new(s3_root);
+    // Temporary objects of a seeding that was killed.
+    s3.sweep_abandoned(DATA_BUCKET, "tpch/");
+    let marker = s3.object_path(DATA_BUCKET, "tpch/.scale")?;
     let want = scale.to_string();
-    let present = SAMPLE_TABLES.iter().all(|t| {
-        sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t, SampleCompression::Gzip).exists()
-    });
-    if present && std::fs::read_to_string(&marker).ok().as_deref() == Some(want.as_str()) {
-        return Ok(false);
-    }
     let mut tasks = Vec::new();
     for t in SAMPLE_TABLES {
         let path =
-            sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t, SampleCompression::Gzip);
-        tasks.push(tokio::task::spawn_blocking(move || {
-            sample_data::generate_table(t, scale, &path, SampleCompression::Gzip)
-        }));
+            sample_data::table_path(s3_root, DATA_BUCKET, "tpch", t, SampleCompression::Gzip)?;
+        if path.exists() {
+            continue;
+        }
+        tasks.push((
+            t,
+            tokio::task::spawn_blocking(move || {
+                sample_data::generate_table(t, scale, &path, SampleCompression::Gzip)
+            }),
+        ));
     }
-    for t in tasks {
-        t.await.context("generating sample data")??;
+    let mut written = Vec::new();
+    for (t, task) in tasks {
+        task.await.context("generating sample data")??;
+        written.push(t);
     }
-    std::fs::write(&marker, &want).with_context(|| format!("writing {}", marker.display()))?;
-    Ok(true)
+    let note = match std::fs::read_to_string(&marker).ok() {
+        Some(had) if had != want && written.len() < SAMPLE_TABLES.len() => Some(format!(
+            "s3://{DATA_BUCKET}/tpch/ holds TPC-H at scale {had}; --scale {scale} applies to \
+             absent tables only (delete them to regenerate)"
+        )),
+        _ => None,
+    };
+    if written.len() == SAMPLE_TABLES.len() {
+        redshift::objects::write_whole(&marker, want.as_bytes())
+            .with_context(|| format!("writing {}", marker.display()))?;
+    }
+    Ok((written, note))
 }
 
 /// Checks the template's DefinitionSubstitutions for the state machine being run: each
@@ -188,11 +210,15 @@ async fn prepare(
             "seeded {copied} script(s) into s3://{SCRIPTS_BUCKET}/"
         ));
     }
-    if seed_data(s3_root, scale).await? {
+    let (written, note) = seed_data(s3_root, scale).await?;
+    if !written.is_empty() {
         p.line(&format!(
             "seeded TPC-H {} at scale {scale} into s3://{DATA_BUCKET}/tpch/",
-            SAMPLE_TABLES.join(", ")
+            written.join(", ")
         ));
+    }
+    if let Some(n) = note {
+        p.line(&n);
     }
     Ok(Prepared {
         runner: runner(database, s3_root)?,
@@ -243,13 +269,38 @@ fn print_report(r: &RunReport) {
         println!("\nnotification: {}\n{}", n.subject, n.body.trim_end());
     }
     println!("\nhistory: {}", r.history_path.display());
+    for problem in &r.problems {
+        eprintln!("rsqlflow: {problem}");
+    }
+}
+
+/// Ends the executions whose process died (found by their free locks) as ABORTED, with their
+/// notification, and says so.
+async fn end_abandoned(p: &dyn Progress) {
+    for e in etl::local::abandoned::end_abandoned(&state_dir()).await {
+        p.line(&format!(
+            "execution {} was left RUNNING by a process that ended (pid {}): now ABORTED",
+            e.record.name, e.record.pid
+        ));
+        for n in &e.notifications {
+            p.line(&format!("notification: {}", n.subject));
+        }
+        for problem in &e.problems {
+            p.line(&format!("rsqlflow: {problem}"));
+        }
+    }
+}
+
+/// The execution records.
+fn store() -> ExecutionStore {
+    ExecutionStore::new(state_dir().join("executions"))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn run_pipeline(
     definition: PathBuf,
     input: Value,
-    name: String,
+    claim: Claim,
     prepared: Prepared,
     real_time: bool,
     injections: Vec<(String, u32)>,
@@ -260,7 +311,7 @@ async fn run_pipeline(
         definition,
         substitutions: pipeline::local_substitutions(),
         input,
-        execution_name: name,
+        claim,
         state_dir: state_dir(),
         runner: prepared.runner.clone(),
         scripts: prepared.scripts,
@@ -272,15 +323,22 @@ async fn run_pipeline(
     prepared.runner.close().await;
     let report = report?;
     print_report(&report);
-    Ok(if report.status == asl::Status::Succeeded {
-        0
-    } else {
-        1
-    })
+    Ok(
+        if report.status == asl::Status::Succeeded && report.problems.is_empty() {
+            0
+        } else {
+            1
+        },
+    )
 }
 
 pub async fn run(args: RunArgs) -> Result<i32> {
     let p = progress();
+    let name = args
+        .name
+        .unwrap_or_else(|| format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")));
+    executions::validate_name(&name).context("--name")?;
+    end_abandoned(p.as_ref()).await;
     check_template(
         &args.template,
         &args.state_machine,
@@ -288,17 +346,38 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     )?;
     let input = parse_input(&args.input)?;
     let injections = parse_injections(&args.inject_infra_failure)?;
-    let prepared = prepare(
+    let sm_name = pipeline::state_machine_name(&args.state_machine);
+    let record = ExecutionRecord::new(
+        &format!(
+            "arn:aws:states:{}:{}:execution:{sm_name}:{name}",
+            pipeline::REGION,
+            pipeline::ACCOUNT
+        ),
+        &name,
+        &format!(
+            "arn:aws:states:{}:{}:stateMachine:{sm_name}",
+            pipeline::REGION,
+            pipeline::ACCOUNT
+        ),
+        input.clone(),
+    );
+    // The name is taken before anything runs; a name in use is refused (StartExecution's rule).
+    let claim = store().claim(record)?;
+    let prepared = match prepare(
         &args.etl_dir,
         &args.s3_root,
         args.scale,
         &args.database,
         p.as_ref(),
     )
-    .await?;
-    let name = args
-        .name
-        .unwrap_or_else(|| format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")));
+    .await
+    {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = claim.discard();
+            return Err(e);
+        }
+    };
     p.line(&format!(
         "running {} as execution {name} on {}",
         args.state_machine.display(),
@@ -310,7 +389,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     run_pipeline(
         args.state_machine,
         input,
-        name,
+        claim,
         prepared,
         args.real_time,
         injections,
@@ -324,7 +403,7 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
     let p = progress();
     let (event, run) = match cmd {
         TriggerCommand::S3(a) => {
-            let path = a.run.s3_root.join(&a.bucket).join(&a.key);
+            let path = redshift::LocalS3::new(&a.run.s3_root).object_path(&a.bucket, &a.key)?;
             let meta = std::fs::metadata(&path).with_context(|| {
                 format!(
                     "s3://{}/{} is not in local S3 ({})",
@@ -333,6 +412,14 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
                     path.display()
                 )
             })?;
+            if !meta.is_file() {
+                bail!(
+                    "s3://{}/{} is not an object in local S3 ({} is not a regular file)",
+                    a.bucket,
+                    a.key,
+                    path.display()
+                );
+            }
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let etag = etl::handlers::submit_job::short_hash(&String::from_utf8_lossy(&bytes));
@@ -358,6 +445,7 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
 }
 
 async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) -> Result<i32> {
+    end_abandoned(p.as_ref()).await;
     let sm_name = pipeline::state_machine_name(&run.state_machine);
     let settings = etl::settings::Settings {
         region: pipeline::REGION.into(),
@@ -371,6 +459,16 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         trigger_suffix: run.suffix.clone(),
         ..etl::settings::Settings::from_env()
     };
+    // Everything that can fail before the execution runs is checked before it is started.
+    let prepared = prepare(
+        &run.etl_dir,
+        &run.s3_root,
+        run.scale,
+        &run.database,
+        p.as_ref(),
+    )
+    .await?;
+    pipeline::load_machine(&run.state_machine, &pipeline::local_substitutions()).await?;
     let sfn = LocalStepFunctions::new(
         state_dir().join("executions"),
         pipeline::REGION,
@@ -384,25 +482,48 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         return Ok(0);
     }
     if let Some(arn) = answer["existing"].as_str() {
-        println!("execution already started for this trigger: {arn}");
-        return Ok(0);
+        let name = answer["name"].as_str().unwrap_or_default();
+        return Ok(match sfn.store().read(name) {
+            Ok(r) => {
+                println!(
+                    "execution already started for this trigger: {arn} ({})",
+                    r.status.as_str()
+                );
+                if r.status.is_redrivable() {
+                    eprintln!(
+                        "rsqlflow: it ended {}{}; `rsqlflow redrive {}` restarts it",
+                        r.status.as_str(),
+                        r.error
+                            .as_deref()
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default(),
+                        r.name
+                    );
+                }
+                match r.status {
+                    ExecutionStatus::Succeeded | ExecutionStatus::Running => 0,
+                    _ => 1,
+                }
+            }
+            Err(e) => {
+                println!("execution already started for this trigger: {arn}");
+                eprintln!("rsqlflow: its record cannot be read: {e}");
+                1
+            }
+        });
     }
-    let Some((name, input)) = sfn.take_started().into_iter().next() else {
+    let Some(claim) = sfn.take_started().into_iter().next() else {
         bail!("start-workflow started nothing: {answer}");
     };
-    p.line(&format!("trigger started execution {name}"));
-    let prepared = prepare(
-        &run.etl_dir,
-        &run.s3_root,
-        run.scale,
-        &run.database,
-        p.as_ref(),
-    )
-    .await?;
+    let input = claim.record().input.clone();
+    p.line(&format!(
+        "trigger started execution {}",
+        claim.record().name
+    ));
     run_pipeline(
         run.state_machine,
         input,
-        name,
+        claim,
         prepared,
         false,
         Vec::new(),

@@ -127,9 +127,15 @@ pub fn generate_table(
 ) -> Result<u64> {
     let dir = path.parent().context("output path has no directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(".rsqlflow-{}-{table}.tmp", std::process::id()));
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // A uniquely named, locked temporary object: removed if this fails, swept by the next
+    // seeding if the process is killed (redshift::objects::LocalS3::sweep_abandoned).
+    let tmp_file = redshift::objects::temp_beside(path)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let tmp = tmp_file.path().to_path_buf();
+    let file = tmp_file
+        .as_file()
+        .try_clone()
+        .with_context(|| format!("opening {}", tmp.display()))?;
     let mut gz = Encoder::new(compression, file)?;
     let rows = match table {
         "region" => write_rows(RegionGenerator::new(scale, 1, 1).iter(), &mut gz),
@@ -150,24 +156,33 @@ pub fn generate_table(
     inner.flush()?;
     inner.get_ref().sync_all()?;
     drop(inner);
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    tmp_file
+        .persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming to {}", path.display()))?;
     Ok(rows)
 }
 
-/// The local path of a table's object.
+/// The key of a table's object under `prefix`.
+pub fn table_key(prefix: &str, table: &str, compression: SampleCompression) -> String {
+    let mut key = String::new();
+    for part in prefix.split('/').filter(|p| !p.is_empty()) {
+        key.push_str(part);
+        key.push('/');
+    }
+    format!("{key}{table}/{table}.tbl{}", compression.extension())
+}
+
+/// The local path of a table's object (the bucket and key checked as local S3 checks them).
 pub fn table_path(
     s3_root: &Path,
     bucket: &str,
     prefix: &str,
     table: &str,
     compression: SampleCompression,
-) -> PathBuf {
-    let mut p = s3_root.join(bucket);
-    for part in prefix.split('/').filter(|p| !p.is_empty()) {
-        p.push(part);
-    }
-    p.join(table)
-        .join(format!("{table}.tbl{}", compression.extension()))
+) -> Result<PathBuf> {
+    Ok(redshift::LocalS3::new(s3_root)
+        .object_path(bucket, &table_key(prefix, table, compression))?)
 }
 
 pub async fn run(args: SampleDataArgs) -> Result<i32> {
@@ -204,7 +219,7 @@ pub async fn run(args: SampleDataArgs) -> Result<i32> {
             &args.prefix,
             &t,
             args.compression,
-        );
+        )?;
         let scale = args.scale;
         let compression = args.compression;
         handles.push((

@@ -393,6 +393,17 @@ impl Claim {
         self.save()
     }
 
+    /// Removes the record of an execution that never started (its definition could not be
+    /// loaded, its run could not be prepared), so that the name can be used again.
+    pub fn discard(self) -> Result<(), RecordError> {
+        let path = self.store.record_path(&self.record.name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
     /// Ends the execution with `status`.
     pub fn finish(
         &mut self,

@@ -2,6 +2,7 @@
 //! machine: Batch runs each job's RSQL script on the warehouse, EventBridge routes job state
 //! changes to check-job, Step Functions is the ASL executor, SNS writes an outbox.
 
+pub mod abandoned;
 pub mod batch;
 pub mod bus;
 pub mod executions;

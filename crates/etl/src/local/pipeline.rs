@@ -14,6 +14,7 @@ use crate::events::{self, ExecutionChange};
 use crate::handlers::{check_job, notify};
 use crate::local::batch::LocalBatch;
 use crate::local::bus::{self, BusReceiver};
+use crate::local::executions::{Claim, ExecutionStatus, write_atomically};
 use crate::local::lambda::LocalLambda;
 use crate::local::logs::LocalLogs;
 use crate::local::runner::ScriptRunner;
@@ -47,7 +48,9 @@ pub struct RunConfig {
     /// Values for the placeholders.
     pub substitutions: BTreeMap<String, String>,
     pub input: Value,
-    pub execution_name: String,
+    /// The execution's claimed record (its name, RUNNING, locked by this process); the run
+    /// rewrites it at every status change.
+    pub claim: Claim,
     pub state_dir: PathBuf,
     pub runner: Arc<dyn ScriptRunner>,
     pub scripts: Arc<dyn redshift::ObjectStore>,
@@ -68,6 +71,9 @@ pub struct RunReport {
     pub jobs: Vec<JobDetail>,
     pub notifications: Vec<Notification>,
     pub wall: Duration,
+    /// What could not be recorded (history, execution record, notification outbox): the run
+    /// itself is reported regardless.
+    pub problems: Vec<String>,
 }
 
 /// Receives progress lines while a run goes.
@@ -142,7 +148,7 @@ pub fn substitute(
     Ok(out)
 }
 
-fn settings(state_machine_arn: &str, send_success: bool) -> Settings {
+pub(crate) fn settings(state_machine_arn: &str, send_success: bool) -> Settings {
     Settings {
         region: REGION.into(),
         account: ACCOUNT.into(),
@@ -203,11 +209,36 @@ async fn route(
     }
 }
 
-/// Prints state transitions from the history as they happen.
-async fn watch_states(handle: asl::Handle, progress: Arc<dyn Progress>, started: Instant) {
+/// Writes the history so far (a unique temporary file, then renamed).
+async fn save_history(path: &Path, events: &[asl::history::Event]) -> Result<(), String> {
+    let json: Vec<Value> = events.iter().map(|e| e.to_json()).collect();
+    let bytes = serde_json::to_vec_pretty(&json!({ "events": json })).unwrap_or_default();
+    let p = path.to_path_buf();
+    tokio::task::spawn_blocking(move || write_atomically(&p, &bytes))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Prints state transitions from the history as they happen, and saves the history about once
+/// a second while it grows, so that a killed run leaves the history up to its last second.
+async fn watch_states(
+    handle: asl::Handle,
+    progress: Arc<dyn Progress>,
+    started: Instant,
+    history_path: PathBuf,
+) {
     let mut seen = 0usize;
+    let mut saved = 0usize;
+    let mut last_save = Instant::now();
     loop {
         let events = handle.history().events();
+        if events.len() != saved && last_save.elapsed() >= Duration::from_secs(1) {
+            // A failure here is reported when the run ends and the history is written last.
+            let _ = save_history(&history_path, &events).await;
+            saved = events.len();
+            last_save = Instant::now();
+        }
         for e in events.iter().skip(seen) {
             let name = e
                 .details
@@ -240,21 +271,39 @@ async fn watch_states(handle: asl::Handle, progress: Arc<dyn Progress>, started:
     }
 }
 
+/// Reads a definition, fills its placeholders and validates it.
+pub async fn load_machine(
+    definition: &Path,
+    substitutions: &BTreeMap<String, String>,
+) -> Result<asl::model::StateMachine, RunError> {
+    let path = definition.display().to_string();
+    let raw = tokio::fs::read_to_string(definition)
+        .await
+        .map_err(|e| RunError::Io(format!("reading {path}: {e}")))?;
+    let text = substitute(&raw, substitutions, &path)?;
+    asl::load(&text).map_err(|e| RunError::Definition {
+        path,
+        message: e.to_string(),
+    })
+}
+
 /// Runs the workflow to its end.
 pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let path = cfg.definition.display().to_string();
-    let raw = tokio::fs::read_to_string(&cfg.definition)
-        .await
-        .map_err(|e| RunError::Io(format!("reading {path}: {e}")))?;
-    let text = substitute(&raw, &cfg.substitutions, &path)?;
-    let machine = asl::load(&text).map_err(|e| RunError::Definition {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let mut claim = cfg.claim;
+    let machine = match load_machine(&cfg.definition, &cfg.substitutions).await {
+        Ok(m) => m,
+        Err(e) => {
+            // The execution never started (as when CreateStateMachine refuses a definition):
+            // its name stays free.
+            let _ = claim.discard();
+            return Err(e);
+        }
+    };
     let sm_name = state_machine_name(&cfg.definition);
+    let execution_name = claim.record().name.clone();
     let opts = asl::Options {
-        execution_name: cfg.execution_name.clone(),
+        execution_name: execution_name.clone(),
         state_machine_name: sm_name,
         account: ACCOUNT.into(),
         region: REGION.into(),
@@ -268,6 +317,18 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     };
     let execution_arn = opts.execution_arn();
     let settings = settings(&opts.state_machine_arn(), cfg.send_success_notifications);
+    let history_dir = cfg.state_dir.join("executions");
+    let history_path = claim.store().history_path(&execution_name);
+    claim
+        .update(|r| {
+            r.execution_arn = execution_arn.clone();
+            r.state_machine_arn = settings.state_machine_arn.clone();
+            r.definition = Some(cfg.definition.clone());
+            r.input = cfg.input.clone();
+            r.status = ExecutionStatus::Running;
+            r.pid = std::process::id();
+        })
+        .map_err(|e| RunError::Io(e.to_string()))?;
 
     let logs = LocalLogs::new(cfg.state_dir.join("logs"));
     let (tx, rx) = bus::channel();
@@ -317,37 +378,47 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         progress.clone(),
         started,
     ));
-    let watcher = tokio::spawn(watch_states(handle.clone(), progress.clone(), started));
+    let watcher = tokio::spawn(watch_states(
+        handle.clone(),
+        progress.clone(),
+        started,
+        history_path.clone(),
+    ));
     let result = fut.await;
     watcher.abort();
     // Print what the watcher had not shown yet.
     let _ = watcher.await;
 
-    // Save the history (write, then rename).
+    // From here on, nothing stops the report: what cannot be written is said, not fatal.
+    let mut problems = Vec::new();
     let events: Vec<Value> = result
         .history
         .events()
         .iter()
         .map(|e| e.to_json())
         .collect();
-    let history_dir = cfg.state_dir.join("executions");
-    tokio::fs::create_dir_all(&history_dir)
-        .await
-        .map_err(|e| RunError::Io(format!("{}: {e}", history_dir.display())))?;
-    let history_path = history_dir.join(format!("{}.history.json", cfg.execution_name));
-    write_atomically(
-        &history_path,
-        &serde_json::to_vec_pretty(&json!({"events": events})).unwrap_or_default(),
-    )
-    .await
-    .map_err(|e| RunError::Io(format!("{}: {e}", history_path.display())))?;
+    if let Err(e) = tokio::fs::create_dir_all(&history_dir).await {
+        problems.push(format!(
+            "the history could not be written: {}: {e}",
+            history_dir.display()
+        ));
+    } else if let Err(e) = save_history(&history_path, &result.history.events()).await {
+        problems.push(format!("the history could not be written: {e}"));
+    }
     sfn.set_history(&execution_arn, events);
+    if let Err(e) = claim.finish(
+        result.status.into(),
+        result.error.clone(),
+        result.cause.clone(),
+    ) {
+        problems.push(format!("the execution record could not be written: {e}"));
+    }
 
     // The execution status change goes to notify.
     let change = ExecutionChange {
         execution_arn: execution_arn.clone(),
         state_machine_arn: settings.state_machine_arn.clone(),
-        name: cfg.execution_name.clone(),
+        name: execution_name.clone(),
         status: result.status.as_str().to_string(),
         start_date: Some(result.start.timestamp_millis()),
         stop_date: Some(result.stop.timestamp_millis()),
@@ -357,7 +428,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     };
     let event = events::execution_change_event(&change, REGION, ACCOUNT);
     if let Err(e) = notify::handle(event, &settings, sfn.as_ref(), &sns, &batch).await {
-        progress.line(&format!("notify failed: {e}"));
+        problems.push(format!("notify failed: {e}"));
     }
     router.abort();
     let _ = router.await;
@@ -371,13 +442,8 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         jobs: batch.jobs(),
         notifications: sns.sent(),
         wall: started.elapsed(),
+        problems,
     })
-}
-
-async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, path).await
 }
 
 #[cfg(test)]

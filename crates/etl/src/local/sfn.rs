@@ -1,24 +1,26 @@
 //! Step Functions locally: task-token callbacks go to the running ASL execution; executions
-//! started by triggers are recorded under `.rsqlflow/executions/` so that a second identical
-//! trigger finds the first; histories are served from the finished executions.
+//! started by triggers are claimed in the execution records (`.rsqlflow/executions/`, see
+//! [`crate::local::executions`]) so that a second identical trigger finds the first;
+//! histories are served from the finished executions.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ServiceError;
+use crate::local::executions::{Claim, ExecutionRecord, ExecutionStore, RecordError};
 use crate::services::{Started, StepFunctions};
 
 /// Local Step Functions.
 pub struct LocalStepFunctions {
     handle: OnceLock<asl::Handle>,
-    executions: PathBuf,
+    executions: ExecutionStore,
     region: String,
     account: String,
-    started: Mutex<Vec<(String, Value)>>,
+    started: Mutex<Vec<Claim>>,
     histories: Mutex<HashMap<String, Vec<Value>>>,
 }
 
@@ -26,7 +28,7 @@ impl LocalStepFunctions {
     pub fn new(executions: impl Into<PathBuf>, region: &str, account: &str) -> Self {
         LocalStepFunctions {
             handle: OnceLock::new(),
-            executions: executions.into(),
+            executions: ExecutionStore::new(executions.into()),
             region: region.into(),
             account: account.into(),
             started: Mutex::new(Vec::new()),
@@ -39,8 +41,9 @@ impl LocalStepFunctions {
         let _ = self.handle.set(handle);
     }
 
-    /// Executions started through `start_execution` and not yet taken.
-    pub fn take_started(&self) -> Vec<(String, Value)> {
+    /// Executions started through `start_execution` and not yet taken: their claimed records
+    /// (RUNNING, locked by this process).
+    pub fn take_started(&self) -> Vec<Claim> {
         self.started
             .lock()
             .map(|mut v| std::mem::take(&mut *v))
@@ -54,9 +57,9 @@ impl LocalStepFunctions {
         }
     }
 
-    /// The record file of an execution name.
-    pub fn record_path(&self, name: &str) -> PathBuf {
-        self.executions.join(format!("{name}.json"))
+    /// The execution records.
+    pub fn store(&self) -> &ExecutionStore {
+        &self.executions
     }
 
     fn execution_arn(&self, state_machine_arn: &str, name: &str) -> String {
@@ -101,35 +104,26 @@ impl StepFunctions for LocalStepFunctions {
         input: &Value,
     ) -> Result<Started, ServiceError> {
         let execution_arn = self.execution_arn(state_machine_arn, name);
-        let io = |e: std::io::Error| ServiceError::Rejected {
-            service: "states",
-            message: format!("{}: {e}", self.executions.display()),
-        };
-        tokio::fs::create_dir_all(&self.executions)
-            .await
-            .map_err(io)?;
-        let record = json!({"executionArn": execution_arn, "name": name, "input": input});
-        // create_new: the name is taken atomically, as StartExecution does.
-        let created = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(self.record_path(name))
-            .await;
-        match created {
-            Ok(mut f) => {
-                use tokio::io::AsyncWriteExt;
-                f.write_all(record.to_string().as_bytes())
-                    .await
-                    .map_err(io)?;
+        let record = ExecutionRecord::new(&execution_arn, name, state_machine_arn, input.clone());
+        // The name is taken under a lock, as StartExecution takes it atomically.
+        match self.executions.claim(record) {
+            Ok(claim) => {
                 if let Ok(mut s) = self.started.lock() {
-                    s.push((name.to_string(), input.clone()));
+                    s.push(claim);
                 }
                 Ok(Started::New { execution_arn })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(RecordError::Exists { .. } | RecordError::Busy(_)) => {
                 Ok(Started::AlreadyExists { execution_arn })
             }
-            Err(e) => Err(io(e)),
+            Err(e @ RecordError::InvalidName { .. }) => Err(ServiceError::Rejected {
+                service: "states",
+                message: format!("InvalidName: {e}"),
+            }),
+            Err(e) => Err(ServiceError::Rejected {
+                service: "states",
+                message: e.to_string(),
+            }),
         }
     }
 

@@ -35,6 +35,12 @@ impl LocalSns {
 #[async_trait]
 impl Notifier for LocalSns {
     async fn publish(&self, topic_arn: &str, n: &Notification) -> Result<(), ServiceError> {
+        // Kept for the caller to print even when the outbox cannot be written.
+        if let Ok(mut s) = self.sent.lock()
+            && !s.contains(n)
+        {
+            s.push(n.clone());
+        }
         let io = |e: std::io::Error| ServiceError::Rejected {
             service: "sns",
             message: format!("{}: {e}", self.outbox.display()),
@@ -60,9 +66,6 @@ impl Notifier for LocalSns {
             .map_err(io)?;
         f.write_all(line.as_bytes()).await.map_err(io)?;
         f.flush().await.map_err(io)?;
-        if let Ok(mut s) = self.sent.lock() {
-            s.push(n.clone());
-        }
         Ok(())
     }
 }

@@ -1,0 +1,331 @@
+//! How `rsqlflow run` and `rsqlflow trigger` fail, through the real binary: no execution
+//! vanishes or ends without a record and a notification, names and keys from the command line
+//! stay inside their roots, nothing is left half-written, and no password reaches a file.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    support::copy_dir(&root.join("etl"), &dir.path().join("etl"));
+    support::copy_dir(
+        &root.join("state-machines"),
+        &dir.path().join("state-machines"),
+    );
+    std::fs::copy(root.join("template.yaml"), dir.path().join("template.yaml"))
+        .expect("copy template.yaml");
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run_env(dir, args, &[])
+}
+
+fn run_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = support::run_with_env(dir, &args, None, envs);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn outbox(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join(".rsqlflow/outbox.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("outbox line is JSON"))
+        .collect()
+}
+
+fn record(dir: &Path, name: &str) -> Value {
+    let p = dir.join(format!(".rsqlflow/executions/{name}.json"));
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .expect("record is JSON")
+}
+
+/// Every file below `dir`, recursively.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn temporaries(dir: &Path) -> Vec<std::path::PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.ends_with(".tmp") || n.contains(".tmp-") || n.contains(".tmp.")
+        })
+        .collect()
+}
+
+#[test]
+fn execution_names_follow_step_functions_and_are_used_once() {
+    let dir = workdir();
+    for bad in [
+        "../../../outside/pwned",
+        "bad name:chars*?",
+        &"n".repeat(250),
+    ] {
+        let (code, out, err) = run(dir.path(), &["run", "--name", bad]);
+        assert_eq!(code, 1, "{bad}: {out}{err}");
+        assert!(err.contains("invalid execution name"), "{bad}: {err}");
+    }
+    assert!(!dir.path().join("outside").exists());
+    assert!(!dir.path().join(".rsqlflow/executions").exists());
+    let (code, out, err) = run(dir.path(), &["run", "--name", "once"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(record(dir.path(), "once")["status"], "SUCCEEDED");
+    let history = std::fs::read(dir.path().join(".rsqlflow/executions/once.history.json")).unwrap();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "once"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("execution once exists already (SUCCEEDED)"),
+        "{err}"
+    );
+    // The first execution's history is untouched, and no second notification went out.
+    assert_eq!(
+        std::fs::read(dir.path().join(".rsqlflow/executions/once.history.json")).unwrap(),
+        history
+    );
+    assert_eq!(outbox(dir.path()).len(), 1);
+}
+
+#[test]
+fn trigger_keys_stay_inside_local_s3() {
+    let dir = workdir();
+    std::fs::write(dir.path().join("outside.txt"), "secret").unwrap();
+    for key in [
+        "/tmp/outside.txt",
+        "../../outside.txt",
+        "../outside.txt",
+        "/dev/zero",
+        "a//b.csv",
+    ] {
+        let (code, out, err) = run(dir.path(), &["trigger", "s3", key]);
+        assert_eq!(code, 1, "{key}: {out}{err}");
+        assert!(err.contains("invalid object key"), "{key}: {err}");
+    }
+    let (code, out, err) = run(
+        dir.path(),
+        &["trigger", "s3", "incoming/x.csv", "--bucket", "Bad_Bucket"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("invalid bucket name"), "{err}");
+    assert!(!dir.path().join(".rsqlflow/executions").exists());
+}
+
+#[test]
+fn a_trigger_that_cannot_start_leaves_no_record_and_can_be_repeated() {
+    let dir = workdir();
+    let data = dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("orders.csv"), "1,2\n").unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "s3",
+            "incoming/orders.csv",
+            "--etl-dir",
+            "no-such-dir",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("no-such-dir"), "{err}");
+    // The same trigger, now able to run, runs (it is not "already started").
+    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("SUCCEEDED"), "{out}");
+    // Again: reported with its status.
+    let (code, out, _) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(SUCCEEDED)"), "{out}");
+}
+
+#[test]
+fn a_failed_triggered_execution_is_reported_as_failed_when_triggered_again() {
+    let dir = workdir();
+    let merge = dir.path().join("etl/tpch/customer_merge.rsql");
+    std::fs::write(&merge, "SELECT * FROM no_such_table;\n").unwrap();
+    let data = dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("orders.csv"), "1,2\n").unwrap();
+    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("(FAILED)"), "{out}");
+    assert!(err.contains("rsqlflow redrive"), "{err}");
+}
+
+#[test]
+fn a_killed_run_is_found_and_ended_as_aborted_with_its_notification() {
+    let dir = workdir();
+    // A job that takes long enough to be killed in the middle.
+    let staging = dir.path().join("etl/tpch/customer_staging.rsql");
+    let text = std::fs::read_to_string(&staging).unwrap();
+    std::fs::write(&staging, format!("SELECT pg_sleep(120);\n{text}")).unwrap();
+    let mut child = Command::new(support::bin())
+        .args(["run", "--name", "killed"])
+        .current_dir(dir.path())
+        .env_remove("RSQLFLOW_DATABASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rsqlflow");
+    // Wait until the job has been submitted (the history saved while the run goes shows its
+    // Task), then kill the process outright.
+    let started = Instant::now();
+    let history = dir.path().join(".rsqlflow/executions/killed.history.json");
+    while !std::fs::read_to_string(&history)
+        .unwrap_or_default()
+        .contains("customer_staging")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the job never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    assert_eq!(record(dir.path(), "killed")["status"], "RUNNING");
+    assert!(outbox(dir.path()).is_empty());
+
+    // The next command finds it.
+    std::fs::write(&staging, text).unwrap();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "next"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("execution killed was left RUNNING by a process that ended"),
+        "{err}"
+    );
+    let r = record(dir.path(), "killed");
+    assert_eq!(r["status"], "ABORTED");
+    assert!(r["stopDate"].as_i64().is_some());
+    let history: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(".rsqlflow/executions/killed.history.json")).unwrap(),
+    )
+    .unwrap();
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["type"], "ExecutionAborted");
+    assert!(events.len() > 2, "the history up to the kill was kept");
+    let sent = outbox(dir.path());
+    let aborted: Vec<_> = sent
+        .iter()
+        .filter(|n| n["attributes"]["status"] == "ABORTED")
+        .collect();
+    assert_eq!(aborted.len(), 1, "{sent:?}");
+    assert!(
+        aborted[0]["subject"].as_str().unwrap().contains("ABORTED"),
+        "{sent:?}"
+    );
+    // Only once.
+    let (code, _, err) = run(dir.path(), &["run", "--name", "third"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("left RUNNING"), "{err}");
+    assert!(temporaries(&dir.path().join(".rsqlflow")).is_empty());
+}
+
+#[test]
+fn a_history_that_cannot_be_written_still_ends_with_a_summary_and_a_notification() {
+    let dir = workdir();
+    // A directory where the history file goes: the write fails.
+    std::fs::create_dir_all(
+        dir.path()
+            .join(".rsqlflow/executions/blocked.history.json/x"),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "blocked"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("SUCCEEDED"), "{out}");
+    assert!(out.contains("notification: [rsqlflow] SUCCEEDED"), "{out}");
+    assert!(err.contains("the history could not be written"), "{err}");
+    assert_eq!(outbox(dir.path()).len(), 1);
+    assert_eq!(record(dir.path(), "blocked")["status"], "SUCCEEDED");
+    assert!(temporaries(&dir.path().join(".rsqlflow")).is_empty());
+}
+
+#[test]
+fn seeding_never_replaces_objects_that_are_there() {
+    let dir = workdir();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "sample-data",
+            "--scale",
+            "0.02",
+            "--tables",
+            "customer",
+            "--s3-root",
+            ".rsqlflow/s3",
+            "--bucket",
+            "rsqlflow-data",
+            "--prefix",
+            "tpch",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let customer = dir
+        .path()
+        .join(".rsqlflow/s3/rsqlflow-data/tpch/customer/customer.tbl.gz");
+    let before = std::fs::read(&customer).unwrap();
+    // A temporary object of a seeding that was killed.
+    let stale = customer.with_file_name(".rsqlflow-killed.tmp");
+    std::fs::write(&stale, b"partial").unwrap();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "seeded"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(std::fs::read(&customer).unwrap(), before);
+    assert!(
+        err.contains("seeded TPC-H region, nation at scale"),
+        "{err}"
+    );
+    assert!(!stale.exists());
+}
+
+#[test]
+fn help_never_shows_a_password_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://etl:Hunter2Secret@db.example.com:5439/dev";
+    for cmd in [
+        vec!["run", "--help"],
+        vec!["trigger", "s3", "--help"],
+        vec!["trigger", "schedule", "--help"],
+        vec!["rsql", "--help"],
+        vec!["job", "--help"],
+    ] {
+        let (_, out, err) = run_env(
+            dir.path(),
+            &cmd,
+            &[
+                ("RSQLFLOW_DATABASE", url),
+                ("RSQLFLOW_VARIABLES", "{\"pw\":\"Hunter2Secret\"}"),
+            ],
+        );
+        assert!(
+            !out.contains("Hunter2Secret") && !err.contains("Hunter2Secret"),
+            "{cmd:?} shows the password:\n{out}{err}"
+        );
+    }
+}
