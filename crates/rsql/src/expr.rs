@@ -25,7 +25,16 @@ pub enum ExprError {
     /// A lone operand that is not a boolean.
     #[error("unrecognized value \"{0}\" for \"\\if expression\": Boolean expected")]
     NotBoolean(String),
+    /// Parentheses and NOTs nested deeper than [`MAX_NESTING`].
+    #[error("\\if expression nested more than {0} levels deep (parentheses and NOT)")]
+    TooDeep(usize),
 }
+
+/// How deeply parentheses and NOTs may nest in an `\if` expression. RSQL's documentation
+/// gives no limit (https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html,
+/// \IF); this one is generous for any real script and keeps hostile input from using unbounded
+/// memory. The parser keeps no stack frames per level, so the limit is not about the stack.
+pub const MAX_NESTING: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -183,34 +192,6 @@ impl Parser {
         }
     }
 
-    fn or(&mut self) -> Result<bool, ExprError> {
-        let mut v = self.and()?;
-        while self.peek() == Some(&Tok::Or) {
-            self.pos += 1;
-            let r = self.and()?;
-            v = v || r;
-        }
-        Ok(v)
-    }
-
-    fn and(&mut self) -> Result<bool, ExprError> {
-        let mut v = self.not()?;
-        while self.peek() == Some(&Tok::And) {
-            self.pos += 1;
-            let r = self.not()?;
-            v = v && r;
-        }
-        Ok(v)
-    }
-
-    fn not(&mut self) -> Result<bool, ExprError> {
-        if self.peek() == Some(&Tok::Not) {
-            self.pos += 1;
-            return Ok(!self.not()?);
-        }
-        self.primary()
-    }
-
     fn syntax(&self) -> ExprError {
         if self.pos >= self.toks.len() {
             ExprError::Incomplete
@@ -219,37 +200,116 @@ impl Parser {
         }
     }
 
-    fn primary(&mut self) -> Result<bool, ExprError> {
-        match self.peek().cloned() {
-            Some(Tok::LParen) => {
-                self.pos += 1;
-                let v = self.or()?;
-                if self.peek() != Some(&Tok::RParen) {
-                    return Err(self.syntax());
+    /// Parses and evaluates the whole expression:
+    ///
+    /// ```text
+    /// or      := and (OR and)*
+    /// and     := not (AND not)*
+    /// not     := NOT not | primary
+    /// primary := '(' or ')' | operand [comparison operand]
+    /// ```
+    ///
+    /// The grammar is recursive but the parser is not: pending work is kept on an explicit
+    /// stack (one [`Cont`] per call a recursive-descent parser would be inside), so hostile
+    /// nesting cannot exhaust the thread's stack. Nesting (parentheses and NOTs) is still
+    /// limited to [`MAX_NESTING`] levels.
+    fn expression(&mut self) -> Result<bool, ExprError> {
+        let mut stack = vec![Cont::Or(None), Cont::And(None)];
+        let mut nesting = 0usize;
+        loop {
+            // Descend to a primary, noting each NOT and '(' passed on the way.
+            let mut v = loop {
+                match self.peek() {
+                    Some(Tok::Not) | Some(Tok::LParen) => {
+                        nesting += 1;
+                        if nesting > MAX_NESTING {
+                            return Err(ExprError::TooDeep(MAX_NESTING));
+                        }
+                        if self.peek() == Some(&Tok::Not) {
+                            stack.push(Cont::Not);
+                        } else {
+                            stack.extend([Cont::Paren, Cont::Or(None), Cont::And(None)]);
+                        }
+                        self.pos += 1;
+                    }
+                    _ => break self.operand()?,
                 }
-                self.pos += 1;
-                Ok(v)
-            }
-            Some(Tok::Operand { text, quoted }) => {
-                self.pos += 1;
-                if let Some(Tok::Op(op)) = self.peek().cloned() {
-                    self.pos += 1;
-                    let Some(Tok::Operand {
-                        text: rt,
-                        quoted: rq,
-                    }) = self.peek().cloned()
-                    else {
-                        return Err(self.syntax());
-                    };
-                    self.pos += 1;
-                    Ok(compare(&text, quoted, &rt, rq, op))
-                } else {
-                    parse_bool(&text).ok_or(ExprError::NotBoolean(text))
+            };
+            // Return `v` up the pending calls until one of them needs another operand.
+            loop {
+                let Some(cont) = stack.pop() else {
+                    return Ok(v);
+                };
+                match cont {
+                    Cont::Not => {
+                        nesting = nesting.saturating_sub(1);
+                        v = !v;
+                    }
+                    Cont::And(acc) => {
+                        let r = acc.map_or(v, |a| a && v);
+                        if self.peek() == Some(&Tok::And) {
+                            self.pos += 1;
+                            stack.push(Cont::And(Some(r)));
+                            break;
+                        }
+                        v = r;
+                    }
+                    Cont::Or(acc) => {
+                        let r = acc.map_or(v, |a| a || v);
+                        if self.peek() == Some(&Tok::Or) {
+                            self.pos += 1;
+                            stack.extend([Cont::Or(Some(r)), Cont::And(None)]);
+                            break;
+                        }
+                        v = r;
+                    }
+                    Cont::Paren => {
+                        nesting = nesting.saturating_sub(1);
+                        if self.peek() != Some(&Tok::RParen) {
+                            return Err(self.syntax());
+                        }
+                        self.pos += 1;
+                    }
                 }
             }
-            _ => Err(self.syntax()),
         }
     }
+
+    /// `operand [comparison operand]`: a comparison, or a lone operand read as a boolean.
+    fn operand(&mut self) -> Result<bool, ExprError> {
+        let Some(Tok::Operand { text, quoted }) = self.peek().cloned() else {
+            return Err(self.syntax());
+        };
+        self.pos += 1;
+        if let Some(Tok::Op(op)) = self.peek().cloned() {
+            self.pos += 1;
+            let Some(Tok::Operand {
+                text: rt,
+                quoted: rq,
+            }) = self.peek().cloned()
+            else {
+                return Err(self.syntax());
+            };
+            self.pos += 1;
+            Ok(compare(&text, quoted, &rt, rq, op))
+        } else {
+            parse_bool(&text).ok_or(ExprError::NotBoolean(text))
+        }
+    }
+}
+
+/// What is left to do once the value being parsed is known: the rest of a call that a
+/// recursive-descent parser would have on its stack.
+#[derive(Debug, Clone, Copy)]
+enum Cont {
+    /// In `or`, after the first operand (`None`) or after `acc OR`.
+    Or(Option<bool>),
+    /// In `and`, after the first operand (`None`) or after `acc AND`.
+    And(Option<bool>),
+    /// After `NOT`: negate.
+    Not,
+    /// After `(`: expect `)`.
+    Paren,
 }
 
 /// An exact decimal: sign, integer digits, fraction digits (no exponent, so `2E000` is text).
@@ -329,7 +389,7 @@ pub fn evaluate(raw: &str, vars: &Variables) -> Result<bool, ExprError> {
         return Err(ExprError::Empty);
     }
     let mut p = Parser { toks, pos: 0 };
-    let v = p.or()?;
+    let v = p.expression()?;
     if p.pos != p.toks.len() {
         return Err(p.syntax());
     }
@@ -387,5 +447,138 @@ mod tests {
         assert_eq!(ev("1 = 1 2"), Err(ExprError::Syntax("2".into())));
         assert!(matches!(ev("maybe"), Err(ExprError::NotBoolean(_))));
         assert_eq!(ev("'abc"), Err(ExprError::Unterminated));
+    }
+    #[test]
+    fn deep_nesting_is_an_error_not_an_overflow() {
+        // 100,000 levels: far past the limit; the parser must neither recurse nor panic.
+        let deep = format!("{}1 = 1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(ev(&deep), Err(ExprError::TooDeep(MAX_NESTING)));
+        let nots = format!("{}true", "NOT ".repeat(100_000));
+        assert_eq!(ev(&nots), Err(ExprError::TooDeep(MAX_NESTING)));
+        let mixed = format!("{}true{}", "NOT (".repeat(50_000), ")".repeat(50_000));
+        assert_eq!(ev(&mixed), Err(ExprError::TooDeep(MAX_NESTING)));
+        assert_eq!(
+            ExprError::TooDeep(MAX_NESTING).to_string(),
+            "\\if expression nested more than 1000 levels deep (parentheses and NOT)"
+        );
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_works() {
+        let n = MAX_NESTING;
+        let parens = format!("{}1 = 1{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(ev(&parens), Ok(true));
+        let nots = format!("{}true", "NOT ".repeat(n));
+        assert_eq!(ev(&nots), Ok(n.is_multiple_of(2)));
+        // Long flat expressions are not nesting.
+        let flat = vec!["(1 = 1)"; 10_000].join(" AND ");
+        assert_eq!(ev(&flat), Ok(true));
+    }
+
+    /// The recursive-descent parser this crate used before the explicit-stack one, kept as an
+    /// oracle: both must give the same value or the same error on every input.
+    struct Reference(Parser);
+
+    impl Reference {
+        fn or(&mut self) -> Result<bool, ExprError> {
+            let mut v = self.and()?;
+            while self.0.peek() == Some(&Tok::Or) {
+                self.0.pos += 1;
+                let r = self.and()?;
+                v = v || r;
+            }
+            Ok(v)
+        }
+
+        fn and(&mut self) -> Result<bool, ExprError> {
+            let mut v = self.not()?;
+            while self.0.peek() == Some(&Tok::And) {
+                self.0.pos += 1;
+                let r = self.not()?;
+                v = v && r;
+            }
+            Ok(v)
+        }
+
+        fn not(&mut self) -> Result<bool, ExprError> {
+            if self.0.peek() == Some(&Tok::Not) {
+                self.0.pos += 1;
+                return Ok(!self.not()?);
+            }
+            if self.0.peek() == Some(&Tok::LParen) {
+                self.0.pos += 1;
+                let v = self.or()?;
+                if self.0.peek() != Some(&Tok::RParen) {
+                    return Err(self.0.syntax());
+                }
+                self.0.pos += 1;
+                return Ok(v);
+            }
+            self.0.operand()
+        }
+    }
+
+    fn reference(raw: &str, vars: &Variables) -> Result<bool, ExprError> {
+        let toks = tokenize(raw, vars)?;
+        if toks.is_empty() {
+            return Err(ExprError::Empty);
+        }
+        let mut p = Reference(Parser { toks, pos: 0 });
+        let v = p.or()?;
+        if p.0.pos != p.0.toks.len() {
+            return Err(p.0.syntax());
+        }
+        Ok(v)
+    }
+
+    /// Well-formed expressions (as token lists), so that values are compared, not only errors.
+    fn well_formed() -> impl proptest::strategy::Strategy<Value = Vec<&'static str>> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            prop::sample::select(vec!["true", "false", "1", "0", "off", "x"]).prop_map(|t| vec![t]),
+            (
+                prop::sample::select(vec!["1", "2", ":cnt", "'a'", "true"]),
+                prop::sample::select(vec!["=", "<>", "<", ">="]),
+                prop::sample::select(vec!["1", "2", "150", "'a'"]),
+            )
+                .prop_map(|(l, o, r)| vec![l, o, r]),
+        ];
+        leaf.prop_recursive(6, 48, 3, |inner| {
+            prop_oneof![
+                inner
+                    .clone()
+                    .prop_map(|e| [vec!["("], e, vec![")"]].concat()),
+                inner.clone().prop_map(|e| [vec!["NOT"], e].concat()),
+                (
+                    inner.clone(),
+                    prop::sample::select(vec!["AND", "OR"]),
+                    inner
+                )
+                    .prop_map(|(l, o, r)| [l, vec![o], r].concat()),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_as_recursive_descent(
+            tokens in well_formed(),
+            noise in proptest::collection::vec(
+                (
+                    0usize..64,
+                    proptest::sample::select(vec!["(", ")", "NOT", "AND", "OR", "=", "x", ""]),
+                ),
+                0..2,
+            )
+        ) {
+            let mut tokens = tokens;
+            for (at, t) in noise {
+                tokens.insert(at.min(tokens.len()), t);
+            }
+            let src = tokens.join(" ");
+            let mut v = Variables::new();
+            v.set("cnt", "150");
+            proptest::prop_assert_eq!(evaluate(&src, &v), reference(&src, &v), "{}", src);
+        }
     }
 }
