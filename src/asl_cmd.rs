@@ -59,21 +59,16 @@ fn input(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(&raw).with_context(|| format!("{origin} is not valid JSON"))
 }
 
-/// Writes a file next to its final name, then renames it into place.
+/// Writes a file whole or not at all (a unique temporary name beside it, removed on failure,
+/// then renamed into place).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("history"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+    let path = if path.parent().is_some_and(|d| d.as_os_str().is_empty()) {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    };
+    etl::local::executions::write_atomically(&path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 async fn exec(a: AslExecArgs) -> Result<i32> {

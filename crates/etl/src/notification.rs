@@ -26,6 +26,11 @@ pub struct Outcome {
     pub job_url: Option<String>,
     pub trigger: Option<String>,
     pub jobs_run: usize,
+    /// How many times the execution was redriven (its last `ExecutionRedriven` event's
+    /// `redriveCount`, as GetExecutionHistory shows it:
+    /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionRedrivenEventDetails.html>).
+    /// What failed and the jobs run are those of the latest attempt.
+    pub redrive_count: u64,
 }
 
 impl Outcome {
@@ -60,6 +65,16 @@ impl Outcome {
         for e in events {
             let ty = e["type"].as_str().unwrap_or("");
             match ty {
+                "ExecutionRedriven" => {
+                    // A new attempt: the failure of the previous one is history.
+                    o.redrive_count = e["executionRedrivenEventDetails"]["redriveCount"]
+                        .as_u64()
+                        .unwrap_or(o.redrive_count + 1);
+                    o.jobs_run = 0;
+                    o.failed_state = None;
+                    o.error = change.error.clone();
+                    cause = change.cause.clone();
+                }
                 "TaskStateEntered" => o.jobs_run += 1,
                 "TaskFailed" | "TaskTimedOut" => {
                     let d = e
@@ -165,8 +180,12 @@ pub fn compose(
         (_, Some(s), None) => format!(" at {s}"),
         _ => String::new(),
     };
+    let redrive = match o.redrive_count {
+        0 => String::new(),
+        n => format!(" (redrive {n})"),
+    };
     let subject = one_line(
-        &format!("[rsqlflow] {status}: {}{what}", settings.workflow),
+        &format!("[rsqlflow] {status}{redrive}: {}{what}", settings.workflow),
         100,
     );
     let mut b = String::new();
@@ -175,8 +194,13 @@ pub fn compose(
         _ => "unknown".into(),
     };
     b.push_str(&format!(
-        "Workflow {} {status} (execution {}).\n\n",
-        settings.workflow, change.name
+        "Workflow {} {status} (execution {}{}).\n\n",
+        settings.workflow,
+        change.name,
+        match o.redrive_count {
+            0 => String::new(),
+            n => format!(", redrive {n}"),
+        }
     ));
     if status != "SUCCEEDED" {
         b.push_str("WHAT FAILED\n");
@@ -234,11 +258,14 @@ pub fn compose(
         "Trigger:  {}\n",
         o.trigger.as_deref().unwrap_or("started by hand")
     ));
-    let attributes: BTreeMap<String, String> = [
+    let mut attributes: BTreeMap<String, String> = [
         ("status".to_string(), status.to_string()),
         ("workflow".to_string(), settings.workflow.clone()),
     ]
     .into();
+    if o.redrive_count > 0 {
+        attributes.insert("redriveCount".into(), o.redrive_count.to_string());
+    }
     Notification {
         subject,
         body: b,
@@ -249,6 +276,49 @@ pub fn compose(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redriven_execution_says_which_redrive_and_its_own_outcome() {
+        let change = ExecutionChange {
+            execution_arn: "arn:aws:states:us-east-1:1:execution:sm:e1".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:sm".into(),
+            name: "e1".into(),
+            status: "SUCCEEDED".into(),
+            start_date: Some(0),
+            stop_date: Some(1000),
+            input: None,
+            error: None,
+            cause: None,
+        };
+        let events: Vec<Value> = serde_json::from_str(
+            r#"[
+            {"id":1,"previousEventId":0,"type":"ExecutionStarted","executionStartedEventDetails":{"input":"{}"}},
+            {"id":2,"previousEventId":1,"type":"TaskStateEntered","stateEnteredEventDetails":{"name":"A"}},
+            {"id":3,"previousEventId":2,"type":"TaskFailed","taskFailedEventDetails":{"error":"E","cause":"boom"}},
+            {"id":4,"previousEventId":3,"type":"ExecutionFailed","executionFailedEventDetails":{"error":"E"}},
+            {"id":5,"previousEventId":4,"type":"ExecutionRedriven","executionRedrivenEventDetails":{"redriveCount":1}},
+            {"id":6,"previousEventId":5,"type":"TaskStateEntered","stateEnteredEventDetails":{"name":"A"}},
+            {"id":7,"previousEventId":6,"type":"TaskSucceeded"},
+            {"id":8,"previousEventId":7,"type":"ExecutionSucceeded"}
+        ]"#,
+        )
+        .unwrap();
+        let o = Outcome::from_history(&change, &events);
+        assert_eq!(o.redrive_count, 1);
+        assert_eq!(o.failed_state, None);
+        assert_eq!(o.jobs_run, 1);
+        let settings = Settings {
+            workflow: "sm".into(),
+            ..Settings::from_env()
+        };
+        let n = compose(&settings, &change, &o, &[]);
+        assert_eq!(n.subject, "[rsqlflow] SUCCEEDED (redrive 1): sm");
+        assert!(
+            n.body
+                .starts_with("Workflow sm SUCCEEDED (execution e1, redrive 1).")
+        );
+        assert_eq!(n.attributes["redriveCount"], "1");
+    }
 
     #[test]
     fn subjects_are_one_short_line() {

@@ -677,3 +677,109 @@ async fn job_credentials_come_from_iam_for_workgroups_and_clusters() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn notify_says_which_redrive_an_execution_ended_and_reads_only_its_last_attempt() {
+    let exec = "arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-8";
+    let history = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+        use aws_sdk_sfn::types::{
+            ExecutionRedrivenEventDetails, HistoryEvent, HistoryEventType,
+            StateEnteredEventDetails, TaskFailedEventDetails,
+        };
+        let t = aws_smithy_types::DateTime::from_secs(1_764_000_000);
+        let ev = |id: i64, ty: HistoryEventType| {
+            HistoryEvent::builder()
+                .id(id)
+                .previous_event_id(id - 1)
+                .timestamp(t)
+                .r#type(ty)
+        };
+        aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput::builder()
+            .events(ev(1, HistoryEventType::ExecutionStarted).build().unwrap())
+            .events(
+                ev(2, HistoryEventType::TaskStateEntered)
+                    .state_entered_event_details(
+                        StateEnteredEventDetails::builder()
+                            .name("CustomerMerge")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .events(
+                ev(3, HistoryEventType::TaskFailed)
+                    .task_failed_event_details(
+                        TaskFailedEventDetails::builder()
+                            .error("Rsqlflow.ScriptFailed")
+                            .resource_type("lambda")
+                            .resource("invoke.waitForTaskToken")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .events(ev(4, HistoryEventType::ExecutionFailed).build().unwrap())
+            .events(
+                ev(5, HistoryEventType::ExecutionRedriven)
+                    .execution_redriven_event_details(
+                        ExecutionRedrivenEventDetails::builder()
+                            .redrive_count(1)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .events(
+                ev(6, HistoryEventType::TaskStateEntered)
+                    .state_entered_event_details(
+                        StateEnteredEventDetails::builder()
+                            .name("CustomerMerge")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .events(ev(7, HistoryEventType::TaskSucceeded).build().unwrap())
+            .events(ev(8, HistoryEventType::ExecutionSucceeded).build().unwrap())
+            .build()
+            .unwrap()
+    });
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|r| {
+            let attrs = r.message_attributes().cloned().unwrap_or_default();
+            r.subject() == Some("[rsqlflow] SUCCEEDED (redrive 1): rsql-etl")
+                && r.message().is_some_and(|m| {
+                    m.contains("(execution run-8, redrive 1)") && m.contains("1 job(s) ran.")
+                })
+                && attrs.get("redriveCount").and_then(|a| a.string_value()) == Some("1")
+        })
+        .then_output(|| {
+            aws_sdk_sns::operation::publish::PublishOutput::builder()
+                .message_id("m-2")
+                .build()
+        });
+    let batch = AwsBatch::new(client!(aws_sdk_batch, &[]), "rsqlflow-queue");
+    let sfn = sfn(&[&history]);
+    let sns = AwsSns::new(client!(aws_sdk_sns, &[&publish]));
+    let change = ExecutionChange {
+        execution_arn: exec.into(),
+        state_machine_arn: settings().state_machine_arn,
+        name: "run-8".into(),
+        status: "SUCCEEDED".into(),
+        start_date: Some(1_764_000_000_000),
+        stop_date: Some(1_764_000_060_000),
+        input: Some("{}".into()),
+        error: None,
+        cause: None,
+    };
+    let event = etl::events::execution_change_event(&change, "eu-west-1", "123456789012");
+    let mut s = settings();
+    s.send_success_notifications = true;
+    notify::handle(event, &s, &sfn, &sns, &batch)
+        .await
+        .expect("notified");
+    assert_eq!(publish.num_calls(), 1, "the notification did not match");
+}

@@ -65,6 +65,14 @@ fn event_json(e: &HistoryEvent) -> Value {
             json!({"error": d.error(), "cause": d.cause()}),
         );
     }
+    // RedriveExecution appends ExecutionRedriven with the redrive's number (API reference,
+    // ExecutionRedrivenEventDetails).
+    if let Some(d) = e.execution_redriven_event_details() {
+        m.insert(
+            "executionRedrivenEventDetails".into(),
+            json!({"redriveCount": d.redrive_count()}),
+        );
+    }
     if let Some(d) = e.execution_failed_event_details() {
         m.insert(
             "executionFailedEventDetails".into(),
