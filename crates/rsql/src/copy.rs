@@ -47,11 +47,20 @@ pub fn parse(args: &str) -> Result<CopyCommand, CopyError> {
                 b'(' => depth += 1,
                 b')' => depth = depth.saturating_sub(1),
                 c if c.is_ascii_whitespace() && depth == 0 => {
+                    // Look at the next word only, once per run of spaces: lowercasing the rest
+                    // of the line at every space made long lines quadratic.
                     let rest = s[i..].trim_start();
-                    let lower = rest.to_ascii_lowercase();
-                    if lower.starts_with("from ") || lower.starts_with("to ") {
+                    let word = |w: &[u8]| {
+                        rest.as_bytes()
+                            .get(..w.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(w))
+                    };
+                    if word(b"from ") || word(b"to ") {
                         break;
                     }
+                    // The skipped run holds no quotes or parentheses.
+                    i = s.len() - rest.len();
+                    continue;
                 }
                 _ => {}
             },
@@ -133,5 +142,18 @@ mod tests {
             Err(CopyError::Unsupported(_))
         ));
         assert!(matches!(parse("t"), Err(CopyError::Parse(_))));
+    }
+
+    #[test]
+    fn long_lines_parse_in_linear_time() {
+        // Each of these took time quadratic in the line's length (hours at this size).
+        crate::testutil::finishes_within(60, || {
+            let words = format!("t{} from 'f'", " x".repeat(1_000_000));
+            assert_eq!(parse(&words).unwrap().file, "f");
+            let spaces = format!("t{}from 'f'", " ".repeat(2_000_000));
+            assert!(parse(&spaces).unwrap().from);
+            let odd = format!("t{} x", " \u{a0}x".repeat(1_000_000));
+            assert!(matches!(parse(&odd), Err(CopyError::Parse(_))));
+        });
     }
 }

@@ -229,10 +229,21 @@ impl<'b> Interpreter<'b> {
 
     /// True when statements and meta-commands run (every enclosing `\if` branch is taken and
     /// no `\goto` is pending).
+    ///
+    /// Only the innermost `\if` is looked at, so that this costs the same at any depth: a block
+    /// is [`IfState::Active`] only if every block around it is. A block starts Active only
+    /// when everything around it is active, turns Active from Pending only while it is the
+    /// innermost (a Pending block was opened with everything around it active, and nothing
+    /// outside it changes while it is open), and the Skipped blocks that a `\label` turns
+    /// Active lie above blocks that were all Active when the `\goto` ran.
     pub(crate) fn active(&self) -> bool {
-        self.stack
-            .last()
-            .is_none_or(|f| f.skip.is_none() && f.ifs.iter().all(|i| i.state == IfState::Active))
+        let active = self.stack.last().is_none_or(|f| {
+            f.skip.is_none() && f.ifs.last().is_none_or(|i| i.state == IfState::Active)
+        });
+        // Check the invariant against the full walk while it is cheap to do so.
+        debug_assert!(self.stack.last().is_none_or(|f| f.ifs.len() > 64
+            || active == (f.skip.is_none() && f.ifs.iter().all(|i| i.state == IfState::Active))));
+        active
     }
 
     async fn step(&mut self, piece: Piece) -> Flow {
@@ -423,6 +434,11 @@ impl<'b> Interpreter<'b> {
         let Some(frame) = self.stack.last_mut() else {
             return String::new();
         };
+        if end < frame.echoed {
+            // Already echoed through the end of the line holding `end`: looking for that line's
+            // end again for every piece on a long line would make echoing quadratic.
+            return String::new();
+        }
         let text = &frame.text;
         let stop = match text.get(end..).and_then(|r| r.find('\n')) {
             Some(i) => end + i + 1,

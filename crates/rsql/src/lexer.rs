@@ -120,6 +120,14 @@ fn is_ident_char(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit() || b == b'$'
 }
 
+/// Bytes that can start or end something in SQL text; any other byte is just text.
+fn is_special(b: u8) -> bool {
+    matches!(
+        b,
+        b'\\' | b';' | b'(' | b')' | b'-' | b'/' | b'\'' | b'"' | b'$' | b':'
+    )
+}
+
 fn is_var_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
@@ -260,7 +268,15 @@ impl<'a> Lexer<'a> {
                         self.advance();
                     }
                 }
-                _ => self.advance(),
+                _ => {
+                    // Skip the run of bytes that need no decision in one step.
+                    let rest = self.b.get(self.pos + 1..).unwrap_or_default();
+                    let n = rest
+                        .iter()
+                        .position(|&c| is_special(c))
+                        .unwrap_or(rest.len());
+                    self.advance_to(self.pos + 1 + n);
+                }
             }
         };
         let (terminated, unterminated) = match end {

@@ -13,6 +13,8 @@ mod meta;
 pub mod report;
 pub mod sink;
 pub mod source;
+#[cfg(test)]
+mod testutil;
 pub mod vars;
 
 pub use backend::{

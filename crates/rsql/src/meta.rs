@@ -79,10 +79,15 @@ impl Interpreter<'_> {
                 };
                 if label.eq_ignore_ascii_case(&skip.label) {
                     frame.skip = None;
-                    for i in frame.ifs.iter_mut() {
-                        if i.state == IfState::Skipped {
-                            i.state = IfState::Active;
-                        }
+                    // The blocks opened while skipping are the innermost ones; only they are
+                    // visited, so each block is visited once however often \goto is used.
+                    for i in frame
+                        .ifs
+                        .iter_mut()
+                        .rev()
+                        .take_while(|i| i.state == IfState::Skipped)
+                    {
+                        i.state = IfState::Active;
                     }
                     self.print(&format!("\\label {label} processed\n")).await;
                 } else {

@@ -6,6 +6,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rsql::{
@@ -169,4 +170,34 @@ pub async fn run_text(name: &str, text: &str) -> Run {
         Err(e) => panic!("{e}"),
     };
     run_source(source, Options::default(), None).await
+}
+
+/// Runs `f` on its own thread with a 2 MiB stack (a test thread's size) and returns its
+/// result, failing if it has not finished within `secs` seconds. The bound is generous: it
+/// catches hangs and runaway (quadratic) work, not slowness.
+pub fn finishes_within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        panic!("could not start a thread: {e}");
+    }
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(e) => panic!("did not finish within {secs} s ({e})"),
+    }
+}
+
+/// Runs script text on a 2 MiB-stack thread (see [`finishes_within`]).
+pub fn run_script(secs: u64, name: &'static str, text: String) -> Run {
+    finishes_within(secs, move || {
+        let rt = match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(rt) => rt,
+            Err(e) => panic!("runtime: {e}"),
+        };
+        rt.block_on(run_text(name, &text))
+    })
 }
