@@ -71,6 +71,11 @@ pub(crate) struct Skip {
 /// One input source being read (the main input, or an `\i`/`\run` file).
 pub(crate) struct Frame {
     pub(crate) name: String,
+    /// The file and the number of lines skipped (`\run skip=N`), when the source is a file:
+    /// the same pair open twice is an include cycle.
+    pub(crate) key: Option<(PathBuf, usize)>,
+    /// The line (before `line_offset`) of the `\i`/`\run` that opened the source above.
+    pub(crate) call_line: usize,
     pub(crate) dir: PathBuf,
     pub(crate) text: Arc<str>,
     pub(crate) pieces: Vec<Piece>,
@@ -110,6 +115,13 @@ pub struct Interpreter<'b> {
     pub(crate) export: Option<FileSink>,
     pub(crate) stack: Vec<Frame>,
 }
+
+/// How many sources may be open at once: the main script and the files it includes with
+/// `\i`, `\ir` or `\run`, and they include, and so on. RSQL's documentation of `\i` and
+/// `\run` states no limit
+/// (https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html); 64 is far
+/// more than real scripts nest and stops runaway recursion early.
+pub const MAX_INCLUDE_DEPTH: usize = 64;
 
 /// Severity given to errors without an `\rset errorlevel` entry.
 const DEFAULT_SEVERITY: u32 = 8;
@@ -165,6 +177,8 @@ impl<'b> Interpreter<'b> {
         let text: Arc<str> = Arc::from(source.text);
         let pieces = lex(&text);
         self.stack.push(Frame {
+            key: source.path.map(|p| (p, line_offset)),
+            call_line: 0,
             name: source.name,
             dir: source.dir,
             text,
@@ -175,6 +189,39 @@ impl<'b> Interpreter<'b> {
             skip: None,
             echoed: 0,
         });
+    }
+
+    /// Opens an included source (`\i`, `\ir`, `\run`) from the meta-command at `line`,
+    /// refusing an include cycle and nesting deeper than [`MAX_INCLUDE_DEPTH`]; either error
+    /// names the chain of includes (`a.sql:3 -> b.sql:7 -> a.sql`).
+    pub(crate) fn include(
+        &mut self,
+        source: Source,
+        line_offset: usize,
+        line: usize,
+    ) -> Result<(), String> {
+        if let Some(top) = self.stack.last_mut() {
+            top.call_line = line;
+        }
+        let key = source.path.clone().map(|p| (p, line_offset));
+        let cycle = key.is_some() && self.stack.iter().any(|f| f.key == key);
+        let too_deep = self.stack.len() >= MAX_INCLUDE_DEPTH;
+        if cycle || too_deep {
+            let mut chain: Vec<String> = self
+                .stack
+                .iter()
+                .map(|f| format!("{}:{}", f.name, f.call_line.saturating_add(f.line_offset)))
+                .collect();
+            chain.push(source.name);
+            let chain = chain.join(" -> ");
+            return Err(if cycle {
+                format!("include cycle: {chain}")
+            } else {
+                format!("includes nested more than {MAX_INCLUDE_DEPTH} files deep: {chain}")
+            });
+        }
+        self.push_source(source, line_offset);
+        Ok(())
     }
 
     async fn run_loop(&mut self) -> i32 {

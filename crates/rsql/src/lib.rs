@@ -21,5 +21,7 @@ pub use backend::{
     Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError,
 };
 pub use format::{Format, PrintOptions};
-pub use interpreter::{EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP, Interpreter, Options};
+pub use interpreter::{
+    EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP, Interpreter, MAX_INCLUDE_DEPTH, Options,
+};
 pub use source::{Source, SourceError};

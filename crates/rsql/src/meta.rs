@@ -288,9 +288,12 @@ impl Interpreter<'_> {
                     PathBuf::from(file)
                 };
                 let src = Source::load(&path).await.map_err(|e| e.to_string())?;
-                self.push_source(src, 0);
+                if let Err(e) = self.include(src, 0, line) {
+                    self.client_error(&format!("\\{name}: {e}")).await;
+                    return Ok(Flow::Exit(EXIT_CLIENT));
+                }
             }
-            "run" => return self.cmd_run(raw).await.map(|_| Flow::Continue),
+            "run" => return self.cmd_run(raw, line).await,
             "timing" => {
                 let a = self.texts(raw)?;
                 self.timing = match a.first() {
@@ -410,7 +413,7 @@ impl Interpreter<'_> {
         self.send(mode).await
     }
 
-    async fn cmd_run(&mut self, raw: &str) -> Result<(), String> {
+    async fn cmd_run(&mut self, raw: &str, line: usize) -> Result<Flow, String> {
         let mut file = None;
         let mut skip = 0usize;
         // Arguments are `file=NAME` and `skip=N`, possibly with spaces around `=` or commas.
@@ -445,8 +448,11 @@ impl Interpreter<'_> {
             self.print(&format!("{skip} records skipped in RUN file.\n"))
                 .await;
         }
-        self.push_source(src, skip);
-        Ok(())
+        if let Err(e) = self.include(src, skip, line) {
+            self.client_error(&format!("\\run: {e}")).await;
+            return Ok(Flow::Exit(EXIT_CLIENT));
+        }
+        Ok(Flow::Continue)
     }
 
     /// `\pset OPTION [VALUE]`: changes the configured print options; they apply while RFORMAT

@@ -35,6 +35,9 @@ pub struct Source {
     pub text: String,
     /// Directory that `\ir` resolves against.
     pub dir: PathBuf,
+    /// The file the text was read from (canonical when it could be resolved), for telling
+    /// an include cycle; `None` for text that did not come from a local file.
+    pub path: Option<PathBuf>,
 }
 
 /// Windows line ends (CRLF) become LF, so that a script saved on Windows runs exactly as its
@@ -56,6 +59,7 @@ impl Source {
                 name: name.to_string(),
                 text: unix_line_ends(text),
                 dir,
+                path: None,
             }),
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
@@ -76,6 +80,7 @@ impl Source {
             name: "<command>".into(),
             text: unix_line_ends(text.to_string()),
             dir: PathBuf::from("."),
+            path: None,
         }
     }
 
@@ -90,7 +95,10 @@ impl Source {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        Source::from_bytes(&path.display().to_string(), bytes, dir)
+        let mut source = Source::from_bytes(&path.display().to_string(), bytes, dir)?;
+        let canonical = tokio::fs::canonicalize(path).await;
+        source.path = Some(canonical.unwrap_or_else(|_| path.to_path_buf()));
+        Ok(source)
     }
 }
 
