@@ -114,6 +114,8 @@ pub struct Interpreter<'b> {
     pub(crate) query_out: Option<FileSink>,
     pub(crate) export: Option<FileSink>,
     pub(crate) stack: Vec<Frame>,
+    /// The line (before the source's `line_offset`) of the piece being run, for messages.
+    pub(crate) piece_line: usize,
 }
 
 /// How many sources may be open at once: the main script and the files it includes with
@@ -157,6 +159,7 @@ impl<'b> Interpreter<'b> {
             query_out: None,
             export: None,
             stack: Vec::new(),
+            piece_line: 0,
         }
     }
 
@@ -251,6 +254,7 @@ impl<'b> Interpreter<'b> {
             }
             let piece = frame.pieces[frame.idx].clone();
             frame.idx += 1;
+            self.piece_line = piece.line;
             let lines = self.echo_through(piece.range.end);
             self.print(&lines).await;
             if let Flow::Exit(code) = self.step(piece).await {
@@ -353,10 +357,28 @@ impl<'b> Interpreter<'b> {
         if trimmed.is_empty() || trimmed == ";" {
             return Flow::Continue;
         }
+        if let Some(flow) = self.refuse_nul(&sql).await {
+            return flow;
+        }
         self.last_query = sql.clone();
         let started = Instant::now();
         let outcome = self.backend.execute(&sql).await;
         self.round_trip_done(outcome, mode, started).await
+    }
+
+    /// A statement holding a NUL byte (a variable's value can bring one in: `\set x '\000'`,
+    /// a backtick command's output, a job's variables) cannot be sent: the PostgreSQL protocol
+    /// ends strings at NUL. It is bad input, a client error, not a lost connection.
+    pub(crate) async fn refuse_nul(&mut self, sql: &str) -> Option<Flow> {
+        if !sql.contains('\0') {
+            return None;
+        }
+        let at = self.location(self.piece_line);
+        self.client_error(&format!(
+            "statement contains a NUL byte (0x00), which cannot be sent to the server, at {at}"
+        ))
+        .await;
+        Some(Flow::Exit(EXIT_CLIENT))
     }
 
     /// Reports a round trip: notices, then rows or the error (with the error policy), then the

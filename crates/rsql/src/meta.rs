@@ -693,6 +693,9 @@ impl Interpreter<'_> {
 
     async fn copy(&mut self, raw: &str) -> Result<Flow, String> {
         let cmd = copy::parse(raw).map_err(|e| e.to_string())?;
+        if let Some(flow) = self.refuse_nul(&cmd.sql).await {
+            return Ok(flow);
+        }
         let path = PathBuf::from(&cmd.file);
         let file_err = |e: std::io::Error| format!("\\copy: {}: {e}", path.display());
         let started = std::time::Instant::now();

@@ -24,6 +24,15 @@ pub enum SourceError {
         /// The offending byte.
         byte: u8,
     },
+    /// The input holds a NUL byte: it is not text, and no statement holding one can be sent
+    /// (the PostgreSQL protocol ends strings at NUL).
+    #[error("NUL byte (0x00) at {name}:{line}: a script cannot contain NUL bytes")]
+    NulByte {
+        /// Source name.
+        name: String,
+        /// 1-based line.
+        line: usize,
+    },
 }
 
 /// A named piece of RSQL input.
@@ -52,23 +61,37 @@ fn unix_line_ends(text: String) -> String {
 }
 
 impl Source {
-    /// A source from bytes, checked to be UTF-8.
+    /// A source from bytes, checked to be UTF-8 text without NUL bytes; the first problem
+    /// found is reported with its line.
     pub fn from_bytes(name: &str, bytes: Vec<u8>, dir: PathBuf) -> Result<Source, SourceError> {
+        let line_at = |b: &[u8], at: usize| 1 + b[..at].iter().filter(|&&c| c == b'\n').count();
+        let nul = bytes.iter().position(|&b| b == 0);
         match String::from_utf8(bytes) {
-            Ok(text) => Ok(Source {
-                name: name.to_string(),
-                text: unix_line_ends(text),
-                dir,
-                path: None,
-            }),
+            Ok(text) => match nul {
+                Some(at) => Err(SourceError::NulByte {
+                    name: name.to_string(),
+                    line: line_at(text.as_bytes(), at),
+                }),
+                None => Ok(Source {
+                    name: name.to_string(),
+                    text: unix_line_ends(text),
+                    dir,
+                    path: None,
+                }),
+            },
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let bytes = e.as_bytes();
-                let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count();
+                if let Some(at) = nul.filter(|&at| at < valid) {
+                    return Err(SourceError::NulByte {
+                        name: name.to_string(),
+                        line: line_at(bytes, at),
+                    });
+                }
                 Err(SourceError::InvalidUtf8 {
                     name: name.to_string(),
-                    line,
-                    byte: bytes[valid],
+                    line: line_at(bytes, valid),
+                    byte: bytes.get(valid).copied().unwrap_or(0),
                 })
             }
         }
@@ -119,5 +142,24 @@ mod tests {
         let err = Source::from_bytes("x.rsql", b"select 1;\nselect '\xff';".to_vec(), ".".into())
             .unwrap_err();
         assert_eq!(err.to_string(), "invalid UTF-8 (byte 0xff) at x.rsql:2");
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_the_line() {
+        let err = Source::from_bytes(
+            "n.rsql",
+            b"select 1;\r\n\nselect '\0';\n".to_vec(),
+            ".".into(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NUL byte (0x00) at n.rsql:3: a script cannot contain NUL bytes"
+        );
+        // The first problem is the one reported.
+        let err = Source::from_bytes("n.rsql", b"\0\xff".to_vec(), ".".into()).unwrap_err();
+        assert!(matches!(err, SourceError::NulByte { line: 1, .. }));
+        let err = Source::from_bytes("n.rsql", b"\xff\n\0".to_vec(), ".".into()).unwrap_err();
+        assert!(matches!(err, SourceError::InvalidUtf8 { line: 1, .. }));
     }
 }
