@@ -116,6 +116,8 @@ pub struct Interpreter<'b> {
     pub(crate) stack: Vec<Frame>,
     /// The line (before the source's `line_offset`) of the piece being run, for messages.
     pub(crate) piece_line: usize,
+    /// True when `out` holds bytes written since its last flush.
+    out_dirty: bool,
 }
 
 /// How many sources may be open at once: the main script and the files it includes with
@@ -160,6 +162,7 @@ impl<'b> Interpreter<'b> {
             export: None,
             stack: Vec::new(),
             piece_line: 0,
+            out_dirty: false,
         }
     }
 
@@ -249,6 +252,7 @@ impl<'b> Interpreter<'b> {
                 }
                 let rest = self.echo_through(usize::MAX);
                 self.print(&rest).await;
+                self.flush_stdout().await;
                 self.stack.pop();
                 continue;
             }
@@ -257,7 +261,13 @@ impl<'b> Interpreter<'b> {
             self.piece_line = piece.line;
             let lines = self.echo_through(piece.range.end);
             self.print(&lines).await;
-            if let Flow::Exit(code) = self.step(piece).await {
+            // Output streams as it is produced (to a file or a job's log, too): the echoed
+            // lines before what they hold runs, then whatever running it printed. A flush only
+            // happens when something was written, so it costs at most two per statement.
+            self.flush_stdout().await;
+            let flow = self.step(piece).await;
+            self.flush_stdout().await;
+            if let Flow::Exit(code) = flow {
                 return code;
             }
         }
@@ -585,12 +595,16 @@ impl<'b> Interpreter<'b> {
 
     /// Writes to stdout.
     pub(crate) async fn print(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
         let _ = self.out.write_all(s.as_bytes()).await;
+        self.out_dirty = true;
     }
 
     /// Writes a line to stderr (flushing stdout first so a terminal shows them in order).
     pub(crate) async fn err_line(&mut self, s: &str) {
-        let _ = self.out.flush().await;
+        self.flush_stdout().await;
         let mut line = String::with_capacity(s.len() + 1);
         line.push_str(s);
         line.push('\n');
@@ -603,8 +617,12 @@ impl<'b> Interpreter<'b> {
         self.err_line(&format!("rsql: {msg}")).await;
     }
 
+    /// Flushes stdout if anything was written to it since the last flush.
     pub(crate) async fn flush_stdout(&mut self) {
-        let _ = self.out.flush().await;
+        if self.out_dirty {
+            self.out_dirty = false;
+            let _ = self.out.flush().await;
+        }
     }
 
     /// Closes output files and flushes stdout.
