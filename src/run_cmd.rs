@@ -183,10 +183,18 @@ fn parse_injections(list: &[String]) -> Result<Vec<(String, u32)>> {
 fn runner(database: &Option<String>, s3_root: &Path) -> Result<Arc<WarehouseRunner>> {
     let store: Arc<dyn redshift::ObjectStore> = Arc::new(redshift::LocalS3::new(s3_root));
     let target = match database {
-        Some(url) => Target::Url(url.clone()),
+        Some(url) => {
+            // A malformed URL is refused before anything runs (its error never holds the
+            // password: warehouse::url).
+            warehouse::ConnectParams::parse(url).context("--database")?;
+            Target::Url(url.clone())
+        }
         None => Target::default_embedded(&std::env::current_dir()?),
     };
-    Ok(Arc::new(WarehouseRunner::new(target, store, true)))
+    let runner = Arc::new(WarehouseRunner::new(target, store, true));
+    // Waiting for the warehouse is said, as `rsqlflow rsql` says it.
+    runner.set_notice(Arc::new(|text: &str| eprintln!("rsqlflow: {text}")));
+    Ok(runner)
 }
 
 struct Prepared {

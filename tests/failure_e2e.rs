@@ -329,3 +329,51 @@ fn help_never_shows_a_password_from_the_environment() {
         );
     }
 }
+
+#[test]
+fn no_password_reaches_any_output_or_file_however_malformed_the_url() {
+    let secret = "Zq7SECRETpw";
+    let urls = [
+        format!("postgres://etl:{secret}@127.0.0.1:1/dev"),
+        format!("postgres://etl:{secret}/x@127.0.0.1:1/dev"),
+        format!("postgres://etl:a/{secret}?b@127.0.0.1:1/dev"),
+        format!("postgres://etl:{secret}#frag@127.0.0.1:1/dev"),
+        format!("postgres://etl:{secret}@@127.0.0.1:1/dev"),
+        format!("postgres://etl:{secret}:more@127.0.0.1:1/dev"),
+        format!("postgres://etl:{secret}@127.0.0.1:notaport/dev"),
+        format!("postgres://etl:{secret}@[::1/dev"),
+        format!("postgres://etl:{secret}"),
+        format!("postgresql://:{secret}@/dev?sslmode=bogus"),
+    ];
+    for (i, url) in urls.iter().enumerate() {
+        let dir = workdir();
+        let name = format!("pw-{i}");
+        for args in [
+            vec!["run", "--name", name.as_str(), "--database", url.as_str()],
+            vec!["rsql", "--database", url.as_str(), "-c", "select 1"],
+        ] {
+            let (_, out, err) = run(dir.path(), &args);
+            assert!(
+                !out.contains(secret) && !err.contains(secret),
+                "{url}: {args:?} printed the password:\n{out}\n{err}"
+            );
+        }
+        let (_, out, err) = run_env(
+            dir.path(),
+            &["run", "--name", &format!("env-{i}")],
+            &[("RSQLFLOW_DATABASE", url.as_str())],
+        );
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{url}: RSQLFLOW_DATABASE printed the password:\n{out}\n{err}"
+        );
+        for f in files(&dir.path().join(".rsqlflow")) {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{url}: {} holds the password",
+                f.display()
+            );
+        }
+    }
+}

@@ -182,7 +182,8 @@ impl Dsn {
                 continue;
             }
             let Some((key, value)) = l.split_once('=') else {
-                return Err(dsn.key_error(line, l, "expected KEY=VALUE"));
+                // The line itself is not repeated: it could be a stray password.
+                return Err(dsn.key_error(line, "(a line without '=')", "expected KEY=VALUE"));
             };
             let key = key.trim();
             let value = value.trim();

@@ -84,9 +84,20 @@ impl EmbeddedServer {
 }
 
 impl Drop for EmbeddedServer {
+    /// Dropped without `shutdown` (a job stopped or timed out mid-statement): the engine cannot
+    /// be interrupted, so it is shut down on a thread of its own once its statement ends, and
+    /// the data directory stays locked until then, so that no second engine opens it. The
+    /// caller is not blocked.
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
-            let _ = server.shutdown();
+            let lock = self._lock.take();
+            // Should no thread be had, the closure is dropped here and the engine with it.
+            let _ = std::thread::Builder::new()
+                .name("rsqlflow-embedded-shutdown".into())
+                .spawn(move || {
+                    let _ = server.shutdown();
+                    drop(lock);
+                });
         }
     }
 }

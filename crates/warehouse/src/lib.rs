@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use embedded::Storage;
 pub use error::WarehouseError;
 pub use url::{ConnectParams, SslMode};
-pub use wire::Connection;
+pub use wire::{CancelHandle, Connection};
 
 /// Which database a session uses.
 #[derive(Debug, Clone)]
@@ -81,6 +81,16 @@ impl Session {
     /// What this session is connected to (no secrets).
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// What cancels the statement this session is running, on a server. None on the embedded
+    /// engine: PGlite ignores CancelRequest (and statement_timeout), so a statement there runs
+    /// to its end.
+    pub fn cancel_handle(&self) -> Option<CancelHandle> {
+        if self.server.is_some() {
+            return None;
+        }
+        self.conn.as_ref().and_then(|c| c.cancel_handle())
     }
 
     /// The server version string.

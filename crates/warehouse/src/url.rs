@@ -76,76 +76,103 @@ impl ConnectParams {
 
     /// Parses a `postgres://` or `postgresql://` URL. A password missing from the URL is taken
     /// from `RSPASSWORD`, then `PGPASSWORD`.
+    ///
+    /// The user information ends at the last `@` (so a password may hold `/`, `?`, `#`, `:` or
+    /// `@` unencoded), and no error ever repeats a piece of the URL: a malformed URL can put
+    /// a password anywhere, so errors name the part that is wrong instead.
     pub fn parse(url: &str) -> Result<ConnectParams, WarehouseError> {
         let bad = |why: &str| WarehouseError::BadUrl(why.to_string());
         let rest = url
             .strip_prefix("postgres://")
             .or_else(|| url.strip_prefix("postgresql://"))
             .ok_or_else(|| bad("expected a URL starting with postgres:// or postgresql://"))?;
-        let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (userinfo, after) = split_userinfo(rest);
+        let (main, query) = after.split_once('?').unwrap_or((after, ""));
         let (authority, path) = main.split_once('/').unwrap_or((main, ""));
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
-        };
-        let decode = |s: &str| -> Result<String, WarehouseError> {
+        let decode = |s: &str, what: &str| -> Result<String, WarehouseError> {
             percent_decode_str(s)
                 .decode_utf8()
                 .map(|c| c.into_owned())
-                .map_err(|_| bad("invalid percent-encoding"))
+                .map_err(|_| bad(&format!("invalid percent-encoding in the {what}")))
         };
         let (user, password) = match userinfo {
             Some(u) => match u.split_once(':') {
-                Some((u, p)) => (Some(decode(u)?), Some(decode(p)?)),
-                None => (Some(decode(u)?), None),
+                Some((u, p)) => (Some(decode(u, "user name")?), Some(decode(p, "password")?)),
+                None => (Some(decode(u, "user name")?), None),
             },
             None => (None, None),
         };
-        let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-            let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed [ in host"))?;
-            (h.to_string(), p.strip_prefix(':').map(str::to_string))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p.to_string())),
-                None => (hostport.to_string(), None),
+        let (host, port) = if let Some(h) = authority.strip_prefix('[') {
+            let (h, p) = h
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed [ in the host"))?;
+            match p {
+                "" => (h.to_string(), None),
+                p => (
+                    h.to_string(),
+                    Some(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| bad("unexpected text after ] in the host"))?
+                            .to_string(),
+                    ),
+                ),
             }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p.to_string())),
+                None => (authority.to_string(), None),
+            }
+        };
+        let port_of = |p: &str, what: &str| -> Result<u16, WarehouseError> {
+            p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                bad(&format!(
+                    "invalid port in the {what} (expected a number from 1 to 65535; a \
+                     password with special characters must be percent-encoded or given in \
+                     RSPASSWORD/PGPASSWORD)"
+                ))
+            })
         };
         let mut params = ConnectParams {
             host: if host.is_empty() {
                 "localhost".into()
             } else {
-                decode(&host)?
+                decode(&host, "host")?
             },
-            port: match port.filter(|p| !p.is_empty()) {
-                Some(p) => p
-                    .parse()
-                    .map_err(|_| bad(&format!("invalid port \"{p}\"")))?,
+            // A ':' with no port ("user:/..." without '@') is an error too: it is most
+            // likely a user and password whose '@' is missing.
+            port: match port {
+                Some(p) => port_of(&p, "host part")?,
                 None => 5432,
             },
             user: user.unwrap_or_default(),
             password,
-            database: decode(path)?,
+            database: decode(path, "database name")?,
             sslmode: SslMode::Prefer,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = decode(v)?;
+            let v = decode(v, "query parameters")?;
             match k {
                 "sslmode" => {
-                    params.sslmode = SslMode::parse(&v)
-                        .ok_or_else(|| bad(&format!("unknown sslmode \"{v}\"")))?;
+                    params.sslmode = SslMode::parse(&v).ok_or_else(|| {
+                        bad(
+                            "unknown sslmode (expected disable, allow, prefer, require, \
+                             verify-ca or verify-full)",
+                        )
+                    })?;
                 }
                 "host" => params.host = v,
-                "port" => {
-                    params.port = v
-                        .parse()
-                        .map_err(|_| bad(&format!("invalid port \"{v}\"")))?
-                }
+                "port" => params.port = port_of(&v, "port parameter")?,
                 "user" => params.user = v,
                 "password" => params.password = Some(v),
                 "dbname" => params.database = v,
                 "application_name" | "connect_timeout" | "options" => {}
-                other => return Err(bad(&format!("unknown parameter \"{other}\""))),
+                _ => {
+                    return Err(bad(
+                        "unknown query parameter (known: sslmode, host, port, user, password, \
+                         dbname, application_name, connect_timeout, options)",
+                    ));
+                }
             }
         }
         params.fill_defaults();
@@ -193,9 +220,81 @@ impl ConnectParams {
     }
 }
 
+/// Splits `user:password@host...` at the last `@` that belongs to the user information: the
+/// last one before the query string, or the last one overall when the query string holds none
+/// (the password itself may contain `?`).
+fn split_userinfo(rest: &str) -> (Option<&str>, &str) {
+    let Some(at) = rest.rfind('@') else {
+        return (None, rest);
+    };
+    // An `@` inside the query string (after a `?` that follows a `/` past the last `@`-free
+    // authority) is not the user information's end.
+    let after = &rest[at + 1..];
+    if after.contains('=') && !after.contains('/') {
+        if let Some(q) = rest.find('?')
+            && let Some(at2) = rest[..q].rfind('@')
+        {
+            return (Some(&rest[..at2]), &rest[at2 + 1..]);
+        }
+        if !rest[..at].contains(':') {
+            return (None, rest);
+        }
+    }
+    (Some(&rest[..at]), after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No error and no Debug output ever holds the password, however the URL is broken.
+        #[test]
+        fn errors_never_hold_the_password(
+            pw in "[A-Za-z0-9/?#:@&=%\\[\\]]{0,12}SeCrEt[A-Za-z0-9/?#:@&=%]{0,12}",
+            shape in 0usize..12,
+        ) {
+            let urls = [
+                format!("postgres://etl:{pw}@127.0.0.1:1/dev"),
+                format!("postgres://etl:{pw}@127.0.0.1:notaport/dev"),
+                format!("postgres://etl:{pw}"),
+                format!("postgres://etl:{pw}@[::1/dev"),
+                format!("postgres://etl:{pw}@host/db?sslmode=bogus"),
+                format!("postgres://etl:{pw}@host/db?nope=1"),
+                format!("postgres://etl:{pw}@@host:99999/db"),
+                format!("postgresql://:{pw}@/dev?port=x"),
+                format!("postgres://:{pw}@h/db"),
+                format!("postgres://etl:{pw}@h:5439/db%zz"),
+                format!("postgres://etl:{pw}@h:0/db"),
+                format!("postgres://etl:{pw}@[::1]x/db"),
+            ];
+            let url = &urls[shape];
+            match ConnectParams::parse(url) {
+                Ok(p) => {
+                    let debug = format!("{p:?}");
+                    prop_assert!(!debug.contains("SeCrEt"));
+                    prop_assert!(!p.display().contains("SeCrEt"));
+                }
+                Err(e) => {
+                    let (text, debug) = (e.to_string(), format!("{e:?}"));
+                    prop_assert!(!text.contains("SeCrEt"), "{}: {}", url, text);
+                    prop_assert!(!debug.contains("SeCrEt"), "{}: {}", url, debug);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn passwords_with_special_characters_parse() {
+        let p = ConnectParams::parse("postgres://etl:a/b?c#d:e@f@db.example.com:5439/dev").unwrap();
+        assert_eq!(p.password.as_deref(), Some("a/b?c#d:e@f"));
+        assert_eq!((p.host.as_str(), p.port), ("db.example.com", 5439));
+        assert_eq!(p.database, "dev");
+        let p = ConnectParams::parse("postgres://u@h/db?options=x@y&sslmode=require").unwrap();
+        assert_eq!((p.user.as_str(), p.host.as_str()), ("u", "h"));
+        assert_eq!(p.sslmode, SslMode::Require);
+    }
 
     #[test]
     fn parses_urls() {

@@ -29,6 +29,79 @@ pub struct Connection {
     rbuf: BytesMut,
     wbuf: BytesMut,
     server_version: String,
+    cancel: Option<CancelHandle>,
+}
+
+/// What cancels the statement a connection is running: PostgreSQL's CancelRequest, sent on a
+/// new connection with the backend's process id and secret key
+/// (<https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS>).
+#[derive(Clone)]
+pub struct CancelHandle {
+    params: ConnectParams,
+    process_id: i32,
+    secret_key: i32,
+}
+
+impl std::fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("target", &self.params.display())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CancelHandle {
+    /// Asks the server to cancel the running statement (best effort, as libpq's PQcancel: the
+    /// server answers nothing).
+    pub async fn cancel(&self) -> Result<(), WarehouseError> {
+        let mut stream = open_stream(&self.params).await?;
+        let mut buf = BytesMut::new();
+        frontend::cancel_request(self.process_id, self.secret_key, &mut buf);
+        let io_err = |e: io::Error| WarehouseError::Connect {
+            target: self.params.display(),
+            source: e,
+        };
+        stream.write_all(&buf).await.map_err(io_err)?;
+        stream.flush().await.map_err(io_err)?;
+        // The server closes the connection when it has read the request.
+        let mut sink = [0u8; 1];
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut sink)).await;
+        Ok(())
+    }
+}
+
+/// Opens the transport to the server: a Unix socket, or TCP with TLS as `sslmode` says.
+async fn open_stream(p: &ConnectParams) -> Result<Box<dyn Stream>, WarehouseError> {
+    let target = p.display();
+    let conn_err = |source| WarehouseError::Connect {
+        target: target.clone(),
+        source,
+    };
+    if p.host.starts_with('/') {
+        #[cfg(unix)]
+        {
+            let path = format!("{}/.s.PGSQL.{}", p.host, p.port);
+            return Ok(Box::new(
+                tokio::net::UnixStream::connect(&path)
+                    .await
+                    .map_err(conn_err)?,
+            ));
+        }
+        #[cfg(not(unix))]
+        {
+            return Err(conn_err(io::Error::other("Unix sockets are not supported")));
+        }
+    }
+    let tcp = TcpStream::connect((p.host.as_str(), p.port))
+        .await
+        .map_err(conn_err)?;
+    tcp.set_nodelay(true).map_err(conn_err)?;
+    if p.sslmode == SslMode::Disable {
+        Ok(Box::new(tcp))
+    } else {
+        negotiate_tls(tcp, p).await
+    }
 }
 
 fn lost(e: impl std::fmt::Display) -> io::Error {
@@ -39,40 +112,13 @@ impl Connection {
     /// Connects and logs in.
     pub async fn connect(p: &ConnectParams) -> Result<Connection, WarehouseError> {
         let target = p.display();
-        let conn_err = |source| WarehouseError::Connect {
-            target: target.clone(),
-            source,
-        };
-        let stream: Box<dyn Stream> = if p.host.starts_with('/') {
-            #[cfg(unix)]
-            {
-                let path = format!("{}/.s.PGSQL.{}", p.host, p.port);
-                Box::new(
-                    tokio::net::UnixStream::connect(&path)
-                        .await
-                        .map_err(conn_err)?,
-                )
-            }
-            #[cfg(not(unix))]
-            {
-                return Err(conn_err(io::Error::other("Unix sockets are not supported")));
-            }
-        } else {
-            let tcp = TcpStream::connect((p.host.as_str(), p.port))
-                .await
-                .map_err(conn_err)?;
-            tcp.set_nodelay(true).map_err(conn_err)?;
-            if p.sslmode == SslMode::Disable {
-                Box::new(tcp)
-            } else {
-                negotiate_tls(tcp, p).await?
-            }
-        };
+        let stream = open_stream(p).await?;
         let mut c = Connection {
             stream,
             rbuf: BytesMut::with_capacity(64 * 1024),
             wbuf: BytesMut::with_capacity(64 * 1024),
             server_version: String::new(),
+            cancel: None,
         };
         c.startup(p).await.map_err(|e| match e {
             StartupError::Io(e) => WarehouseError::Connect {
@@ -90,6 +136,11 @@ impl Connection {
     /// The server's `server_version` parameter.
     pub fn server_version(&self) -> &str {
         &self.server_version
+    }
+
+    /// What cancels this connection's running statement (when the server gave its key).
+    pub fn cancel_handle(&self) -> Option<CancelHandle> {
+        self.cancel.clone()
     }
 
     async fn flush(&mut self) -> io::Result<()> {
@@ -185,7 +236,16 @@ impl Connection {
                         self.server_version = body.value()?.to_string();
                     }
                 }
-                Message::BackendKeyData(_) | Message::NoticeResponse(_) => {}
+                Message::BackendKeyData(k) => {
+                    let mut params = p.clone();
+                    params.password = None;
+                    self.cancel = Some(CancelHandle {
+                        params,
+                        process_id: k.process_id(),
+                        secret_key: k.secret_key(),
+                    });
+                }
+                Message::NoticeResponse(_) => {}
                 Message::ErrorResponse(body) => {
                     let e = sql_error(body.fields())?;
                     return Err(StartupError::Rejected(e.message));

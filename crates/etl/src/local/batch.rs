@@ -99,6 +99,34 @@ impl LocalBatch {
             .unwrap_or_default()
     }
 
+    /// Terminates every job not yet finished (TerminateJob, with `reason`) and returns when
+    /// their tasks have stopped (a server's running statement is cancelled as they stop).
+    /// Returns the ids of the jobs terminated.
+    pub async fn terminate_all(&self, reason: &str) -> Vec<String> {
+        let active: Vec<String> = self
+            .jobs()
+            .into_iter()
+            .filter(|d| !d.status.is_final())
+            .map(|d| d.id)
+            .collect();
+        let handles: Vec<tokio::task::AbortHandle> = self
+            .inner
+            .tasks
+            .lock()
+            .map(|t| active.iter().filter_map(|id| t.get(id).cloned()).collect())
+            .unwrap_or_default();
+        for id in &active {
+            let _ = Batch::terminate(self, id, reason).await;
+        }
+        // Aborted tasks stop at their next await; wait for them (bounded: a task that never
+        // yields would otherwise hold the caller forever).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while handles.iter().any(|h| !h.is_finished()) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        active
+    }
+
     fn update(&self, id: &str, f: impl FnOnce(&mut JobDetail)) -> Option<JobDetail> {
         let mut jobs = self.inner.jobs.lock().ok()?;
         let (d, _) = jobs.get_mut(id)?;

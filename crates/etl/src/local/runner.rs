@@ -1,9 +1,15 @@
 //! Running one job's script: the RSQL interpreter over a warehouse session (through the
-//! Redshift translation layer), output to the job's log file, under the job's timeout.
+//! Redshift translation layer), output to the job's log file, under the job's timeout. A job
+//! that times out or is stopped has its running statement cancelled on a server (PostgreSQL's
+//! cancel request); the embedded engine cannot interrupt a statement, so its session is
+//! abandoned and the engine finishes the statement in the background while the job is
+//! already reported as stopped.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use warehouse::CancelHandle;
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
@@ -43,6 +49,32 @@ pub struct WarehouseRunner {
     translate: bool,
     shared: Mutex<Option<Session>>,
     parallel: usize,
+    notice: std::sync::Mutex<Option<Notice>>,
+}
+
+/// Receives what the runner wants its user to know (waiting for the warehouse).
+pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Cancels the session's running statement when dropped before being disarmed: the job's
+/// future was dropped (TerminateJob, a timeout, the process being interrupted).
+struct CancelOnDrop(Option<CancelHandle>);
+
+impl CancelOnDrop {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                let _ = h.cancel().await;
+            });
+        }
+    }
 }
 
 impl WarehouseRunner {
@@ -57,12 +89,29 @@ impl WarehouseRunner {
             translate,
             shared: Mutex::new(None),
             parallel,
+            notice: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Where to say that a job waits for the warehouse.
+    pub fn set_notice(&self, notice: Notice) {
+        if let Ok(mut n) = self.notice.lock() {
+            *n = Some(notice);
         }
     }
 
     async fn open(&self) -> Result<Session, String> {
+        let notice = self.notice.lock().ok().and_then(|n| n.clone());
         Session::open(&self.target, |dir| {
-            tracing::info!("waiting for the embedded warehouse in {}", dir.display());
+            let text = format!(
+                "waiting for the embedded warehouse in {} (another rsqlflow process is using \
+                 it, or it is finishing a statement of a job that was stopped)",
+                dir.display()
+            );
+            match notice {
+                Some(n) => n(&text),
+                None => tracing::info!("{text}"),
+            }
         })
         .await
         .map_err(|e| e.to_string())
@@ -87,6 +136,20 @@ async fn log_writers(path: &PathBuf) -> std::io::Result<(tokio::fs::File, tokio:
         .await?;
     let err = out.try_clone().await?;
     Ok((out, err))
+}
+
+/// Appends a line to a job's log (best effort).
+async fn append_log(path: &PathBuf, text: &str) {
+    use tokio::io::AsyncWriteExt;
+    if let Ok(mut f) = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await
+    {
+        let _ = f.write_all(text.as_bytes()).await;
+        let _ = f.flush().await;
+    }
 }
 
 #[async_trait]
@@ -138,6 +201,8 @@ impl ScriptRunner for WarehouseRunner {
             print: rsql::PrintOptions::default(),
             variables: job.variables.clone(),
         };
+        let cancel = session.cancel_handle();
+        let mut guard_cancel = CancelOnDrop(cancel.clone());
         let store = self.store.clone();
         let translate = self.translate;
         let work = async move {
@@ -163,6 +228,7 @@ impl ScriptRunner for WarehouseRunner {
             Some(t) => tokio::time::timeout(t, work).await.ok(),
             None => Some(work.await),
         };
+        guard_cancel.disarm();
         match finished {
             Some((code, session)) => {
                 match guard.as_mut() {
@@ -172,7 +238,27 @@ impl ScriptRunner for WarehouseRunner {
                 ScriptEnd::Exited(code)
             }
             // The session went down with the script; the next job opens a new one.
-            None => ScriptEnd::TimedOut,
+            None => {
+                let mut note = format!(
+                    "rsqlflow: the job's timeout ({} s) has passed: ",
+                    job.timeout.map(|t| t.as_secs()).unwrap_or_default()
+                );
+                match cancel {
+                    Some(h) => {
+                        let sent = tokio::time::timeout(Duration::from_secs(5), h.cancel()).await;
+                        note.push_str(match sent {
+                            Ok(Ok(())) => "the running statement was cancelled\n",
+                            _ => "the running statement could not be cancelled\n",
+                        });
+                    }
+                    None => note.push_str(
+                        "the embedded engine cannot cancel a statement; it finishes it in the \
+                         background\n",
+                    ),
+                }
+                append_log(&job.log, &note).await;
+                ScriptEnd::TimedOut
+            }
         }
     }
 }
