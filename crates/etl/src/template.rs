@@ -63,6 +63,63 @@ pub const PSEUDO_PARAMETERS: [&str; 8] = [
     "AWS::URLSuffix",
 ];
 
+/// serde_yaml refuses documents nested deeper than 128 levels, but only after scanning deep
+/// flow collections in quadratic time (40,000 nested `[` take 12 s); deeper brackets are
+/// refused here first, in one pass.
+const MAX_FLOW_DEPTH: usize = 128;
+
+/// The line where flow brackets (`[`, `{` where YAML starts a flow collection) nest deeper
+/// than `max`, skipping quoted scalars and comments.
+fn flow_nesting_beyond(text: &str, max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    // The last significant character on this line (None at its start).
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => {
+                line += 1;
+                prev = None;
+                continue;
+            }
+            ' ' | '\t' | '\r' => continue,
+            '#' => {
+                while chars.peek().is_some_and(|&n| n != '\n') {
+                    chars.next();
+                }
+                continue;
+            }
+            '\'' | '"' if matches!(prev, None | Some(':' | '-' | '[' | '{' | ',' | '?')) => {
+                // A quoted scalar: skip to its end ('' and \" escape the quote).
+                while let Some(q) = chars.next() {
+                    if q == '\n' {
+                        line += 1;
+                    } else if q == '\\' && c == '"' {
+                        chars.next();
+                    } else if q == c {
+                        if c == '\'' && chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '[' | '{' if matches!(prev, None | Some(':' | '-' | '[' | '{' | ',' | '?')) => {
+                depth += 1;
+                if depth > max {
+                    return Some(line);
+                }
+            }
+            ']' | '}' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        prev = Some(c);
+    }
+    None
+}
+
 impl Template {
     /// Reads and parses a template file.
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
@@ -75,6 +132,14 @@ impl Template {
 
     /// Parses template text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Template, TemplateError> {
+        if let Some(line) = flow_nesting_beyond(text, MAX_FLOW_DEPTH) {
+            return Err(TemplateError::Yaml {
+                path: path.to_path_buf(),
+                message: format!(
+                    "brackets nested more than {MAX_FLOW_DEPTH} levels deep at line {line}"
+                ),
+            });
+        }
         let yaml: serde_yaml::Value =
             serde_yaml::from_str(text).map_err(|e| TemplateError::Yaml {
                 path: path.to_path_buf(),
@@ -402,6 +467,30 @@ Resources:
         assert!(e.to_string().contains("Resources/X/Type is missing"), "{e}");
         let e = Template::parse("a: [", Path::new("t.yaml")).unwrap_err();
         assert!(e.to_string().starts_with("t.yaml: not valid YAML"), "{e}");
+    }
+
+    #[test]
+    fn deep_templates_are_refused_without_overflowing_the_stack() {
+        // serde_yaml stops at 128 levels of nesting; every walk over the value afterwards is
+        // therefore bounded too. 100,000 levels, on a test thread's 2 MiB stack.
+        assert_eq!(
+            flow_nesting_beyond("a: [b, {c: 'x[[[', d: \"]\\\"{{\"}] # [[[[", 1),
+            Some(1)
+        );
+        assert_eq!(flow_nesting_beyond("a: [b, {c: 'x[[['}]", 2), None);
+        assert_eq!(flow_nesting_beyond("a: foo[1] and {x}\nb: [1]", 1), None);
+        for text in [
+            format!("Resources: {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!(
+                "Resources:\n  X: {}1{}",
+                "{a: ".repeat(100_000),
+                "}".repeat(100_000)
+            ),
+            format!("Resources: {}", "- ".repeat(100_000)),
+        ] {
+            let e = Template::parse(&text, Path::new("deep.yaml")).unwrap_err();
+            assert!(e.to_string().starts_with("deep.yaml"), "{e}");
+        }
     }
 
     #[test]
