@@ -269,6 +269,9 @@ mod tests {
                 format!("postgres://etl:{pw}@h:0/db"),
                 format!("postgres://etl:{pw}@[::1]x/db"),
             ];
+            // Without an '@' after it, "user:x@SeCrEt" is a user, a password and a host: a
+            // password with an '@' of its own is only recognisable when a host follows.
+            prop_assume!(shape != 2 || !pw.contains('@'));
             let url = &urls[shape];
             match ConnectParams::parse(url) {
                 Ok(p) => {
