@@ -118,12 +118,16 @@ struct Waiter {
     heartbeat: watch::Sender<u64>,
 }
 
-/// Sends task-token callbacks into a running execution.
+/// Why an execution was stopped (StopExecution's error and cause).
+type StopRequest = (Option<String>, Option<String>);
+
+/// Sends task-token callbacks into a running execution, and stops it.
 #[derive(Clone)]
 pub struct Handle {
     clock: Clock,
     waiters: Arc<Mutex<HashMap<String, Waiter>>>,
     history: History,
+    stop: Arc<watch::Sender<Option<StopRequest>>>,
 }
 
 /// A callback for a token nobody waits for.
@@ -199,6 +203,35 @@ impl Handle {
     /// The execution's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// StopExecution: the execution ends ABORTED, its history closed by `ExecutionAborted` with
+    /// this error and cause
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>,
+    /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionAbortedEventDetails.html>).
+    /// Every state still running is dropped at once: task handlers, waits, retries, branches
+    /// and iterations. Only the first stop counts; after the end it does nothing.
+    pub fn stop(&self, error: Option<&str>, cause: Option<&str>) {
+        self.stop.send_if_modified(|s| {
+            if s.is_some() {
+                return false;
+            }
+            *s = Some((error.map(String::from), cause.map(String::from)));
+            true
+        });
+    }
+}
+
+/// Resolves when the execution is asked to stop.
+async fn stop_requested(mut rx: watch::Receiver<Option<StopRequest>>) -> StopRequest {
+    loop {
+        if let Some(r) = rx.borrow_and_update().clone() {
+            return r;
+        }
+        if rx.changed().await.is_err() {
+            // Nobody can stop it any more.
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -299,10 +332,12 @@ impl Executor {
     ) {
         let (clock, awake) = Clock::new(opts.mode, opts.start_time);
         let history = History::default();
+        let (stop_tx, stop_rx) = watch::channel(None);
         let handle = Handle {
             clock: clock.clone(),
             waiters: Arc::new(Mutex::new(HashMap::new())),
             history: history.clone(),
+            stop: Arc::new(stop_tx),
         };
         let machine = self.machine.clone();
         let start = clock.now();
@@ -325,10 +360,9 @@ impl Executor {
             token_seq: AtomicU64::new(0),
             opts,
         });
-        (
-            handle,
-            async move { run.execute(machine, input, awake).await },
-        )
+        (handle, async move {
+            run.execute(machine, input, awake, stop_rx).await
+        })
     }
 
     /// Runs an execution to its end.
@@ -429,6 +463,7 @@ impl Run {
         machine: Arc<StateMachine>,
         input: Value,
         awake: Awake,
+        stop_rx: watch::Receiver<Option<StopRequest>>,
     ) -> ExecutionResult {
         let start = self.now();
         let mut fiber = Fiber {
@@ -452,6 +487,7 @@ impl Run {
             ]),
         );
         fiber.first = true;
+        let mut aborted: Option<StopRequest> = None;
         let mut result = if input_text.len() > MAX_PAYLOAD {
             Err(Failure {
                 error: Some("States.DataLimitExceeded".into()),
@@ -462,20 +498,32 @@ impl Run {
                 fatal: true,
             })
         } else {
-            let work = self.run_machine(&machine.root, input, &mut fiber);
-            match machine.timeout_seconds {
-                None => work.await.map(Some),
-                Some(secs) => {
-                    let timer = self.clock.timer(Duration::from_secs(secs));
-                    tokio::select! {
-                        r = work => r.map(Some),
-                        a = timer => {
-                            fiber.awake = a;
-                            Ok(None)
+            let main = async {
+                let work = self.run_machine(&machine.root, input, &mut fiber);
+                match machine.timeout_seconds {
+                    None => (work.await.map(Some), None),
+                    Some(secs) => {
+                        let timer = self.clock.timer(Duration::from_secs(secs));
+                        tokio::select! {
+                            r = work => (r.map(Some), None),
+                            a = timer => (Ok(None), Some(a)),
                         }
                     }
                 }
+            };
+            // A stop drops `main`, and with it every state still running.
+            let (r, woke) = tokio::select! {
+                biased;
+                req = stop_requested(stop_rx) => {
+                    aborted = Some(req);
+                    (Ok(None), None)
+                }
+                out = main => out,
+            };
+            if let Some(a) = woke {
+                fiber.awake = a;
             }
+            r
         };
         if let Ok(Some(out)) = &result
             && text(out).len() > MAX_PAYLOAD
@@ -486,8 +534,22 @@ impl Run {
             ));
         }
         let stop = self.now();
-        let (status, output, error, cause) = match result {
-            Ok(Some(out)) => {
+        let (status, output, error, cause) = match (aborted, result) {
+            (Some((error, cause)), _) => {
+                let mut d = Details::new();
+                if let Some(c) = &cause {
+                    d.insert("cause", json!(c));
+                }
+                if let Some(e) = &error {
+                    d.insert("error", json!(e));
+                }
+                // Branches interleave: the aborted event follows the last event recorded.
+                let last = self.history.events().last().map(|e| e.id).unwrap_or(0);
+                self.history
+                    .push_final(EventType::ExecutionAborted, last, stop, Some(d));
+                (Status::Aborted, None, error, cause)
+            }
+            (None, Ok(Some(out))) => {
                 let t = text(&out);
                 self.history.push_final(
                     EventType::ExecutionSucceeded,
@@ -500,7 +562,7 @@ impl Run {
                 );
                 (Status::Succeeded, Some(out), None, None)
             }
-            Ok(None) => {
+            (None, Ok(None)) => {
                 self.history.push_final(
                     EventType::ExecutionTimedOut,
                     fiber.last,
@@ -509,7 +571,7 @@ impl Run {
                 );
                 (Status::TimedOut, None, None, None)
             }
-            Err(f) => {
+            (None, Err(f)) => {
                 let mut d = Details::new();
                 if let Some(c) = &f.cause {
                     d.insert("cause", json!(c));

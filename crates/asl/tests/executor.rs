@@ -244,3 +244,100 @@ async fn seeded_randomness_is_deterministic() {
     assert_eq!(run(7).await, run(7).await);
     assert_ne!(run(7).await, run(8).await);
 }
+
+/// Works (holding the clock, as real work does) until dropped; counts drops.
+struct Forever {
+    dropped: Arc<AtomicU32>,
+}
+
+struct CountDrop(Arc<AtomicU32>);
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl TaskHandler for Forever {
+    async fn invoke(&self, _call: TaskCall, _ctx: TaskContext) -> Result<Value, TaskFailure> {
+        let _guard = CountDrop(self.dropped.clone());
+        std::future::pending::<()>().await;
+        Ok(json!(null))
+    }
+}
+
+#[tokio::test]
+async fn stop_execution_aborts_every_running_branch_and_closes_the_history() {
+    for mode in [Mode::Virtual, Mode::Accelerated, Mode::Real] {
+        let m = machine(json!({"StartAt": "P", "States": {"P": {"Type": "Parallel",
+            "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+                {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "Next": "B"},
+                    "B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "End": true}}},
+                {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+                    "Iterator": {"StartAt": "C", "States": {"C": {"Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+                    "End": true}}}
+            ], "End": true}}}));
+        let dropped = Arc::new(AtomicU32::new(0));
+        let mut reg = Registry::new();
+        reg.register(
+            "arn:aws:states:::lambda:invoke",
+            Arc::new(Forever {
+                dropped: dropped.clone(),
+            }),
+        );
+        let exec = Executor::new(m, reg);
+        let opts = Options {
+            mode,
+            ..Options::default()
+        };
+        let (handle, fut) = exec.start(json!({"items": [1, 2, 3]}), opts);
+        let run = tokio::spawn(fut);
+        // Wait until the four tasks are running.
+        let t0 = Instant::now();
+        while handle
+            .history()
+            .events()
+            .iter()
+            .filter(|e| e.kind.name() == "TaskStarted")
+            .count()
+            < 4
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "{mode:?}: tasks never started"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        handle.stop(Some("rsqlflow.Interrupted"), Some("SIGINT"));
+        handle.stop(Some("second"), None);
+        let r = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .expect("the stop ends the execution")
+            .unwrap();
+        assert_eq!(r.status, Status::Aborted, "{mode:?}");
+        assert_eq!(r.error.as_deref(), Some("rsqlflow.Interrupted"));
+        assert_eq!(r.cause.as_deref(), Some("SIGINT"));
+        let events = r.history.events();
+        let last = events.last().unwrap();
+        assert_eq!(last.kind.name(), "ExecutionAborted");
+        let j = last.to_json();
+        assert_eq!(
+            j["executionAbortedEventDetails"]["error"],
+            "rsqlflow.Interrupted"
+        );
+        assert_eq!(j["executionAbortedEventDetails"]["cause"], "SIGINT");
+        assert_eq!(j["previousEventId"], json!(events[events.len() - 2].id));
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            4,
+            "{mode:?}: every handler dropped"
+        );
+        // After the end a stop changes nothing.
+        handle.stop(Some("late"), None);
+        assert_eq!(r.history.events().len(), events.len());
+    }
+}
