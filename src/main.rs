@@ -7,6 +7,7 @@ mod job_cmd;
 mod rsql_cmd;
 mod run_cmd;
 mod sample_data;
+mod signals;
 
 use std::process::ExitCode;
 

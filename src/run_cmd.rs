@@ -17,6 +17,7 @@ use warehouse::Target;
 
 use crate::cli::{RunArgs, SampleCompression, TriggerCommand, TriggerRunArgs};
 use crate::sample_data;
+use crate::signals::Signals;
 
 /// Tables the sample workflow loads.
 const SAMPLE_TABLES: [&str; 3] = ["customer", "region", "nation"];
@@ -304,43 +305,77 @@ fn store() -> ExecutionStore {
     ExecutionStore::new(state_dir().join("executions"))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_pipeline(
+/// One execution to run.
+struct Execution {
     definition: PathBuf,
     input: Value,
     claim: Claim,
-    prepared: Prepared,
     real_time: bool,
     injections: Vec<(String, u32)>,
     send_success: bool,
+}
+
+async fn run_pipeline(
+    e: Execution,
+    prepared: Prepared,
+    signals: &Signals,
     p: Arc<dyn Progress>,
 ) -> Result<i32> {
+    let stop_signals = signals.clone();
     let cfg = RunConfig {
-        definition,
+        definition: e.definition,
         substitutions: pipeline::local_substitutions(),
-        input,
-        claim,
+        input: e.input,
+        claim: e.claim,
         state_dir: state_dir(),
         runner: prepared.runner.clone(),
         scripts: prepared.scripts,
-        real_time,
-        inject_infra_failures: injections,
-        send_success_notifications: send_success,
+        real_time: e.real_time,
+        inject_infra_failures: e.injections,
+        send_success_notifications: e.send_success,
+        stop_on: Some(Box::pin(async move {
+            let s = stop_signals.received().await;
+            (
+                "rsqlflow.Interrupted".to_string(),
+                format!("{} received: the run was stopped", s.name()),
+            )
+        })),
     };
     let report = pipeline::run(cfg, p).await;
     prepared.runner.close().await;
     let report = report?;
     print_report(&report);
-    Ok(
-        if report.status == asl::Status::Succeeded && report.problems.is_empty() {
-            0
-        } else {
-            1
+    Ok(match (report.status, signals.get()) {
+        (asl::Status::Aborted, Some(s)) => s.exit_code(),
+        (asl::Status::Succeeded, _) if report.problems.is_empty() => 0,
+        _ => 1,
+    })
+}
+
+/// Prepares a run unless a signal comes first; the claimed name is given back then.
+async fn prepare_or_stop(
+    claim: Claim,
+    signals: &Signals,
+    prep: impl std::future::Future<Output = Result<Prepared>>,
+) -> Result<std::result::Result<(Claim, Prepared), i32>> {
+    tokio::select! {
+        r = prep => match r {
+            Ok(x) => Ok(Ok((claim, x))),
+            Err(e) => {
+                let _ = claim.discard();
+                Err(e)
+            }
         },
-    )
+        s = signals.received() => {
+            let _ = claim.discard();
+            eprintln!("rsqlflow: stopped before the execution started");
+            Ok(Err(s.exit_code()))
+        }
+    }
 }
 
 pub async fn run(args: RunArgs) -> Result<i32> {
+    let signals = Signals::install();
     let p = progress();
     let name = args
         .name
@@ -371,20 +406,16 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     );
     // The name is taken before anything runs; a name in use is refused (StartExecution's rule).
     let claim = store().claim(record)?;
-    let prepared = match prepare(
+    let prep = prepare(
         &args.etl_dir,
         &args.s3_root,
         args.scale,
         &args.database,
         p.as_ref(),
-    )
-    .await
-    {
+    );
+    let (claim, prepared) = match prepare_or_stop(claim, &signals, prep).await? {
         Ok(x) => x,
-        Err(e) => {
-            let _ = claim.discard();
-            return Err(e);
-        }
+        Err(code) => return Ok(code),
     };
     p.line(&format!(
         "running {} as execution {name} on {}",
@@ -394,17 +425,15 @@ pub async fn run(args: RunArgs) -> Result<i32> {
             .map(|_| "the --database server")
             .unwrap_or("the embedded warehouse")
     ));
-    run_pipeline(
-        args.state_machine,
+    let e = Execution {
+        definition: args.state_machine,
         input,
         claim,
-        prepared,
-        args.real_time,
+        real_time: args.real_time,
         injections,
-        !args.no_success_notification,
-        p,
-    )
-    .await
+        send_success: !args.no_success_notification,
+    };
+    run_pipeline(e, prepared, &signals, p).await
 }
 
 pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
@@ -453,6 +482,7 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
 }
 
 async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) -> Result<i32> {
+    let signals = Signals::install();
     end_abandoned(p.as_ref()).await;
     let sm_name = pipeline::state_machine_name(&run.state_machine);
     let settings = etl::settings::Settings {
@@ -468,14 +498,19 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         ..etl::settings::Settings::from_env()
     };
     // Everything that can fail before the execution runs is checked before it is started.
-    let prepared = prepare(
-        &run.etl_dir,
-        &run.s3_root,
-        run.scale,
-        &run.database,
-        p.as_ref(),
-    )
-    .await?;
+    let prepared = tokio::select! {
+        r = prepare(
+            &run.etl_dir,
+            &run.s3_root,
+            run.scale,
+            &run.database,
+            p.as_ref(),
+        ) => r?,
+        s = signals.received() => {
+            eprintln!("rsqlflow: stopped before the execution started");
+            return Ok(s.exit_code());
+        }
+    };
     pipeline::load_machine(&run.state_machine, &pipeline::local_substitutions()).await?;
     let sfn = LocalStepFunctions::new(
         state_dir().join("executions"),
@@ -528,15 +563,13 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         "trigger started execution {}",
         claim.record().name
     ));
-    run_pipeline(
-        run.state_machine,
+    let e = Execution {
+        definition: run.state_machine,
         input,
         claim,
-        prepared,
-        false,
-        Vec::new(),
-        true,
-        p,
-    )
-    .await
+        real_time: false,
+        injections: Vec::new(),
+        send_success: true,
+    };
+    run_pipeline(e, prepared, &signals, p).await
 }

@@ -377,3 +377,96 @@ fn no_password_reaches_any_output_or_file_however_malformed_the_url() {
         }
     }
 }
+
+/// Starts `rsqlflow run` with a job that sleeps, waits until that job runs, sends `signal`.
+fn run_and_signal(signal: &str, name: &str) -> (tempfile::TempDir, i32, String, String) {
+    let dir = workdir();
+    let staging = dir.path().join("etl/tpch/customer_staging.rsql");
+    let text = std::fs::read_to_string(&staging).unwrap();
+    std::fs::write(
+        &staging,
+        format!("\\echo staging begins\nSELECT pg_sleep(120);\n{text}"),
+    )
+    .unwrap();
+    let child = Command::new(support::bin())
+        .args(["run", "--name", name])
+        .current_dir(dir.path())
+        .env_remove("RSQLFLOW_DATABASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rsqlflow");
+    let history = dir
+        .path()
+        .join(format!(".rsqlflow/executions/{name}.history.json"));
+    let started = Instant::now();
+    while !std::fs::read_to_string(&history)
+        .unwrap_or_default()
+        .contains("customer_staging")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the job never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let t0 = Instant::now();
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "the run took {:?} to stop",
+        t0.elapsed()
+    );
+    (
+        dir,
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_run_record_it_aborted_and_notify_once() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let name = format!("sig{signal}");
+        let (dir, exit, out, err) = run_and_signal(signal, &name);
+        assert_eq!(exit, code, "{signal}\nstdout:\n{out}\nstderr:\n{err}");
+        assert!(err.contains(&format!("SIG{signal} received")), "{err}");
+        assert!(out.contains("ABORTED"), "{out}");
+        let r = record(dir.path(), &name);
+        assert_eq!(r["status"], "ABORTED");
+        assert_eq!(r["error"], "rsqlflow.Interrupted");
+        let history: Value = serde_json::from_slice(
+            &std::fs::read(
+                dir.path()
+                    .join(format!(".rsqlflow/executions/{name}.history.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let events = history["events"].as_array().unwrap();
+        assert_eq!(events.last().unwrap()["type"], "ExecutionAborted");
+        let sent = outbox(dir.path());
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0]["attributes"]["status"], "ABORTED");
+        let body = sent[0]["message"].as_str().unwrap();
+        assert!(body.contains("Stopped"), "the running job is named: {body}");
+        // The stopped job's log kept what it printed before the signal.
+        let logs: Vec<String> = files(&dir.path().join(".rsqlflow/logs"))
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect();
+        assert!(
+            logs.iter().any(|l| l.contains("staging begins")),
+            "{logs:?}"
+        );
+        assert!(temporaries(&dir.path().join(".rsqlflow")).is_empty());
+    }
+}

@@ -31,6 +31,8 @@ pub struct LocalBatch {
 struct Inner {
     jobs: Mutex<BTreeMap<String, (JobDetail, NewJob)>>,
     tasks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Every job's task, finished or not (see [`LocalBatch::settle`]).
+    all_tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     seq: AtomicU64,
     runner: Arc<dyn ScriptRunner>,
     scripts: Arc<dyn ObjectStore>,
@@ -61,6 +63,7 @@ impl LocalBatch {
             inner: Arc::new(Inner {
                 jobs: Mutex::new(BTreeMap::new()),
                 tasks: Mutex::new(HashMap::new()),
+                all_tasks: Mutex::new(Vec::new()),
                 seq: AtomicU64::new(0),
                 runner,
                 scripts,
@@ -125,6 +128,21 @@ impl LocalBatch {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         active
+    }
+
+    /// Waits until every job's task has ended (terminated ones stop at their next await; a
+    /// server's statement is cancelled as they stop), at most `limit`.
+    pub async fn settle(&self, limit: Duration) {
+        let handles: Vec<tokio::task::AbortHandle> = self
+            .inner
+            .all_tasks
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + limit;
+        while handles.iter().any(|h| !h.is_finished()) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn update(&self, id: &str, f: impl FnOnce(&mut JobDetail)) -> Option<JobDetail> {
@@ -311,6 +329,9 @@ impl Batch for LocalBatch {
         let handle = tokio::spawn(async move { me.run(task_id, hold).await });
         if let Ok(mut t) = self.inner.tasks.lock() {
             t.insert(id.clone(), handle.abort_handle());
+        }
+        if let Ok(mut t) = self.inner.all_tasks.lock() {
+            t.push(handle.abort_handle());
         }
         Ok(id)
     }

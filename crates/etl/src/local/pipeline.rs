@@ -58,6 +58,10 @@ pub struct RunConfig {
     /// Spec names of jobs whose first attempts fail with an infrastructure error.
     pub inject_infra_failures: Vec<(String, u32)>,
     pub send_success_notifications: bool,
+    /// When this resolves with (error, cause), the execution is stopped as StopExecution
+    /// stops it (the CLI's SIGINT/SIGTERM): ABORTED, its jobs terminated.
+    pub stop_on:
+        Option<std::pin::Pin<Box<dyn std::future::Future<Output = (String, String)> + Send>>>,
 }
 
 /// What a run did.
@@ -367,6 +371,13 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     let exec = asl::Executor::new(machine, registry);
     let (handle, fut) = exec.start(cfg.input.clone(), opts);
     sfn.attach(handle.clone());
+    let stopper = cfg.stop_on.map(|stop| {
+        let h = handle.clone();
+        tokio::spawn(async move {
+            let (error, cause) = stop.await;
+            h.stop(Some(&error), Some(&cause));
+        })
+    });
     let hold_handle = handle.clone();
     batch.set_hold(Arc::new(move || Some(hold_handle.busy())));
 
@@ -385,6 +396,9 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         history_path.clone(),
     ));
     let result = fut.await;
+    if let Some(s) = stopper {
+        s.abort();
+    }
     watcher.abort();
     // Print what the watcher had not shown yet.
     let _ = watcher.await;
@@ -427,9 +441,11 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         cause: result.cause.clone(),
     };
     let event = events::execution_change_event(&change, REGION, ACCOUNT);
+    // notify terminates the jobs an unsuccessful execution left running (and names them).
     if let Err(e) = notify::handle(event, &settings, sfn.as_ref(), &sns, &batch).await {
         problems.push(format!("notify failed: {e}"));
     }
+    batch.settle(Duration::from_secs(10)).await;
     router.abort();
     let _ = router.await;
     Ok(RunReport {
