@@ -192,11 +192,29 @@ impl Dsn {
                 .and_then(|v| v.strip_suffix('"'))
                 .unwrap_or(value);
             let owned = || Some(value.to_string()).filter(|v| !v.is_empty());
-            match key.to_ascii_lowercase().as_str() {
+            let lower = key.to_ascii_lowercase();
+            // What connection errors show (host, user, database) never holds a ';': it is a
+            // connection string's separator (`UID=etl;PWD=...`), and what follows could be a
+            // password. odbc.ini takes one KEY=VALUE a line.
+            let shown = [
+                "server", "host", "hostname", "database", "uid", "user", "logonid",
+            ];
+            if shown.contains(&lower.as_str()) && value.contains(';') {
+                return Err(dsn.key_error(
+                    line,
+                    key,
+                    "a ';' in the value (odbc.ini takes one KEY=VALUE a line)",
+                ));
+            }
+            match lower.as_str() {
                 "server" | "host" | "hostname" => dsn.host = owned(),
                 "port" | "portnumber" => {
-                    dsn.port = Some(value.parse().map_err(|_| {
-                        dsn.key_error(line, key, &format!("invalid port \"{value}\""))
+                    dsn.port = Some(value.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                        dsn.key_error(
+                            line,
+                            key,
+                            "invalid port (expected a number from 1 to 65535)",
+                        )
                     })?);
                 }
                 "database" => dsn.database = owned(),
@@ -204,7 +222,12 @@ impl Dsn {
                 "pwd" | "password" | "pws" => dsn.password = owned(),
                 "sslmode" => {
                     dsn.sslmode = Some(SslMode::parse(value).ok_or_else(|| {
-                        dsn.key_error(line, key, &format!("unknown SSL mode \"{value}\""))
+                        dsn.key_error(
+                            line,
+                            key,
+                            "unknown SSL mode (expected disable, allow, prefer, require, \
+                             verify-ca or verify-full)",
+                        )
                     })?);
                 }
                 "iam" => {
@@ -212,11 +235,7 @@ impl Dsn {
                         "1" | "true" => true,
                         "0" | "false" => false,
                         _ => {
-                            return Err(dsn.key_error(
-                                line,
-                                key,
-                                &format!("expected 1 or 0, not \"{value}\""),
-                            ));
+                            return Err(dsn.key_error(line, key, "expected 1 or 0"));
                         }
                     }
                 }
@@ -262,12 +281,21 @@ impl Dsn {
         Ok(dsn)
     }
 
+    /// An error about a key. No value is ever repeated (it could be a password or hold one,
+    /// on a malformed line), and a key is named only when it is a plain name.
     fn key_error(&self, line: usize, key: &str, why: &str) -> DsnError {
+        let plain = !key.is_empty()
+            && key.len() <= 64
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         DsnError::Key {
             name: self.name.clone(),
             file: self.file.clone(),
             line,
-            key: key.to_string(),
+            key: if plain {
+                key.to_string()
+            } else {
+                "(a key that is not a plain name)".to_string()
+            },
             why: why.to_string(),
         }
     }
@@ -309,5 +337,29 @@ mod tests {
         );
         let e = Dsn::parse("x", Path::new("f"), "[x]\nPWD=hunter2\nport=abc\n").unwrap_err();
         assert!(!e.to_string().contains("hunter2"));
+    }
+
+    /// A password misplaced on a malformed line is never repeated by an error.
+    #[test]
+    fn errors_never_repeat_a_value() {
+        for line in [
+            "Port=5439;PWD=hunter2",
+            "SSLMode=require;PWD=hunter2",
+            "IAM=hunter2",
+            "PWD hunter2=x",
+            "hunter2",
+            "Server=h;PWD=hunter2",
+            "UID=etl;PWD=hunter2",
+        ] {
+            let text = format!("[x]\nServer=h\n{line}\n");
+            let e = Dsn::parse("x", Path::new("f"), &text).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{line}: {e}");
+            assert!(!format!("{e:?}").contains("hunter2"), "{line}: {e:?}");
+        }
+        let e = Dsn::parse("x", Path::new("f"), "[x]\nServer=h\nPort=99999\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "data source [x] (f:3): Port: invalid port (expected a number from 1 to 65535)"
+        );
     }
 }

@@ -20,7 +20,7 @@ pub use url::{ConnectParams, SslMode};
 pub use wire::{CancelHandle, Connection};
 
 /// Which database a session uses.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Target {
     /// The embedded engine.
     Embedded(Storage),
@@ -28,6 +28,20 @@ pub enum Target {
     Url(String),
     /// A server with these parameters (from `-h -p -U -d`, `-D DSN`, or IAM).
     Server(ConnectParams),
+}
+
+/// Never prints a password: a URL is shown as `user@host:port/db`, or as malformed.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Embedded(s) => f.debug_tuple("Embedded").field(s).finish(),
+            Target::Url(url) => match ConnectParams::parse(url) {
+                Ok(p) => f.debug_tuple("Url").field(&p.display()).finish(),
+                Err(_) => f.write_str("Url(<malformed>)"),
+            },
+            Target::Server(p) => f.debug_tuple("Server").field(p).finish(),
+        }
+    }
 }
 
 impl Target {
@@ -154,4 +168,57 @@ impl Backend for Session {
 /// The directory that holds rsqlflow's local state under a working directory.
 pub fn state_dir(workdir: &Path) -> PathBuf {
     workdir.join(".rsqlflow")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loopback port with nothing listening on it.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("address").port()
+    }
+
+    /// Failing connections name the server, never the password: refused, unreachable,
+    /// malformed.
+    #[tokio::test]
+    async fn connection_errors_never_hold_the_password() {
+        let port = closed_port();
+        for pw in [
+            "SeCrEt",
+            "a/SeCrEt?b",
+            "p@SeCrEt#1:2",
+            "[SeCrEt]",
+            "x%40SeCrEt",
+        ] {
+            for url in [
+                format!("postgres://etl:{pw}@127.0.0.1:{port}/dev"),
+                format!("postgresql://etl:{pw}@127.0.0.1:{port}"),
+                format!("postgres://etl@127.0.0.1:{port}/dev?password={pw}&sslmode=require"),
+                format!("postgres://etl:{pw}@127.0.0.1:{port}/dev?sslmode=verify-full"),
+                format!("postgres://etl:{pw}@127.0.0.1:x{port}/dev"),
+                format!("postgres://etl:{pw}/dev"),
+            ] {
+                let target = Target::Url(url.clone());
+                assert!(!format!("{target:?}").contains("SeCrEt"), "{target:?}");
+                let e = match Session::open(&target, |_| {}).await {
+                    Ok(_) => panic!("{url}: connected to a closed port"),
+                    Err(e) => e,
+                };
+                assert!(!e.to_string().contains("SeCrEt"), "{url}: {e}");
+                assert!(!format!("{e:?}").contains("SeCrEt"), "{url}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn target_debug_shows_the_server_not_the_password() {
+        let t = Target::Url("postgres://etl:SeCrEt@db.example.com:5439/dev".into());
+        assert_eq!(format!("{t:?}"), "Url(\"etl@db.example.com:5439/dev\")");
+        let t = Target::Url("postgres://etl:SeCrEt@db:notaport/dev".into());
+        assert_eq!(format!("{t:?}"), "Url(<malformed>)");
+        let p = ConnectParams::parse("postgres://etl:SeCrEt@db/dev").expect("valid");
+        assert!(!format!("{:?}", Target::Server(p)).contains("SeCrEt"));
+    }
 }
