@@ -11,6 +11,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use tokio::sync::{oneshot, watch};
 
+use crate::checkpoint::{Checkpoint, Ledger, Redrive};
 use crate::choice;
 use crate::clock::{Awake, Clock, Mode};
 use crate::data::{self, DataError, Env, Scope};
@@ -54,6 +55,8 @@ pub struct ExecutionResult {
     pub history: History,
     pub start: DateTime<Utc>,
     pub stop: DateTime<Utc>,
+    /// The states that succeeded, for a redrive ([`crate::checkpoint`]).
+    pub checkpoint: Checkpoint,
 }
 
 /// Execution settings.
@@ -70,6 +73,8 @@ pub struct Options {
     pub start_time: DateTime<Utc>,
     /// Upper bound on state transitions, so that a loop cannot run forever.
     pub max_transitions: u64,
+    /// Redrive a previous execution of this name: replay its successful states, run the rest.
+    pub redrive: Option<Redrive>,
 }
 
 impl Default for Options {
@@ -85,6 +90,7 @@ impl Default for Options {
             seed: 0,
             start_time: Utc::now(),
             max_transitions: 1_000_000,
+            redrive: None,
         }
     }
 }
@@ -280,6 +286,13 @@ struct Fiber {
     failed_event: Option<EventType>,
     /// The JSON text of the last state's output, which is the next state's input.
     carry_text: Option<String>,
+    /// Where this fiber runs, for checkpoint paths: "" for the main flow, `P@1[0]/` for a
+    /// Parallel branch, `M@1#3/` for a Map iteration.
+    path: String,
+    /// How often each state was entered in this fiber (loops revisit states).
+    visits: HashMap<String, u32>,
+    /// The checkpoint path of the state running now (its branches and iterations nest in it).
+    here: String,
 }
 
 impl Fiber {
@@ -289,6 +302,7 @@ impl Fiber {
 }
 
 struct Run {
+    ledger: Ledger,
     opts: Options,
     registry: Registry,
     history: History,
@@ -331,7 +345,10 @@ impl Executor {
         impl std::future::Future<Output = ExecutionResult> + Send + 'static,
     ) {
         let (clock, awake) = Clock::new(opts.mode, opts.start_time);
-        let history = History::default();
+        let history = match &opts.redrive {
+            Some(r) => History::continuing(r.previous_events),
+            None => History::default(),
+        };
         let (stop_tx, stop_rx) = watch::channel(None);
         let handle = Handle {
             clock: clock.clone(),
@@ -341,7 +358,7 @@ impl Executor {
         };
         let machine = self.machine.clone();
         let start = clock.now();
-        let exec_context = json!({
+        let mut exec_context = json!({
             "Id": opts.execution_arn(),
             "Input": input,
             "StartTime": crate::timestamp::format(start),
@@ -349,7 +366,15 @@ impl Executor {
             "RoleArn": opts.role_arn,
             "RedriveCount": 0,
         });
+        if let Some(r) = &opts.redrive {
+            // The context object keeps the first start and counts redrives
+            // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+            exec_context["StartTime"] = json!(crate::timestamp::format(r.started));
+            exec_context["RedriveCount"] = json!(r.count);
+            exec_context["RedriveTime"] = json!(crate::timestamp::format(start));
+        }
         let run = Arc::new(Run {
+            ledger: Ledger::new(opts.redrive.as_ref().map(|r| &r.checkpoint)),
             rng: Mutex::new(Rng::new(opts.seed)),
             registry: self.registry.clone(),
             history,
@@ -475,18 +500,35 @@ impl Run {
             history: None,
             failed_event: None,
             carry_text: None,
+            path: String::new(),
+            visits: HashMap::new(),
+            here: String::new(),
         };
         let input_text = text(&input);
-        let _ = self.emit(
-            &mut fiber,
-            EventType::ExecutionStarted,
-            details(vec![
-                ("input", json!(input_text)),
-                ("inputDetails", not_truncated()),
-                ("roleArn", json!(self.opts.role_arn)),
-            ]),
-        );
-        fiber.first = true;
+        match &self.opts.redrive {
+            Some(r) => {
+                // The history goes on: ExecutionRedriven follows the last earlier event, and
+                // the states that run now follow it.
+                fiber.last = r.previous_events;
+                let _ = self.emit(
+                    &mut fiber,
+                    EventType::ExecutionRedriven,
+                    details(vec![("redriveCount", json!(r.count))]),
+                );
+            }
+            None => {
+                let _ = self.emit(
+                    &mut fiber,
+                    EventType::ExecutionStarted,
+                    details(vec![
+                        ("input", json!(input_text)),
+                        ("inputDetails", not_truncated()),
+                        ("roleArn", json!(self.opts.role_arn)),
+                    ]),
+                );
+                fiber.first = true;
+            }
+        }
         let mut aborted: Option<StopRequest> = None;
         let mut result = if input_text.len() > MAX_PAYLOAD {
             Err(Failure {
@@ -593,6 +635,7 @@ impl Run {
             history: self.history.clone(),
             start,
             stop,
+            checkpoint: self.ledger.checkpoint(),
         }
     }
 
@@ -648,12 +691,51 @@ impl Run {
                 let state = m.states.get(name).ok_or_else(|| {
                     Failure::new("States.Runtime", format!("no state named '{name}'"))
                 })?;
+                let visit = {
+                    let n = fiber.visits.entry(name.to_string()).or_insert(0);
+                    *n = n.saturating_add(1);
+                    *n
+                };
+                // Names are quoted ({:?}): a name holding '@', '/', '[' or '#' stays
+                // unambiguous.
+                let key = format!("{}{name:?}@{visit}", fiber.path);
+                // A redrive replays what succeeded before: no task runs, no event is written.
+                if let Some(done) = self.ledger.replay(&key) {
+                    fiber.carry_text = None;
+                    if let Some(vars) = done.variables {
+                        Arc::make_mut(&mut fiber.scope).own = vars;
+                    }
+                    match done.next {
+                        Some(next) => match m.states.get_key_value(next.as_str()) {
+                            Some((k, _)) => {
+                                name = k.as_str();
+                                input = done.output;
+                                continue;
+                            }
+                            None => {
+                                return Err(Failure::new(
+                                    "States.Runtime",
+                                    format!(
+                                        "the redriven checkpoint names a state '{next}' this \
+                                         definition does not have"
+                                    ),
+                                ));
+                            }
+                        },
+                        None => return Ok(done.output),
+                    }
+                }
+                fiber.here = key.clone();
                 match self.run_state(state, input, fiber).await? {
                     Step::Next(next, out) => {
+                        self.ledger.record(key, Some(next), &out, &fiber.scope.own);
                         name = next;
                         input = out;
                     }
-                    Step::End(out) => return Ok(out),
+                    Step::End(out) => {
+                        self.ledger.record(key, None, &out, &fiber.scope.own);
+                        return Ok(out);
+                    }
                 }
             }
         })
@@ -1622,6 +1704,7 @@ impl Run {
         input: Value,
         fiber: &mut Fiber,
     ) -> Result<Value, Failure> {
+        self.ledger.forget_inside(&fiber.here);
         self.emit(fiber, EventType::ParallelStateStarted, None)?;
         fiber.failed_event = Some(EventType::ParallelStateFailed);
         let started = fiber.last;
@@ -1629,7 +1712,8 @@ impl Run {
         // hands its Awake back to the parent, so virtual time never jumps in between.
         let remaining = AtomicU64::new(p.branches.len() as u64);
         let child_scope = Arc::new(fiber.scope.child());
-        let futs = p.branches.iter().map(|b| {
+        let here = fiber.here.clone();
+        let futs = p.branches.iter().enumerate().map(|(bi, b)| {
             let mut bf = Fiber {
                 awake: self.clock.acquire(),
                 last: started,
@@ -1639,6 +1723,9 @@ impl Run {
                 history: None,
                 failed_event: None,
                 carry_text: None,
+                path: format!("{here}[{bi}]/"),
+                visits: HashMap::new(),
+                here: String::new(),
             };
             let input = input.clone();
             let remaining = &remaining;
@@ -1703,6 +1790,7 @@ impl Run {
         entered_id: u64,
         entered_at: DateTime<Utc>,
     ) -> Result<Value, Failure> {
+        self.ledger.forget_inside(&fiber.here);
         let name = state.name.as_str();
         let ctx = self.context(state, entered_at, None);
         let scope = fiber.scope.clone();
@@ -1895,6 +1983,9 @@ impl Run {
                     history: child_history.clone(),
                     failed_event: None,
                     carry_text: None,
+                    path: format!("{}#{i}/", fiber.here),
+                    visits: HashMap::new(),
+                    here: String::new(),
                 };
                 let r = self.iteration(mp, name, i, item, &mut f).await;
                 fiber.awake = f.take_awake();
@@ -1921,6 +2012,7 @@ impl Run {
         } else {
             let this = self;
             let child_scope = Arc::new(scope.child());
+            let here = fiber.here.clone();
             let mut stream =
                 futures::stream::iter(inputs.into_iter().enumerate().map(|(i, item)| {
                     let mut f = Fiber {
@@ -1932,6 +2024,9 @@ impl Run {
                         history: child_history.clone(),
                         failed_event: None,
                         carry_text: None,
+                        path: format!("{here}#{i}/"),
+                        visits: HashMap::new(),
+                        here: String::new(),
                     };
                     async move {
                         let r = this.iteration(mp, name, i, item, &mut f).await;

@@ -16,6 +16,9 @@ pub enum EventType {
     ExecutionFailed,
     ExecutionTimedOut,
     ExecutionAborted,
+    /// RedriveExecution restarted the execution
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionRedrivenEventDetails.html>).
+    ExecutionRedriven,
     StateEntered(StateType),
     StateExited(StateType),
     WaitStateAborted,
@@ -96,6 +99,7 @@ impl EventType {
             ExecutionFailed => "executionFailedEventDetails",
             ExecutionTimedOut => "executionTimedOutEventDetails",
             ExecutionAborted => "executionAbortedEventDetails",
+            ExecutionRedriven => "executionRedrivenEventDetails",
             StateEntered(_) => "stateEnteredEventDetails",
             StateExited(_) => "stateExitedEventDetails",
             TaskScheduled => "taskScheduledEventDetails",
@@ -196,15 +200,27 @@ impl Event {
     }
 }
 
-/// The growing history of one execution, shared by its branches.
+/// The growing history of one execution, shared by its branches. A redriven execution's
+/// history continues its previous events: ids start after them, and the limit on events
+/// counts them too.
 #[derive(Debug, Clone, Default)]
-pub struct History(Arc<Mutex<Vec<Event>>>);
+pub struct History(Arc<Mutex<Vec<Event>>>, u64);
 
 /// The history is full.
 #[derive(Debug, Clone, Copy)]
 pub struct HistoryFull;
 
 impl History {
+    /// A history whose first event follows `previous` earlier events (a redrive).
+    pub fn continuing(previous: u64) -> History {
+        History(Arc::default(), previous)
+    }
+
+    /// How many earlier events this history continues.
+    pub fn offset(&self) -> u64 {
+        self.1
+    }
+
     /// Appends an event and returns its id.
     pub fn push(
         &self,
@@ -238,10 +254,10 @@ impl History {
         bounded: bool,
     ) -> Option<u64> {
         let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if bounded && v.len() >= MAX_EVENTS {
+        if bounded && (v.len() as u64).saturating_add(self.1) >= MAX_EVENTS as u64 {
             return None;
         }
-        let id = v.len() as u64 + 1;
+        let id = self.1 + v.len() as u64 + 1;
         v.push(Event {
             id,
             previous_event_id: previous,

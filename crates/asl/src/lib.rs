@@ -3,6 +3,7 @@
 //! to the execution history, with pluggable tasks and a virtual clock. Knows nothing of AWS
 //! services: tasks are handlers registered by resource ARN.
 
+pub mod checkpoint;
 pub mod choice;
 pub mod clock;
 pub mod data;
@@ -18,6 +19,7 @@ pub mod task;
 pub mod timestamp;
 pub mod validate;
 
+pub use checkpoint::{Checkpoint, Completed, Redrive};
 pub use clock::Mode;
 pub use executor::{ExecutionResult, Executor, Handle, Options, Status};
 pub use task::{Pattern, Registry, Resource, TaskCall, TaskContext, TaskFailure, TaskHandler};

@@ -43,6 +43,8 @@ impl StepFunctions {
             execution_name: name.to_string(),
             state_machine_name: sm_name,
             start_time: chrono::Utc::now(),
+            // A child execution is a new execution, never a redrive of its parent.
+            redrive: None,
             ..self.base.clone()
         }
     }
