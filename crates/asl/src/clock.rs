@@ -79,13 +79,24 @@ impl State {
     fn current(&self, mode: Mode) -> DateTime<Utc> {
         match mode {
             Mode::Accelerated => {
-                self.now
-                    + chrono::Duration::from_std(self.origin.elapsed()).unwrap_or_default()
-                    + self.skipped
+                let elapsed = chrono::Duration::from_std(self.origin.elapsed())
+                    .unwrap_or(chrono::Duration::MAX);
+                add(add(self.now, elapsed), self.skipped)
             }
             _ => self.now,
         }
     }
+}
+
+/// `t + d`, saturating at the latest (or earliest) time chrono can represent: a timer
+/// that far away never fires in practice, and must not panic.
+pub(crate) fn add(t: DateTime<Utc>, d: chrono::Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d)
+        .unwrap_or(if d < chrono::Duration::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
 }
 
 /// Fires timers while nobody is awake.
@@ -97,7 +108,12 @@ fn advance(inner: &Arc<Inner>, st: &mut State) {
         let current = st.current(inner.mode);
         if deadline > current {
             match inner.mode {
-                Mode::Accelerated => st.skipped += deadline - current,
+                Mode::Accelerated => {
+                    st.skipped = st
+                        .skipped
+                        .checked_add(&(deadline - current))
+                        .unwrap_or(chrono::Duration::MAX)
+                }
                 _ => st.now = deadline,
             }
         }
@@ -170,8 +186,10 @@ impl Clock {
                 let key = {
                     let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
                     st.seq += 1;
-                    let deadline = st.current(mode)
-                        + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+                    let deadline = add(
+                        st.current(mode),
+                        chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+                    );
                     let key = (deadline, st.seq);
                     st.timers.insert(key, tx);
                     advance(&self.0, &mut st);

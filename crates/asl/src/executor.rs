@@ -1202,10 +1202,21 @@ impl Run {
                             break Err(give_up(fiber, f));
                         }
                         fiber.failed_event = None;
-                        let mut delay =
-                            r.interval_seconds as f64 * r.backoff_rate.powi(counts[i] as i32);
-                        if let Some(max) = r.max_delay_seconds {
-                            delay = delay.min(max as f64);
+                        let mut delay = r.interval_seconds as f64
+                            * r.backoff_rate.powi(counts[i].min(i32::MAX as u64) as i32);
+                        // AWS accepts any BackoffRate >= 1 and MaxAttempts up to 99999999, so
+                        // the back-off can grow past any duration (or to infinity). It never
+                        // exceeds MaxDelaySeconds, whose largest allowed value (31622400 s,
+                        // 366 days) is also what we cap at without one: a Standard execution
+                        // cannot last longer than a year anyway.
+                        // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+                        // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+                        let cap = r
+                            .max_delay_seconds
+                            .unwrap_or(crate::validate::MAX_DELAY_SECONDS)
+                            as f64;
+                        if delay.is_nan() || delay > cap {
+                            delay = cap;
                         }
                         if r.jitter == Jitter::Full {
                             let u = self.rng.lock().map(|mut g| g.next_f64()).unwrap_or(0.5);
@@ -1214,7 +1225,8 @@ impl Run {
                         counts[i] += 1;
                         retries += 1;
                         let a = fiber.take_awake();
-                        fiber.awake = self.clock.sleep(a, Duration::from_secs_f64(delay)).await;
+                        let delay = Duration::try_from_secs_f64(delay).unwrap_or(Duration::ZERO);
+                        fiber.awake = self.clock.sleep(a, delay).await;
                     }
                 }
             },

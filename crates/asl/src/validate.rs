@@ -177,6 +177,12 @@ fn allowed(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// The largest number of seconds AWS accepts in a seconds field (see `Validator::seconds`).
+pub const MAX_SECONDS: u64 = 99_999_999;
+
+/// The largest Retry MaxDelaySeconds AWS accepts (366 days).
+pub const MAX_DELAY_SECONDS: u64 = 31_622_400;
+
 const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items", "Condition"];
 
 impl Validator {
@@ -219,7 +225,7 @@ impl Validator {
         }
         let timeout_seconds = match obj.get("TimeoutSeconds") {
             None => None,
-            Some(t) => self.positive_int(t, "/TimeoutSeconds"),
+            Some(t) => self.seconds(t, "/TimeoutSeconds", 1),
         };
         let root = self.machine(obj, "")?;
         Some(StateMachine {
@@ -671,11 +677,20 @@ impl Validator {
         self.template(v, loc)
     }
 
-    fn positive_int(&mut self, v: &Value, loc: &str) -> Option<u64> {
+    /// A number of seconds: an integer from `min` to 99999999, the range AWS's own schema
+    /// gives top-level and Task TimeoutSeconds, HeartbeatSeconds, Wait Seconds and Retry
+    /// IntervalSeconds ("seconds" in
+    /// https://github.com/aws/amazon-states-language-service/blob/main/src/json-schema/partial/common.json;
+    /// Wait Seconds "from 0 up to 99999999" in
+    /// https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-wait-state.html).
+    fn seconds(&mut self, v: &Value, loc: &str, min: u64) -> Option<u64> {
         match v.as_u64() {
-            Some(n) if n > 0 => Some(n),
+            Some(n) if (min..=MAX_SECONDS).contains(&n) => Some(n),
             _ => {
-                self.problem(loc, format!("must be a positive integer, got {v}"));
+                self.problem(
+                    loc,
+                    format!("must be an integer from {min} to {MAX_SECONDS}, got {v}"),
+                );
                 None
             }
         }
@@ -697,7 +712,7 @@ impl Validator {
             (Some(v), None) => {
                 let floc = format!("{loc}/{key}");
                 if positive {
-                    self.positive_int(v, &floc).map(Number::Fixed)
+                    self.seconds(v, &floc, 1).map(Number::Fixed)
                 } else {
                     match v.as_u64() {
                         Some(n) => Some(Number::Fixed(n)),
@@ -805,7 +820,7 @@ impl Validator {
             let interval_seconds = match o.get("IntervalSeconds") {
                 None => 1,
                 Some(x) => self
-                    .positive_int(x, &format!("{rloc}/IntervalSeconds"))
+                    .seconds(x, &format!("{rloc}/IntervalSeconds"), 1)
                     .unwrap_or(1),
             };
             let max_attempts = match o.get("MaxAttempts") {
@@ -834,9 +849,18 @@ impl Validator {
                     }
                 },
             };
-            let max_delay_seconds = o
-                .get("MaxDelaySeconds")
-                .and_then(|x| self.positive_int(x, &format!("{rloc}/MaxDelaySeconds")));
+            // "must be greater than 0 and less than 31622401":
+            // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+            let max_delay_seconds = o.get("MaxDelaySeconds").and_then(|x| match x.as_u64() {
+                Some(n) if (1..=MAX_DELAY_SECONDS).contains(&n) => Some(n),
+                _ => {
+                    self.problem(
+                        &format!("{rloc}/MaxDelaySeconds"),
+                        format!("must be an integer from 1 to {MAX_DELAY_SECONDS}, got {x}"),
+                    );
+                    None
+                }
+            });
             let jitter = match o.get("JitterStrategy").map(|j| j.as_str()) {
                 None | Some(Some("NONE")) => Jitter::None,
                 Some(Some("FULL")) => Jitter::Full,
@@ -950,13 +974,7 @@ impl Validator {
         let v = &obj[given[0]];
         let floc = format!("{loc}/{}", given[0]);
         match given[0] {
-            "Seconds" => match v.as_u64() {
-                Some(n) => Some(Wait::Seconds(n)),
-                None => {
-                    self.problem(&floc, "must be a non-negative integer");
-                    None
-                }
-            },
+            "Seconds" => self.seconds(v, &floc, 0).map(Wait::Seconds),
             "Timestamp" => match v.as_str() {
                 Some(t) if crate::timestamp::parse(t).is_some() => Some(Wait::Timestamp(t.into())),
                 _ => {
