@@ -43,6 +43,11 @@ pub enum Command {
     /// A second identical trigger finds the execution the first one started.
     #[command(subcommand)]
     Trigger(TriggerCommand),
+    /// Restart a FAILED, ABORTED or TIMED_OUT execution from its unsuccessful states, as Step
+    /// Functions' RedriveExecution does: states that succeeded keep their results and are not
+    /// run again; the jobs that did not succeed run with the current scripts.
+    #[command(after_help = REDRIVE_EXAMPLES)]
+    Redrive(RedriveArgs),
     /// Run one RSQL job as the AWS Batch container does: fetch the script from S3, get
     /// temporary database credentials through IAM, run it with Amazon RSQL (or the built-in
     /// interpreter) and exit with its exit code. Configured by the job definition's
@@ -258,6 +263,55 @@ pub struct RunArgs {
     pub inject_infra_failure: Vec<String>,
 
     /// Do not send a notification when the execution succeeds.
+    #[arg(long)]
+    pub no_success_notification: bool,
+}
+
+const REDRIVE_EXAMPLES: &str = "\
+Examples:
+  rsqlflow redrive                       # the latest unsuccessful execution
+  rsqlflow redrive run-20261204T101500.123Z
+  rsqlflow redrive arn:aws:states:us-east-1:123456789012:execution:rsql-etl:nightly
+
+The execution keeps its name, ARN, input and state machine definition; its history goes on
+with an ExecutionRedriven event (redriveCount) and its notification says \"redrive N\". Scripts
+are seeded again from --etl-dir first, so a fixed script is what runs. In AWS:
+aws stepfunctions redrive-execution --execution-arn ARN.
+
+Exit status: 0 when the redriven execution succeeds, 1 otherwise (or when it cannot be
+redriven: it succeeded, it is running, or it does not exist).";
+
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// The execution: its name or ARN (default: the latest FAILED, ABORTED or TIMED_OUT one).
+    pub execution: Option<String>,
+
+    /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse.
+    #[arg(
+        long,
+        env = "RSQLFLOW_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+
+    /// Directory standing in for Amazon S3.
+    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
+    pub s3_root: PathBuf,
+
+    /// Directory of RSQL scripts seeded into the scripts bucket before the redrive.
+    #[arg(long, value_name = "DIR", default_value = "etl")]
+    pub etl_dir: PathBuf,
+
+    /// TPC-H scale factor of sample data seeded when absent.
+    #[arg(long, default_value_t = 0.01)]
+    pub scale: f64,
+
+    /// Wait for real in retries and Wait states (default: simulated, instant).
+    #[arg(long)]
+    pub real_time: bool,
+
+    /// Do not send a notification when the redriven execution succeeds.
     #[arg(long)]
     pub no_success_notification: bool,
 }

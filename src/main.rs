@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         cli::Command::Asl(cmd) => asl_cmd::run(cmd).await,
         cli::Command::Run(args) => run_cmd::run(args).await,
         cli::Command::Trigger(cmd) => run_cmd::trigger(cmd).await,
+        cli::Command::Redrive(args) => run_cmd::redrive(args).await,
         cli::Command::Job(args) => job_cmd::run(args).await,
     };
     match code {

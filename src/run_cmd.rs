@@ -15,7 +15,7 @@ use etl::local::sfn::LocalStepFunctions;
 use serde_json::Value;
 use warehouse::Target;
 
-use crate::cli::{RunArgs, SampleCompression, TriggerCommand, TriggerRunArgs};
+use crate::cli::{RedriveArgs, RunArgs, SampleCompression, TriggerCommand, TriggerRunArgs};
 use crate::sample_data;
 use crate::signals::Signals;
 
@@ -313,6 +313,7 @@ struct Execution {
     real_time: bool,
     injections: Vec<(String, u32)>,
     send_success: bool,
+    redrive: bool,
 }
 
 async fn run_pipeline(
@@ -333,6 +334,7 @@ async fn run_pipeline(
         real_time: e.real_time,
         inject_infra_failures: e.injections,
         send_success_notifications: e.send_success,
+        redrive: e.redrive,
         stop_on: Some(Box::pin(async move {
             let s = stop_signals.received().await;
             (
@@ -432,6 +434,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         real_time: args.real_time,
         injections,
         send_success: !args.no_success_notification,
+        redrive: false,
     };
     run_pipeline(e, prepared, &signals, p).await
 }
@@ -570,6 +573,96 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         real_time: false,
         injections: Vec::new(),
         send_success: true,
+        redrive: false,
+    };
+    run_pipeline(e, prepared, &signals, p).await
+}
+
+/// Step Functions redrives an execution that ended in the last 14 days, at most 1,000 times
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html>).
+const REDRIVE_WINDOW_DAYS: i64 = 14;
+const MAX_REDRIVES: u32 = 1000;
+
+/// `rsqlflow redrive`: RedriveExecution on a local execution.
+pub async fn redrive(args: RedriveArgs) -> Result<i32> {
+    let signals = Signals::install();
+    let p = progress();
+    // An execution whose process died is ABORTED first, and so can be redriven.
+    end_abandoned(p.as_ref()).await;
+    let store = store();
+    let name = match &args.execution {
+        Some(e) => e.rsplit(':').next().unwrap_or(e).to_string(),
+        None => store
+            .list()
+            .into_iter()
+            .filter(|r| r.status.is_redrivable())
+            .max_by_key(|r| r.stop_date.unwrap_or(r.start_date))
+            .map(|r| r.name)
+            .context(
+                "no FAILED, ABORTED or TIMED_OUT execution in .rsqlflow/executions/ to redrive",
+            )?,
+    };
+    let claim = store.reclaim(&name)?;
+    let r = claim.record().clone();
+    if !r.status.is_redrivable() {
+        bail!(
+            "execution {name} is {}: only FAILED, ABORTED or TIMED_OUT executions can be \
+             redriven (ExecutionNotRedrivable)",
+            r.status.as_str()
+        );
+    }
+    let ended = r.stop_date.unwrap_or(r.start_date);
+    if chrono::Utc::now().timestamp_millis() - ended > REDRIVE_WINDOW_DAYS * 86_400_000 {
+        bail!(
+            "execution {name} ended more than {REDRIVE_WINDOW_DAYS} days ago: Step Functions \
+             no longer redrives it (ExecutionNotRedrivable)"
+        );
+    }
+    if r.redrive_count >= MAX_REDRIVES {
+        bail!(
+            "execution {name} was redriven {MAX_REDRIVES} times, Step Functions' limit \
+             (ExecutionLimitExceeded)"
+        );
+    }
+    let definition = r
+        .definition
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("state-machines/rsql-etl.asl.json"));
+    let prep = prepare(
+        &args.etl_dir,
+        &args.s3_root,
+        args.scale,
+        &args.database,
+        p.as_ref(),
+    );
+    let prepared = tokio::select! {
+        r = prep => r?,
+        s = signals.received() => {
+            eprintln!("rsqlflow: stopped before the redrive started");
+            return Ok(s.exit_code());
+        }
+    };
+    p.line(&format!(
+        "redriving execution {name} ({}{}; redrive {}) on {}",
+        r.status.as_str(),
+        r.error
+            .as_deref()
+            .map(|e| format!(" with {e}"))
+            .unwrap_or_default(),
+        r.redrive_count + 1,
+        args.database
+            .as_deref()
+            .map(|_| "the --database server")
+            .unwrap_or("the embedded warehouse")
+    ));
+    let e = Execution {
+        definition,
+        input: r.input.clone(),
+        claim,
+        real_time: args.real_time,
+        injections: Vec::new(),
+        send_success: !args.no_success_notification,
+        redrive: true,
     };
     run_pipeline(e, prepared, &signals, p).await
 }

@@ -62,6 +62,9 @@ pub struct RunConfig {
     /// stops it (the CLI's SIGINT/SIGTERM): ABORTED, its jobs terminated.
     pub stop_on:
         Option<std::pin::Pin<Box<dyn std::future::Future<Output = (String, String)> + Send>>>,
+    /// Redrive the claimed execution (RedriveExecution): its record's checkpoint says what
+    /// succeeded, its history file goes on.
+    pub redrive: bool,
 }
 
 /// What a run did.
@@ -213,9 +216,18 @@ async fn route(
     }
 }
 
-/// Writes the history so far (a unique temporary file, then renamed).
-async fn save_history(path: &Path, events: &[asl::history::Event]) -> Result<(), String> {
-    let json: Vec<Value> = events.iter().map(|e| e.to_json()).collect();
+/// Writes the history so far (a unique temporary file, then renamed): the events of earlier
+/// attempts (a redrive), then this attempt's.
+async fn save_history(
+    path: &Path,
+    earlier: &[Value],
+    events: &[asl::history::Event],
+) -> Result<(), String> {
+    let json: Vec<Value> = earlier
+        .iter()
+        .cloned()
+        .chain(events.iter().map(|e| e.to_json()))
+        .collect();
     let bytes = serde_json::to_vec_pretty(&json!({ "events": json })).unwrap_or_default();
     let p = path.to_path_buf();
     tokio::task::spawn_blocking(move || write_atomically(&p, &bytes))
@@ -231,6 +243,7 @@ async fn watch_states(
     progress: Arc<dyn Progress>,
     started: Instant,
     history_path: PathBuf,
+    earlier: Arc<Vec<Value>>,
 ) {
     let mut seen = 0usize;
     let mut saved = 0usize;
@@ -239,7 +252,7 @@ async fn watch_states(
         let events = handle.history().events();
         if events.len() != saved && last_save.elapsed() >= Duration::from_secs(1) {
             // A failure here is reported when the run ends and the history is written last.
-            let _ = save_history(&history_path, &events).await;
+            let _ = save_history(&history_path, &earlier, &events).await;
             saved = events.len();
             last_save = Instant::now();
         }
@@ -306,6 +319,42 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     };
     let sm_name = state_machine_name(&cfg.definition);
     let execution_name = claim.record().name.clone();
+    let history_path = claim.store().history_path(&execution_name);
+    // A redrive goes on from the execution's checkpoint and history.
+    let (redrive, earlier) = if cfg.redrive {
+        let r = claim.record();
+        let checkpoint: asl::Checkpoint = r
+            .checkpoint
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| RunError::Io(format!("{}: its checkpoint: {e}", r.name)))?
+            .unwrap_or_default();
+        let earlier: Vec<Value> = tokio::fs::read(&history_path)
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["events"].as_array().cloned())
+            .unwrap_or_default();
+        let previous_events = earlier
+            .last()
+            .and_then(|e| e["id"].as_u64())
+            .unwrap_or(earlier.len() as u64);
+        let started =
+            chrono::DateTime::from_timestamp_millis(r.start_date).unwrap_or_else(chrono::Utc::now);
+        (
+            Some(asl::Redrive {
+                count: r.redrive_count.saturating_add(1),
+                checkpoint,
+                previous_events,
+                started,
+            }),
+            earlier,
+        )
+    } else {
+        (None, Vec::new())
+    };
+    let earlier = Arc::new(earlier);
     let opts = asl::Options {
         execution_name: execution_name.clone(),
         state_machine_name: sm_name,
@@ -317,12 +366,12 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         } else {
             asl::Mode::Accelerated
         },
+        redrive: redrive.clone(),
         ..asl::Options::default()
     };
     let execution_arn = opts.execution_arn();
     let settings = settings(&opts.state_machine_arn(), cfg.send_success_notifications);
     let history_dir = cfg.state_dir.join("executions");
-    let history_path = claim.store().history_path(&execution_name);
     claim
         .update(|r| {
             r.execution_arn = execution_arn.clone();
@@ -331,6 +380,13 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
             r.input = cfg.input.clone();
             r.status = ExecutionStatus::Running;
             r.pid = std::process::id();
+            if let Some(rd) = &redrive {
+                r.redrive_count = rd.count;
+                r.redrive_date = Some(chrono::Utc::now().timestamp_millis());
+                r.stop_date = None;
+                r.error = None;
+                r.cause = None;
+            }
         })
         .map_err(|e| RunError::Io(e.to_string()))?;
 
@@ -394,6 +450,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         progress.clone(),
         started,
         history_path.clone(),
+        earlier.clone(),
     ));
     let result = fut.await;
     if let Some(s) = stopper {
@@ -405,26 +462,28 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
 
     // From here on, nothing stops the report: what cannot be written is said, not fatal.
     let mut problems = Vec::new();
-    let events: Vec<Value> = result
-        .history
-        .events()
+    let events: Vec<Value> = earlier
         .iter()
-        .map(|e| e.to_json())
+        .cloned()
+        .chain(result.history.events().iter().map(|e| e.to_json()))
         .collect();
     if let Err(e) = tokio::fs::create_dir_all(&history_dir).await {
         problems.push(format!(
             "the history could not be written: {}: {e}",
             history_dir.display()
         ));
-    } else if let Err(e) = save_history(&history_path, &result.history.events()).await {
+    } else if let Err(e) = save_history(&history_path, &earlier, &result.history.events()).await {
         problems.push(format!("the history could not be written: {e}"));
     }
     sfn.set_history(&execution_arn, events);
-    if let Err(e) = claim.finish(
-        result.status.into(),
-        result.error.clone(),
-        result.cause.clone(),
-    ) {
+    let checkpoint = serde_json::to_value(&result.checkpoint).ok();
+    if let Err(e) = claim.update(|r| r.checkpoint = checkpoint).and_then(|_| {
+        claim.finish(
+            result.status.into(),
+            result.error.clone(),
+            result.cause.clone(),
+        )
+    }) {
         problems.push(format!("the execution record could not be written: {e}"));
     }
 
