@@ -66,7 +66,7 @@ async fn outcome(text: &str, input: Value, mode: Mode) -> Result<ExecutionResult
 }
 
 fn refused(r: Result<ExecutionResult, Vec<String>>, location: &str) {
-    let problems = r.err().expect("a validation error");
+    let problems = r.expect_err("a validation error");
     assert!(
         problems
             .iter()
