@@ -211,7 +211,12 @@ Before running, local S3 (--s3-root) is seeded: etl/ goes to the scripts bucket
 filled with local resources. Job logs: .rsqlflow/logs/; execution histories:
 .rsqlflow/executions/; notifications: .rsqlflow/outbox.jsonl.
 
-Exit status: 0 when the execution succeeds, 1 when it fails, times out or cannot start.";
+--name follows Step Functions' rules and is used once; a failed execution is restarted with
+`rsqlflow redrive NAME`. Ctrl-C (or SIGTERM) stops the execution and its jobs, records it
+ABORTED and notifies; a second Ctrl-C exits at once.
+
+Exit status: 0 when the execution succeeds, 1 when it fails, times out or cannot start, 130/143
+when SIGINT/SIGTERM stopped it.";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
