@@ -385,6 +385,12 @@ pub fn to_json_text(v: &Value) -> String {
 
 fn apply(f: Function, args: Vec<Value>, rng: &mut Rng) -> Result<Value, EvalError> {
     use Function::*;
+    // The parser checks arities; a call built by hand is checked here, so that the argument
+    // indexes below are always in range.
+    let (lo, hi) = f.arity();
+    if args.len() < lo || args.len() > hi {
+        return fail(f, format!("cannot take {} argument(s)", args.len()));
+    }
     match f {
         Format => {
             let tpl = as_str(f, &args[0], "template")?;
@@ -463,7 +469,9 @@ fn apply(f: Function, args: Vec<Value>, rng: &mut Rng) -> Result<Value, EvalErro
                 if out.len() > 1000 {
                     return fail(f, "would return more than 1000 items");
                 }
-                i += s;
+                // Past the largest (or smallest) integer the range has ended.
+                let Some(next) = i.checked_add(s) else { break };
+                i = next;
             }
             Ok(Value::Array(out))
         }
@@ -550,12 +558,18 @@ fn apply(f: Function, args: Vec<Value>, rng: &mut Rng) -> Result<Value, EvalErro
             } else {
                 rng
             };
-            Ok(Value::from(a + (r.next_u64() % ((b - a) as u64)) as i64))
+            // In 128 bits: `end - start` can exceed the 64-bit range.
+            let span = (i128::from(b) - i128::from(a)) as u128;
+            let v = i128::from(a) + (u128::from(r.next_u64()) % span) as i128;
+            Ok(Value::from(i64::try_from(v).unwrap_or(b)))
         }
         MathAdd => {
             let a = as_int(f, &args[0], "first argument")?;
             let b = as_int(f, &args[1], "second argument")?;
-            Ok(Value::from(a + b))
+            match a.checked_add(b) {
+                Some(sum) => Ok(Value::from(sum)),
+                None => fail(f, format!("overflows adding {a} and {b}")),
+            }
         }
         StringSplit => {
             let s = as_str(f, &args[0], "first argument")?;

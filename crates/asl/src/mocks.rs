@@ -118,13 +118,16 @@ impl Mocks {
                     .iter()
                     .filter(|(_, m)| m["TestCases"].get(test_case).is_some())
                     .collect();
-                match (machines.len(), with.len()) {
-                    (1, _) => {
-                        let (k, m) = machines.iter().next().expect("one machine");
-                        (k.clone(), m)
-                    }
-                    (_, 1) => (with[0].0.clone(), with[0].1),
-                    (n, _) => return Err(MockError::Ambiguous(n, names())),
+                let only = if machines.len() == 1 {
+                    machines.iter().next()
+                } else if with.len() == 1 {
+                    with.first().copied()
+                } else {
+                    None
+                };
+                match only {
+                    Some((k, m)) => (k.clone(), m),
+                    None => return Err(MockError::Ambiguous(machines.len(), names())),
                 }
             }
         };

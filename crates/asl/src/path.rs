@@ -306,8 +306,14 @@ fn step<'a>(seg: &Segment, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Valu
                 let stp = st.unwrap_or(1).max(1);
                 let mut i = s;
                 while i < e {
-                    out.push(&a[i as usize]);
-                    i += stp;
+                    if let Some(x) = usize::try_from(i).ok().and_then(|j| a.get(j)) {
+                        out.push(x);
+                    }
+                    // A step past the largest index ends the slice.
+                    let Some(next) = i.checked_add(stp) else {
+                        break;
+                    };
+                    i = next;
                 }
             }
         }
