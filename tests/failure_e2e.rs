@@ -470,3 +470,31 @@ fn sigint_and_sigterm_stop_the_run_record_it_aborted_and_notify_once() {
         assert!(temporaries(&dir.path().join(".rsqlflow")).is_empty());
     }
 }
+
+#[test]
+fn a_run_says_when_it_waits_for_the_embedded_warehouse() {
+    let dir = workdir();
+    // Another process holds the warehouse for a few seconds.
+    let mut holder = Command::new(support::bin())
+        .args(["rsql", "-c", "SELECT pg_sleep(6);"])
+        .current_dir(dir.path())
+        .env_remove("RSQLFLOW_DATABASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rsqlflow rsql");
+    let lock = dir.path().join(".rsqlflow/warehouse");
+    let t0 = Instant::now();
+    while !lock.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, out, err) = run(dir.path(), &["run", "--name", "waits"]);
+    holder.wait().expect("reap");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("waiting for the embedded warehouse"),
+        "the wait is said:\n{err}"
+    );
+}
