@@ -6,6 +6,13 @@
 //! handler doing work) holds an [`Awake`]. When the last one is given up (everything is
 //! asleep or waiting for a callback), virtual time jumps to the earliest timer and wakes its
 //! owner, handing it a fresh [`Awake`].
+//!
+//! Accelerated mode skips only the waiting nobody is doing: a timer also fires, in real time,
+//! once the clock (real elapsed time plus the waits skipped) reaches its deadline while
+//! someone is still working, so real work counts against TimeoutSeconds and
+//! HeartbeatSeconds as it does on AWS, where a task that runs longer than its
+//! TimeoutSeconds fails with States.Timeout
+//! (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -15,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// How time passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,9 @@ pub struct Clock(Arc<Inner>);
 struct Inner {
     mode: Mode,
     state: Mutex<State>,
+    /// Accelerated: bumped whenever waits are skipped, so that real-time timers recompute
+    /// how long they have left.
+    skips: watch::Sender<u64>,
 }
 
 struct State {
@@ -112,7 +122,8 @@ fn advance(inner: &Arc<Inner>, st: &mut State) {
                     st.skipped = st
                         .skipped
                         .checked_add(&(deadline - current))
-                        .unwrap_or(chrono::Duration::MAX)
+                        .unwrap_or(chrono::Duration::MAX);
+                    inner.skips.send_modify(|n| *n = n.wrapping_add(1));
                 }
                 _ => st.now = deadline,
             }
@@ -140,6 +151,7 @@ impl Clock {
                 seq: 0,
                 timers: BTreeMap::new(),
             }),
+            skips: watch::channel(0).0,
         }));
         let awake = clock.acquire();
         (clock, awake)
@@ -195,11 +207,20 @@ impl Clock {
                     advance(&self.0, &mut st);
                     key
                 };
+                let fire = match mode {
+                    Mode::Accelerated => Fire::Either(Box::pin(accelerated(
+                        self.0.clone(),
+                        key,
+                        rx,
+                        self.0.skips.subscribe(),
+                    ))),
+                    _ => Fire::Virtual(rx),
+                };
                 Timer {
                     inner: TimerInner::Virtual {
                         clock: self.0.clone(),
                         key,
-                        rx,
+                        fire,
                     },
                 }
             }
@@ -224,8 +245,62 @@ enum TimerInner {
     Virtual {
         clock: Arc<Inner>,
         key: (DateTime<Utc>, u64),
-        rx: oneshot::Receiver<Awake>,
+        fire: Fire,
     },
+}
+
+/// How a virtual or accelerated timer fires.
+enum Fire {
+    /// Only when nobody is awake (`advance`).
+    Virtual(oneshot::Receiver<Awake>),
+    /// Accelerated: also in real time (see [`accelerated`]).
+    Either(Pin<Box<dyn Future<Output = Awake> + Send>>),
+}
+
+/// An accelerated timer: fired by `advance` when nobody is awake (the wait is skipped), or
+/// by a real sleep once the clock reaches the deadline while someone works. Whoever takes
+/// the timer out of the map fires it, so it fires once.
+async fn accelerated(
+    inner: Arc<Inner>,
+    key: (DateTime<Utc>, u64),
+    mut rx: oneshot::Receiver<Awake>,
+    mut skips: watch::Receiver<u64>,
+) -> Awake {
+    loop {
+        skips.borrow_and_update();
+        let remaining = {
+            let st = inner.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !st.timers.contains_key(&key) {
+                // Fired by `advance` (its Awake is on `rx`), or cancelled.
+                break;
+            }
+            (key.0 - st.current(Mode::Accelerated))
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        };
+        tokio::select! {
+            biased;
+            r = &mut rx => match r {
+                Ok(a) => return a,
+                // The clock is gone; never fire.
+                Err(_) => return std::future::pending().await,
+            },
+            _ = tokio::time::sleep(remaining) => {
+                let mut st = inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                if st.current(Mode::Accelerated) >= key.0 && st.timers.remove(&key).is_some() {
+                    st.busy += 1;
+                    return Awake(Some(inner.clone()));
+                }
+            }
+            // Waits were skipped: the deadline is nearer in real time.
+            _ = skips.changed() => {}
+        }
+    }
+    match rx.await {
+        Ok(a) => a,
+        // The clock is gone; never fire.
+        Err(_) => std::future::pending().await,
+    }
 }
 
 impl Future for Timer {
@@ -233,12 +308,19 @@ impl Future for Timer {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Awake> {
         match &mut self.inner {
             TimerInner::Real(s) => s.as_mut().poll(cx).map(|_| Awake(None)),
-            TimerInner::Virtual { rx, .. } => match Pin::new(rx).poll(cx) {
+            TimerInner::Virtual {
+                fire: Fire::Virtual(rx),
+                ..
+            } => match Pin::new(rx).poll(cx) {
                 Poll::Ready(Ok(a)) => Poll::Ready(a),
                 // The clock is gone; never fire.
                 Poll::Ready(Err(_)) => Poll::Pending,
                 Poll::Pending => Poll::Pending,
             },
+            TimerInner::Virtual {
+                fire: Fire::Either(f),
+                ..
+            } => f.as_mut().poll(cx),
         }
     }
 }
@@ -296,5 +378,33 @@ mod tests {
         drop(awake);
         let _a = timer.await;
         assert_eq!((clock.now() - start).num_seconds(), 5);
+    }
+
+    #[tokio::test]
+    async fn accelerated_timers_fire_in_real_time_once_while_someone_works() {
+        let (clock, awake) = Clock::new(Mode::Accelerated, Utc::now());
+        // `awake` is held throughout: the timer fires from its real sleep.
+        let a = tokio::time::timeout(
+            Duration::from_secs(60),
+            clock.timer(Duration::from_millis(50)),
+        )
+        .await
+        .expect("hang guard");
+        assert!(!a.is_none());
+        assert_eq!(clock.0.state.lock().unwrap().busy, 2);
+        drop(a);
+        drop(awake);
+        // The units balance: nobody is awake, so a long wait is skipped at once.
+        let before = clock.now();
+        let b = tokio::time::timeout(
+            Duration::from_secs(60),
+            clock.timer(Duration::from_secs(3600)),
+        )
+        .await
+        .expect("hang guard");
+        assert!((clock.now() - before).num_seconds() >= 3600);
+        assert_eq!(clock.0.state.lock().unwrap().busy, 1);
+        assert!(clock.0.state.lock().unwrap().timers.is_empty());
+        drop(b);
     }
 }
