@@ -56,6 +56,41 @@ impl DataError {
     }
 }
 
+/// How deeply a payload (execution input, task result, state output) may nest. Deeper
+/// payloads fail the execution with States.Runtime instead of overflowing the stack of the
+/// recursive code that copies, serializes and drops them.
+pub const MAX_DEPTH: usize = 512;
+
+/// Whether `v` nests arrays/objects more than `max` levels deep (iterative: safe on any
+/// depth).
+pub fn deeper_than(v: &Value, max: usize) -> bool {
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if d + 1 > max {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    false
+}
+
+/// Drops a value of any depth without recursion (serde_json's own drop recurses).
+pub fn dismantle(v: Value) {
+    let mut stack = vec![v];
+    while let Some(mut v) = stack.pop() {
+        match &mut v {
+            Value::Array(a) => stack.extend(std::mem::take(a)),
+            Value::Object(o) => stack.extend(std::mem::take(o).into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
 fn json_text(v: &Value) -> String {
     intrinsic::to_json_text(v)
 }

@@ -344,6 +344,15 @@ impl Executor {
         Handle,
         impl std::future::Future<Output = ExecutionResult> + Send + 'static,
     ) {
+        // An input too deep to copy or serialize safely fails the execution at once; it is
+        // taken apart without recursion.
+        let too_deep = crate::data::deeper_than(&input, crate::data::MAX_DEPTH);
+        let input = if too_deep {
+            crate::data::dismantle(input);
+            Value::Null
+        } else {
+            input
+        };
         let (clock, awake) = Clock::new(opts.mode, opts.start_time);
         let history = match &opts.redrive {
             Some(r) => History::continuing(r.previous_events),
@@ -386,7 +395,7 @@ impl Executor {
             opts,
         });
         (handle, async move {
-            run.execute(machine, input, awake, stop_rx).await
+            run.execute(machine, input, too_deep, awake, stop_rx).await
         })
     }
 
@@ -394,6 +403,26 @@ impl Executor {
     pub async fn run(&self, input: Value, opts: Options) -> ExecutionResult {
         let (_h, fut) = self.start(input, opts);
         fut.await
+    }
+}
+
+fn too_deep_cause(what: &str) -> String {
+    format!(
+        "{what} is nested deeper than {} levels.",
+        crate::data::MAX_DEPTH
+    )
+}
+
+/// A task result (handler answer or callback output) too deep to process is a task failure.
+fn deep_result(v: Value) -> Result<Value, TaskFailure> {
+    if crate::data::deeper_than(&v, crate::data::MAX_DEPTH) {
+        crate::data::dismantle(v);
+        Err(TaskFailure::new(
+            "States.Runtime",
+            too_deep_cause("The task result"),
+        ))
+    } else {
+        Ok(v)
     }
 }
 
@@ -487,6 +516,7 @@ impl Run {
         self: Arc<Self>,
         machine: Arc<StateMachine>,
         input: Value,
+        too_deep: bool,
         awake: Awake,
         stop_rx: watch::Receiver<Option<StopRequest>>,
     ) -> ExecutionResult {
@@ -530,7 +560,13 @@ impl Run {
             }
         }
         let mut aborted: Option<StopRequest> = None;
-        let mut result = if input_text.len() > MAX_PAYLOAD {
+        let mut result = if too_deep {
+            Err(Failure {
+                error: Some("States.Runtime".into()),
+                cause: Some(too_deep_cause("The input to the execution")),
+                fatal: true,
+            })
+        } else if input_text.len() > MAX_PAYLOAD {
             Err(Failure {
                 error: Some("States.DataLimitExceeded".into()),
                 cause: Some(
@@ -794,6 +830,12 @@ impl Run {
                 a.iter().map(|(k, v)| (k.clone(), json!(text(v)))).collect();
             d.insert("assignedVariables", Value::Object(vars));
             d.insert("assignedVariablesDetails", not_truncated());
+        }
+        if crate::data::deeper_than(output, crate::data::MAX_DEPTH) {
+            return Err(Failure::new(
+                "States.Runtime",
+                too_deep_cause(&format!("The output of the state/task '{name}'")),
+            ));
         }
         let out_text = text(output);
         if out_text.len() > MAX_PAYLOAD {
@@ -1538,6 +1580,7 @@ impl Run {
         let lent = slot.lock().ok().and_then(|mut s| s.take());
         match outcome {
             Ok(r) => {
+                let r = r.and_then(deep_result);
                 fiber.awake = lent.unwrap_or_else(|| self.clock.acquire());
                 Ok(r)
             }
@@ -1673,7 +1716,7 @@ impl Run {
                         Ok((cb, awake)) => {
                             fiber.awake = awake;
                             match cb {
-                                Callback::Success(v) => Ok(v),
+                                Callback::Success(v) => deep_result(v).map_err(Attempt::Failed),
                                 Callback::Failure(f) => Err(Attempt::Failed(f)),
                             }
                         }

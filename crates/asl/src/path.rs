@@ -106,6 +106,8 @@ impl Path {
         let mut p = Parser {
             s: text.as_bytes(),
             i: 0,
+            terms: 0,
+            nest: 0,
         };
         if !p.eat(b'$') {
             return Err(err("a path must start with '$'"));
@@ -334,27 +336,28 @@ fn step<'a>(seg: &Segment, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Valu
     }
 }
 
+/// Recursive descent (`..`), in document order, without recursion: the input may nest
+/// arbitrarily deep.
 fn deep<'a>(v: &'a Value, name: Option<&str>, out: &mut Vec<&'a Value>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                if name.is_none_or(|n| n == k) {
-                    out.push(x);
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    if name.is_none_or(|n| n == k) {
+                        out.push(x);
+                    }
                 }
+                stack.extend(o.values().rev());
             }
-            for x in o.values() {
-                deep(x, name, out);
+            Value::Array(a) => {
+                if name.is_none() {
+                    out.extend(a.iter());
+                }
+                stack.extend(a.iter().rev());
             }
+            _ => {}
         }
-        Value::Array(a) => {
-            if name.is_none() {
-                out.extend(a.iter());
-            }
-            for x in a {
-                deep(x, name, out);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -425,9 +428,21 @@ fn is_name_char(c: u8) -> bool {
     is_name_start(c) || c.is_ascii_digit()
 }
 
+/// How many filter terms (comparisons, `!`, parentheses, nested filters) one path may hold:
+/// bounds the parser's recursion and the depth of the filter tree evaluated and dropped
+/// recursively.
+pub const MAX_FILTER_TERMS: usize = 256;
+
+/// How deeply filters may nest (parentheses, `!`, a filter inside a filter's path).
+pub const MAX_FILTER_NESTING: usize = 32;
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Filter terms parsed so far, nested paths included.
+    terms: usize,
+    /// Current filter nesting.
+    nest: usize,
 }
 
 impl Parser<'_> {
@@ -660,7 +675,28 @@ impl Parser<'_> {
     }
 
     fn filter_unary(&mut self) -> Result<Filter, String> {
+        self.terms += 1;
+        if self.terms > MAX_FILTER_TERMS {
+            return Err(format!(
+                "filters are nested or chained too deeply (more than {MAX_FILTER_TERMS} terms)"
+            ));
+        }
         self.ws();
+        if self.peek().is_some_and(|c| c == b'!' || c == b'(') {
+            self.nest += 1;
+            if self.nest > MAX_FILTER_NESTING {
+                return Err(format!(
+                    "filters are nested too deeply (more than {MAX_FILTER_NESTING} levels)"
+                ));
+            }
+            let f = self.nested_unary();
+            self.nest -= 1;
+            return f;
+        }
+        self.comparison()
+    }
+
+    fn nested_unary(&mut self) -> Result<Filter, String> {
         if self.eat(b'!') {
             return Ok(Filter::Not(Box::new(self.filter_unary()?)));
         }
@@ -672,6 +708,10 @@ impl Parser<'_> {
             }
             return Ok(f);
         }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Filter, String> {
         let l = self.operand()?;
         self.ws();
         let ops: [(&[u8], CmpOp); 6] = [
@@ -715,8 +755,16 @@ impl Parser<'_> {
                 let mut sub = Parser {
                     s: &self.s[start..self.i],
                     i: 0,
+                    terms: self.terms,
+                    nest: self.nest + 1,
                 };
+                if sub.nest > MAX_FILTER_NESTING {
+                    return Err(format!(
+                        "filters are nested too deeply (more than {MAX_FILTER_NESTING} levels)"
+                    ));
+                }
                 let segs = sub.segments()?;
+                self.terms = sub.terms;
                 Ok(if rel {
                     Operand::Current(segs)
                 } else {

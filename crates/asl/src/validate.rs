@@ -55,6 +55,15 @@ pub fn parse_text(text: &str) -> Result<Value, DefinitionError> {
 
 /// Validates a parsed definition.
 pub fn validate(def: &Value) -> Result<StateMachine, DefinitionError> {
+    // serde_json refuses definition text nested deeper than 128 levels; a definition built
+    // as a value is held to the same, so that the recursive validator, Choice rules, nested
+    // Parallel/Map states and payload templates stay within the stack.
+    if crate::data::deeper_than(def, MAX_DEFINITION_DEPTH) {
+        return Err(DefinitionError::Invalid(vec![Problem {
+            location: "/".into(),
+            message: format!("the definition is nested deeper than {MAX_DEFINITION_DEPTH} levels"),
+        }]));
+    }
     let mut v = Validator {
         problems: Vec::new(),
         names: HashMap::new(),
@@ -176,6 +185,9 @@ fn allowed(kind: &str) -> &'static [&'static str] {
         _ => &[],
     }
 }
+
+/// How deeply a definition may nest (serde_json's own limit when parsing text).
+pub const MAX_DEFINITION_DEPTH: usize = 128;
 
 /// The largest number of seconds AWS accepts in a seconds field (see `Validator::seconds`).
 pub const MAX_SECONDS: u64 = 99_999_999;
