@@ -1,6 +1,10 @@
-//! Job logs as files: log stream `rsqlflow/<job id>` is `<dir>/<job id>.log`.
+//! Job logs as files: log stream `rsqlflow/<job id>` is `<dir>/<job id>.log`, written
+//! through as the job runs ([`LogWriter`]).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 
@@ -46,5 +50,110 @@ impl Logs for LocalLogs {
             })?;
         let lines: Vec<String> = text.lines().map(String::from).collect();
         Ok(lines[lines.len().saturating_sub(n)..].to_vec())
+    }
+}
+
+/// A job's log file, written through: each write goes to the file at once, with no buffer of
+/// its own, so what a job printed is in its log even when the job is stopped, times out or
+/// the process is killed. (The RSQL interpreter buffers its standard output and flushes it
+/// after each statement; this writer adds nothing on top.) Writes are synchronous: log lines
+/// are small appends to a local file.
+#[derive(Debug)]
+pub struct LogWriter {
+    file: std::fs::File,
+}
+
+impl LogWriter {
+    /// Opens `path` for appending, creating it and its directory.
+    pub fn append(path: &Path) -> std::io::Result<LogWriter> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(LogWriter { file })
+    }
+
+    /// A second writer to the same file (standard error next to standard output).
+    pub fn try_clone(&self) -> std::io::Result<LogWriter> {
+        Ok(LogWriter {
+            file: self.file.try_clone()?,
+        })
+    }
+
+    /// Appends `text` to the log at `path` (best effort: a log that cannot be written is not
+    /// the job's failure).
+    pub fn append_text(path: &Path, text: &str) {
+        if let Ok(mut w) = LogWriter::append(path) {
+            let _ = std::io::Write::write_all(&mut w, text.as_bytes());
+        }
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl tokio::io::AsyncWrite for LogWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let file = &mut self.get_mut().file;
+        loop {
+            match file.write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogWriter;
+    use tokio::io::AsyncWriteExt;
+
+    /// What is written is in the file at once: no flush, no close, the writer dropped
+    /// mid-way as a stopped job's is.
+    #[tokio::test]
+    async fn writes_reach_the_file_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs").join("job.log");
+        let mut out = LogWriter::append(&path).unwrap();
+        let mut err = out.try_clone().unwrap();
+        out.write_all(b"first line\n").await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "first line\n");
+        err.write_all(b"an error\n").await.unwrap();
+        out.write_all(b"partial").await.unwrap();
+        // A job's future dropped without flushing.
+        drop((out, err));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "first line\nan error\npartial"
+        );
+        LogWriter::append_text(&path, "\nnote\n");
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("partial\nnote\n")
+        );
     }
 }
