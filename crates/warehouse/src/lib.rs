@@ -51,6 +51,26 @@ impl Target {
     }
 }
 
+/// How long [`Session::stop`] waits for a cancel request to be delivered.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long [`Session::stop`] waits for the session to close.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What [`Session::stop`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// The server was asked to cancel the running statement; the session is closed.
+    Cancelled,
+    /// The cancel request could not be delivered (why); the session is closed. The server
+    /// ends the statement when it notices the closed connection (at its next write to it).
+    CancelFailed(String),
+    /// A server session with no cancel key: closed.
+    Closed,
+    /// The embedded engine's session: abandoned, the engine finishing the statement in the
+    /// background.
+    Abandoned,
+}
+
 /// An open session: a connection, plus the embedded engine when it serves it.
 pub struct Session {
     conn: Option<Connection>,
@@ -105,6 +125,52 @@ impl Session {
             return None;
         }
         self.conn.as_ref().and_then(|c| c.cancel_handle())
+    }
+
+    /// Stops the statement this session is running, if any, and closes the session; for a
+    /// job that timed out or was stopped. Never waits for the statement to end.
+    ///
+    /// On a server: PostgreSQL's cancel request, on a new connection with the backend's key
+    /// (waited for at most 10 s), then Terminate and the socket closed (at most 5 s).
+    ///
+    /// On the embedded engine there is no way to interrupt a statement: PGlite's proxy reads
+    /// the next connection (a CancelRequest's) only after the current one ends, PostgreSQL's
+    /// SIGINT and statement_timeout (SIGALRM) do not exist in its WebAssembly build, and
+    /// pglite-oxide exposes no wasmer interrupt of its store. The session is abandoned: the
+    /// engine finishes the statement on its own thread, then shuts down, keeping its data
+    /// directory locked until then; the next session on that directory waits for that lock
+    /// (told through `Session::open`'s `on_wait`), then starts a new engine on the same data.
+    /// A statement that never ends holds the directory until the process exits; PostgreSQL
+    /// then recovers the data directory at the next start as after a crash.
+    pub async fn stop(self) -> Stopped {
+        let Some(cancel) = self.cancel_handle() else {
+            let embedded = self.server.is_some();
+            self.abandon();
+            return if embedded {
+                Stopped::Abandoned
+            } else {
+                Stopped::Closed
+            };
+        };
+        let sent = tokio::time::timeout(STOP_WAIT, cancel.cancel()).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.close()).await;
+        match sent {
+            Ok(Ok(())) => Stopped::Cancelled,
+            Ok(Err(e)) => Stopped::CancelFailed(e.to_string()),
+            Err(_) => Stopped::CancelFailed(format!(
+                "no answer from the server within {} s",
+                STOP_WAIT.as_secs()
+            )),
+        }
+    }
+
+    /// Drops the session without waiting for anything: the connection is closed; an embedded
+    /// engine finishes its running statement, if any, in the background (see
+    /// [`Session::stop`]).
+    pub fn abandon(mut self) {
+        self.conn = None;
+        // EmbeddedServer's Drop shuts the engine down on a thread of its own.
+        self.server = None;
     }
 
     /// The server version string.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use asl::clock::Awake;
 use async_trait::async_trait;
 use redshift::ObjectStore;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::error::ServiceError;
 use crate::events::batch_job_event;
@@ -31,6 +31,8 @@ pub struct LocalBatch {
 struct Inner {
     jobs: Mutex<BTreeMap<String, (JobDetail, NewJob)>>,
     tasks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Per job: closed when its task has ended (finished, or dropped once aborted).
+    ended: Mutex<HashMap<String, watch::Receiver<()>>>,
     /// Every job's task, finished or not (see [`LocalBatch::settle`]).
     all_tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     seq: AtomicU64,
@@ -63,6 +65,7 @@ impl LocalBatch {
             inner: Arc::new(Inner {
                 jobs: Mutex::new(BTreeMap::new()),
                 tasks: Mutex::new(HashMap::new()),
+                ended: Mutex::new(HashMap::new()),
                 all_tasks: Mutex::new(Vec::new()),
                 seq: AtomicU64::new(0),
                 runner,
@@ -102,9 +105,11 @@ impl LocalBatch {
             .unwrap_or_default()
     }
 
-    /// Terminates every job not yet finished (TerminateJob, with `reason`) and returns when
-    /// their tasks have stopped (a server's running statement is cancelled as they stop).
-    /// Returns the ids of the jobs terminated.
+    /// Terminates every job not yet finished, as TerminateJob does (FAILED, statusReason
+    /// `reason`, its state-change event emitted), and returns once each of their tasks has
+    /// ended and what they left running is stopped (a server's statements cancelled and
+    /// sessions closed; the embedded engine's statement, which cannot be interrupted, is
+    /// left to finish in the background). For SIGINT/SIGTERM. Returns the ids terminated.
     pub async fn terminate_all(&self, reason: &str) -> Vec<String> {
         let active: Vec<String> = self
             .jobs()
@@ -112,22 +117,24 @@ impl LocalBatch {
             .filter(|d| !d.status.is_final())
             .map(|d| d.id)
             .collect();
-        let handles: Vec<tokio::task::AbortHandle> = self
+        let ended: Vec<watch::Receiver<()>> = self
             .inner
-            .tasks
+            .ended
             .lock()
-            .map(|t| active.iter().filter_map(|id| t.get(id).cloned()).collect())
+            .map(|e| active.iter().filter_map(|id| e.get(id).cloned()).collect())
             .unwrap_or_default();
-        for id in &active {
-            let _ = Batch::terminate(self, id, reason).await;
+        let mut terminated = Vec::new();
+        for id in active {
+            if self.terminate_job(&id, reason) == Some(true) {
+                terminated.push(id);
+            }
         }
-        // Aborted tasks stop at their next await; wait for them (bounded: a task that never
-        // yields would otherwise hold the caller forever).
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while handles.iter().any(|h| !h.is_finished()) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        for mut rx in ended {
+            // Err once the task's end (its sender) is dropped.
+            while rx.changed().await.is_ok() {}
         }
-        active
+        self.inner.runner.wait_stopped().await;
+        terminated
     }
 
     /// Waits until every job's task has ended (terminated ones stop at their next await; a
@@ -143,11 +150,54 @@ impl LocalBatch {
         while handles.iter().any(|h| !h.is_finished()) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let _ = tokio::time::timeout_at(deadline, self.inner.runner.wait_stopped()).await;
+    }
+
+    /// TerminateJob: aborts the job's task and, unless it has already ended, makes it FAILED
+    /// with `reason` as its statusReason ("A message to attach to the job that explains the
+    /// reason for canceling it. This message is returned by future DescribeJobs operations
+    /// on the job": https://docs.aws.amazon.com/batch/latest/APIReference/API_TerminateJob.html)
+    /// and emits its state change. None for an unknown job; Some(false) for a job already
+    /// over.
+    fn terminate_job(&self, job_id: &str, reason: &str) -> Option<bool> {
+        if let Some(h) = self
+            .inner
+            .tasks
+            .lock()
+            .ok()
+            .and_then(|mut t| t.remove(job_id))
+        {
+            h.abort();
+        }
+        let mut changed = false;
+        let d = self.update(job_id, |d| {
+            if !d.status.is_final() {
+                d.status = JobStatus::Failed;
+                d.status_reason = Some(reason.to_string());
+                d.stopped_at = Some(now_ms());
+                changed = true;
+            }
+        })?;
+        if changed {
+            self.emit(&d, None);
+        }
+        Some(changed)
     }
 
     fn update(&self, id: &str, f: impl FnOnce(&mut JobDetail)) -> Option<JobDetail> {
         let mut jobs = self.inner.jobs.lock().ok()?;
         let (d, _) = jobs.get_mut(id)?;
+        f(d);
+        Some(d.clone())
+    }
+
+    /// Updates a job that is not over yet (a terminated job stays FAILED); None otherwise.
+    fn advance(&self, id: &str, f: impl FnOnce(&mut JobDetail)) -> Option<JobDetail> {
+        let mut jobs = self.inner.jobs.lock().ok()?;
+        let (d, _) = jobs.get_mut(id)?;
+        if d.status.is_final() {
+            return None;
+        }
         f(d);
         Some(d.clone())
     }
@@ -158,7 +208,7 @@ impl LocalBatch {
     }
 
     async fn run(&self, id: String, hold: Option<Awake>) {
-        let Some(d) = self.update(&id, |d| d.status = JobStatus::Runnable) else {
+        let Some(d) = self.advance(&id, |d| d.status = JobStatus::Runnable) else {
             return;
         };
         self.emit(&d, None);
@@ -167,7 +217,7 @@ impl LocalBatch {
         };
         let log_stream = LocalLogs::stream(&id);
         let started = now_ms();
-        let Some(d) = self.update(&id, |d| {
+        let Some(d) = self.advance(&id, |d| {
             d.status = JobStatus::Running;
             d.started_at = Some(started);
             d.log_stream = Some(log_stream.clone());
@@ -229,7 +279,13 @@ impl LocalBatch {
             }
         };
         let stopped = now_ms();
+        let mut changed = false;
         let Some(d) = self.update(&id, |d| {
+            // Terminated meanwhile (TerminateJob between this task's last two awaits).
+            if d.status.is_final() {
+                return;
+            }
+            changed = true;
             d.status = status;
             d.exit_code = exit_code;
             d.status_reason = status_reason.clone();
@@ -247,7 +303,9 @@ impl LocalBatch {
             return;
         };
         drop(_permit);
-        self.emit(&d, hold);
+        if changed {
+            self.emit(&d, hold);
+        }
     }
 
     async fn run_script(&self, id: &str, spec: &NewJob, log_stream: &str) -> ScriptEnd {
@@ -326,7 +384,14 @@ impl Batch for LocalBatch {
             .and_then(|h| h());
         let me = self.clone();
         let task_id = id.clone();
-        let handle = tokio::spawn(async move { me.run(task_id, hold).await });
+        let (ended, ended_rx) = watch::channel(());
+        if let Ok(mut e) = self.inner.ended.lock() {
+            e.insert(id.clone(), ended_rx);
+        }
+        let handle = tokio::spawn(async move {
+            let _ended = ended;
+            me.run(task_id, hold).await
+        });
         if let Ok(mut t) = self.inner.tasks.lock() {
             t.insert(id.clone(), handle.abort_handle());
         }
@@ -359,28 +424,254 @@ impl Batch for LocalBatch {
     }
 
     async fn terminate(&self, job_id: &str, reason: &str) -> Result<(), ServiceError> {
-        if let Some(h) = self
-            .inner
-            .tasks
-            .lock()
-            .ok()
-            .and_then(|mut t| t.remove(job_id))
-        {
-            h.abort();
-        }
-        let d = self.update(job_id, |d| {
-            if !d.status.is_final() {
-                d.status = JobStatus::Failed;
-                d.status_reason = Some(format!("Terminated: {reason}"));
-                d.stopped_at = Some(now_ms());
-            }
-        });
-        match d {
-            Some(d) => {
-                self.emit(&d, None);
-                Ok(())
-            }
+        match self.terminate_job(job_id, reason) {
+            Some(_) => Ok(()),
             None => Err(ServiceError::no_such_job(job_id)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::bus::{self, BusReceiver};
+    use crate::local::runner::WarehouseRunner;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
+
+    /// Scripts that never end; a stopped one takes 300 ms more to be stopped (as a cancel
+    /// request does), which `wait_stopped` waits for.
+    struct Endless {
+        dropped: Arc<AtomicUsize>,
+        stopped: Arc<AtomicUsize>,
+        pending: Arc<watch::Sender<usize>>,
+    }
+
+    struct StopOnDrop {
+        stopped: Arc<AtomicUsize>,
+        pending: Arc<watch::Sender<usize>>,
+    }
+
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.pending.send_modify(|n| *n += 1);
+            let (stopped, pending) = (self.stopped.clone(), self.pending.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                stopped.fetch_add(1, Ordering::SeqCst);
+                pending.send_modify(|n| *n -= 1);
+            });
+        }
+    }
+
+    #[async_trait]
+    impl ScriptRunner for Endless {
+        async fn run(&self, _: ScriptJob) -> ScriptEnd {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+            let _stop = StopOnDrop {
+                stopped: self.stopped.clone(),
+                pending: self.pending.clone(),
+            };
+            std::future::pending().await
+        }
+
+        fn parallelism(&self) -> usize {
+            1
+        }
+
+        async fn wait_stopped(&self) {
+            let _ = self.pending.subscribe().wait_for(|n| *n == 0).await;
+        }
+    }
+
+    async fn batch(
+        runner: Arc<dyn ScriptRunner>,
+        dir: &std::path::Path,
+        script: &str,
+    ) -> (LocalBatch, BusReceiver) {
+        let store = Arc::new(redshift::LocalS3::new(dir.join("s3")));
+        store
+            .put("scripts", "job.rsql", script.as_bytes().to_vec())
+            .await
+            .unwrap();
+        let (tx, rx) = bus::channel();
+        let logs = LocalLogs::new(dir.join("logs"));
+        let b = LocalBatch::new(runner, store, logs, tx, "us-east-1", "123456789012");
+        (b, rx)
+    }
+
+    fn new_job(name: &str) -> NewJob {
+        NewJob {
+            name: name.into(),
+            queue: "q".into(),
+            definition: "d".into(),
+            parameters: Default::default(),
+            environment: [
+                (
+                    "RSQLFLOW_SCRIPT".to_string(),
+                    "s3://scripts/job.rsql".to_string(),
+                ),
+                ("RSQLFLOW_JOB".to_string(), name.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            tags: Default::default(),
+            timeout_seconds: None,
+            vcpus: None,
+            memory_mib: None,
+        }
+    }
+
+    async fn until_status(b: &LocalBatch, id: &str, status: JobStatus) {
+        let t0 = Instant::now();
+        while b.describe(id).await.unwrap().status != status {
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "{id} never {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every event so far: (job id, status, statusReason).
+    fn events(rx: &mut BusReceiver) -> Vec<(String, String, Option<String>)> {
+        let mut out = Vec::new();
+        while let Ok(d) = rx.try_recv() {
+            let detail = &d.event["detail"];
+            out.push((
+                detail["jobId"].as_str().unwrap_or_default().to_string(),
+                detail["status"].as_str().unwrap_or_default().to_string(),
+                detail["statusReason"].as_str().map(String::from),
+            ));
+        }
+        out
+    }
+
+    /// terminate_all: the running job and the one queued behind it end FAILED with the
+    /// reason, one FAILED event each, and it returns only once the running one's task has
+    /// ended and its stop has finished.
+    #[tokio::test]
+    async fn terminate_all_stops_every_job_before_returning() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Arc::new(Endless {
+            dropped: Arc::new(AtomicUsize::new(0)),
+            stopped: Arc::new(AtomicUsize::new(0)),
+            pending: Arc::new(watch::channel(0).0),
+        });
+        let (b, mut rx) = batch(runner.clone(), dir.path(), "SELECT 1;\n").await;
+        let running = b.submit(new_job("first")).await.unwrap();
+        let queued = b.submit(new_job("second")).await.unwrap();
+        until_status(&b, &running, JobStatus::Running).await;
+        until_status(&b, &queued, JobStatus::Runnable).await;
+        let t0 = Instant::now();
+        while runner.dropped.load(Ordering::SeqCst) == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "the script never started"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        let mut ids = b.terminate_all("SIGTERM received").await;
+        ids.sort();
+        assert_eq!(ids, vec![running.clone(), queued.clone()]);
+        assert_eq!(
+            runner.stopped.load(Ordering::SeqCst),
+            1,
+            "returned before the stop"
+        );
+        let seen = events(&mut rx);
+        for id in [&running, &queued] {
+            let d = b.describe(id).await.unwrap();
+            assert_eq!(d.status, JobStatus::Failed);
+            assert_eq!(d.status_reason.as_deref(), Some("SIGTERM received"));
+            assert!(d.stopped_at.is_some());
+            let mine: Vec<_> = seen.iter().filter(|e| &e.0 == id).collect();
+            let failed: Vec<_> = mine.iter().filter(|e| e.1 == "FAILED").collect();
+            assert_eq!(failed.len(), 1, "{mine:?}");
+            assert_eq!(failed[0].2.as_deref(), Some("SIGTERM received"));
+            assert_eq!(
+                mine.last().map(|e| e.1.as_str()),
+                Some("FAILED"),
+                "{mine:?}"
+            );
+        }
+        // Nothing is left to terminate; a finished job is not changed (TerminateJob acts on
+        // jobs not yet over), and no event is emitted for it.
+        assert!(b.terminate_all("again").await.is_empty());
+        b.terminate(&queued, "again").await.unwrap();
+        let d = b.describe(&queued).await.unwrap();
+        assert_eq!(d.status_reason.as_deref(), Some("SIGTERM received"));
+        assert!(events(&mut rx).is_empty());
+        assert!(b.terminate("local-9999-x", "r").await.is_err());
+    }
+
+    /// TerminateJob of a job running `SELECT pg_sleep(30)` on the embedded engine: the job
+    /// is FAILED with the reason at once, its task ends, its log keeps what it printed and
+    /// says it was stopped, and the next job runs on the warehouse.
+    #[tokio::test]
+    async fn terminated_embedded_job_stops_and_the_next_job_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let store: Arc<dyn ObjectStore> = Arc::new(redshift::LocalS3::new(d.join("s3")));
+        let runner = Arc::new(WarehouseRunner::new(
+            warehouse::Target::Embedded(warehouse::Storage::Dir(d.join("wh"))),
+            store,
+            true,
+        ));
+        let script = "\\echo before the sleep\nSELECT pg_sleep(30);\n\\echo after the sleep\n";
+        let notices = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = notices.clone();
+        runner.set_notice(Arc::new(move |t: &str| {
+            if let Ok(mut n) = sink.lock() {
+                n.push(t.to_string());
+            }
+        }));
+        let (b, _rx) = batch(runner.clone(), d, script).await;
+        let id = b.submit(new_job("sleeper")).await.unwrap();
+        let log = LocalLogs::new(d.join("logs")).path(&LocalLogs::stream(&id));
+        let read = || std::fs::read_to_string(&log).unwrap_or_default();
+        let t0 = Instant::now();
+        while !read().contains("before the sleep") {
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "the job never printed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the statement start (the script sends it right after its first line).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let t1 = Instant::now();
+        let stopped = b.terminate_all("stopped by the test").await;
+        assert_eq!(stopped, vec![id.clone()]);
+        assert!(t1.elapsed() < Duration::from_secs(10), "{:?}", t1.elapsed());
+        let job = b.describe(&id).await.unwrap();
+        assert_eq!(job.status, JobStatus::Failed);
+        assert_eq!(job.status_reason.as_deref(), Some("stopped by the test"));
+        let text = read();
+        assert!(text.contains("the job was stopped"), "{text}");
+        assert!(!text.contains("after the sleep"), "{text}");
+
+        b.inner
+            .scripts
+            .put(
+                "scripts",
+                "job.rsql",
+                b"SELECT 41 + 1 AS answer;\n".to_vec(),
+            )
+            .await
+            .unwrap();
+        let next = b.submit(new_job("next")).await.unwrap();
+        until_status(&b, &next, JobStatus::Succeeded).await;
+        let next_log = LocalLogs::new(d.join("logs")).path(&LocalLogs::stream(&next));
+        let text = std::fs::read_to_string(next_log).unwrap();
+        assert!(text.contains("42"), "{text}");
+        // It waited for the engine to finish the abandoned statement.
+        let notices = notices.lock().map(|n| n.clone()).unwrap_or_default();
+        assert!(
+            notices.iter().any(|n| n.contains("finishing a statement")),
+            "{notices:?}"
+        );
+        runner.close().await;
     }
 }
