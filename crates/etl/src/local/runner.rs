@@ -19,8 +19,9 @@ use warehouse::{Session, Stopped, Target};
 
 use crate::local::logs::LogWriter;
 
-/// A job for the runner.
-#[derive(Debug, Clone)]
+/// A job for the runner. Its Debug output names the variables without their values (a
+/// variable can hold a password) and gives the script's size, not its text.
+#[derive(Clone)]
 pub struct ScriptJob {
     /// Where the script came from (for messages).
     pub name: String,
@@ -28,6 +29,19 @@ pub struct ScriptJob {
     pub variables: Vec<(String, String)>,
     pub log: PathBuf,
     pub timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ScriptJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ScriptJob")
+            .field("name", &self.name)
+            .field("text_bytes", &self.text.len())
+            .field("variables", &names)
+            .field("log", &self.log)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// How a script ended.
@@ -375,6 +389,17 @@ mod tests {
             assert!(t0.elapsed() < limit, "{what}: not within {limit:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    #[test]
+    fn job_debug_hides_variable_values() {
+        let mut j = job(std::path::Path::new("/tmp"), "j", "SELECT 1;", None);
+        j.variables = vec![("pw".into(), "Hunter2Secret".into())];
+        let debug = format!("{j:?}");
+        assert!(
+            debug.contains("\"pw\"") && !debug.contains("Hunter2Secret"),
+            "{debug}"
+        );
     }
 
     /// `SELECT pg_sleep(30)` with a 2 s timeout on the embedded engine: the job ends timed
