@@ -498,3 +498,42 @@ fn a_run_says_when_it_waits_for_the_embedded_warehouse() {
         "the wait is said:\n{err}"
     );
 }
+
+#[test]
+fn real_work_counts_against_a_task_timeout_without_real_time() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("etl/tpch/slow.rsql"),
+        "\\echo slow begins\nSELECT pg_sleep(120);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("state-machines/slow.asl.json"),
+        r#"{"StartAt": "Slow", "States": {"Slow": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${SubmitJobFunctionArn}",
+              "Payload": {"job": {"name": "slow", "script": "tpch/slow.rsql", "timeoutSeconds": 600},
+                "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
+                "stateName.$": "$$.State.Name"}},
+            "TimeoutSeconds": 3, "End": true}}}"#,
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    let (code, out, err) = run(
+        dir.path(),
+        &["run", "state-machines/slow.asl.json", "--name", "slow"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("error: States.Timeout"), "{out}");
+    // The job was stopped with the execution, long before its 120 s statement ended.
+    assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
+    let sent = outbox(dir.path());
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Stopped 1 Batch job"),
+        "{sent:?}"
+    );
+}
