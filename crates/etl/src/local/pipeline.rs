@@ -41,6 +41,9 @@ pub enum RunError {
     Io(String),
 }
 
+/// Resolves with StopExecution's (error, cause) when the run must stop.
+pub type StopSignal = std::pin::Pin<Box<dyn std::future::Future<Output = (String, String)> + Send>>;
+
 /// What to run.
 pub struct RunConfig {
     /// The state machine definition (with `${...}` placeholders).
@@ -60,8 +63,7 @@ pub struct RunConfig {
     pub send_success_notifications: bool,
     /// When this resolves with (error, cause), the execution is stopped as StopExecution
     /// stops it (the CLI's SIGINT/SIGTERM): ABORTED, its jobs terminated.
-    pub stop_on:
-        Option<std::pin::Pin<Box<dyn std::future::Future<Output = (String, String)> + Send>>>,
+    pub stop_on: Option<StopSignal>,
     /// Redrive the claimed execution (RedriveExecution): its record's checkpoint says what
     /// succeeded, its history file goes on.
     pub redrive: bool,
