@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::error::ServiceError;
 
 /// A job to submit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewJob {
     pub name: String,
     pub queue: String,
@@ -23,6 +23,24 @@ pub struct NewJob {
     pub timeout_seconds: Option<u64>,
     pub vcpus: Option<f64>,
     pub memory_mib: Option<u64>,
+}
+
+/// Debug names the environment's variables without their values (RSQLFLOW_VARIABLES can hold
+/// a password) and the parameters' keys without the task token.
+impl std::fmt::Debug for NewJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewJob")
+            .field("name", &self.name)
+            .field("queue", &self.queue)
+            .field("definition", &self.definition)
+            .field("parameters", &self.parameters.keys().collect::<Vec<_>>())
+            .field("environment", &self.environment.keys().collect::<Vec<_>>())
+            .field("tags", &self.tags)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("vcpus", &self.vcpus)
+            .field("memory_mib", &self.memory_mib)
+            .finish()
+    }
 }
 
 /// Batch job states.
@@ -156,4 +174,34 @@ pub trait Notifier: Send + Sync {
 pub trait Logs: Send + Sync {
     /// The last `n` lines of a log stream.
     async fn tail(&self, log_stream: &str, n: usize) -> Result<Vec<String>, ServiceError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_job_debug_hides_values() {
+        let job = NewJob {
+            name: "j".into(),
+            queue: "q".into(),
+            definition: "d".into(),
+            parameters: [("taskToken".to_string(), "TOKENVALUE".to_string())].into(),
+            environment: [(
+                "RSQLFLOW_VARIABLES".to_string(),
+                "{\"pw\":\"Hunter2\"}".to_string(),
+            )]
+            .into(),
+            tags: BTreeMap::new(),
+            timeout_seconds: None,
+            vcpus: None,
+            memory_mib: None,
+        };
+        let d = format!("{job:?}");
+        assert!(
+            d.contains("RSQLFLOW_VARIABLES") && d.contains("taskToken"),
+            "{d}"
+        );
+        assert!(!d.contains("Hunter2") && !d.contains("TOKENVALUE"), "{d}");
+    }
 }
