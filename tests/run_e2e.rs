@@ -9,36 +9,16 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// A working directory with the sample workflow and scripts.
 fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    support::copy_dir(&root.join("etl"), &dir.path().join("etl"));
-    support::copy_dir(
-        &root.join("state-machines"),
-        &dir.path().join("state-machines"),
-    );
-    std::fs::copy(root.join("template.yaml"), dir.path().join("template.yaml"))
-        .expect("copy template.yaml");
-    dir
+    support::sample_workdir()
 }
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = support::run(dir, &args, None);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    support::run_text(dir, args, &[])
 }
 
 fn outbox(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join(".rsqlflow/outbox.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("outbox line is JSON"))
-        .collect()
+    support::outbox(dir)
 }
 
 fn logs(dir: &Path) -> Vec<(PathBuf, String)> {

@@ -160,3 +160,37 @@ pub fn fresh_database(cluster: &pg::Cluster, db: &str) -> String {
     );
     cluster.url(db)
 }
+
+/// A working directory holding the sample workflow: etl/, state-machines/, template.yaml.
+pub fn sample_workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&root.join("etl"), &dir.path().join("etl"));
+    copy_dir(
+        &root.join("state-machines"),
+        &dir.path().join("state-machines"),
+    );
+    std::fs::copy(root.join("template.yaml"), dir.path().join("template.yaml"))
+        .expect("copy template.yaml");
+    dir
+}
+
+/// Runs rsqlflow in `dir`: exit code, stdout, stderr.
+pub fn run_text(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = run_with_env(dir, &args, None, envs);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The notifications in `.rsqlflow/outbox.jsonl`.
+pub fn outbox(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(".rsqlflow/outbox.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("outbox line is JSON"))
+        .collect()
+}
