@@ -291,6 +291,21 @@ pub struct RedriveArgs {
     /// The execution: its name or ARN (default: the latest FAILED, ABORTED or TIMED_OUT one).
     pub execution: Option<String>,
 
+    #[command(flatten)]
+    pub places: Places,
+
+    /// Wait for real in retries and Wait states (default: simulated, instant).
+    #[arg(long)]
+    pub real_time: bool,
+
+    /// Do not send a notification when the redriven execution succeeds.
+    #[arg(long)]
+    pub no_success_notification: bool,
+}
+
+/// Where a local run's jobs, objects and scripts are.
+#[derive(Debug, Args)]
+pub struct Places {
     /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse.
     #[arg(
         long,
@@ -304,21 +319,13 @@ pub struct RedriveArgs {
     #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
     pub s3_root: PathBuf,
 
-    /// Directory of RSQL scripts seeded into the scripts bucket before the redrive.
+    /// Directory of RSQL scripts seeded into the scripts bucket first.
     #[arg(long, value_name = "DIR", default_value = "etl")]
     pub etl_dir: PathBuf,
 
-    /// TPC-H scale factor of sample data seeded when absent.
+    /// TPC-H scale factor of the sample data seeded when absent.
     #[arg(long, default_value_t = 0.01)]
     pub scale: f64,
-
-    /// Wait for real in retries and Wait states (default: simulated, instant).
-    #[arg(long)]
-    pub real_time: bool,
-
-    /// Do not send a notification when the redriven execution succeeds.
-    #[arg(long)]
-    pub no_success_notification: bool,
 }
 
 /// `rsqlflow trigger ...`
@@ -356,19 +363,8 @@ pub struct TriggerRunArgs {
     /// The state machine definition.
     #[arg(long, default_value = "state-machines/rsql-etl.asl.json")]
     pub state_machine: PathBuf,
-    #[arg(
-        long,
-        env = "RSQLFLOW_DATABASE",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database: Option<String>,
-    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
-    pub s3_root: PathBuf,
-    #[arg(long, value_name = "DIR", default_value = "etl")]
-    pub etl_dir: PathBuf,
-    #[arg(long, default_value_t = 0.01)]
-    pub scale: f64,
+    #[command(flatten)]
+    pub places: Places,
     /// Only keys with this prefix start the workflow.
     #[arg(long, default_value = "")]
     pub prefix: String,

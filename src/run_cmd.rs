@@ -443,7 +443,8 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
     let p = progress();
     let (event, run) = match cmd {
         TriggerCommand::S3(a) => {
-            let path = redshift::LocalS3::new(&a.run.s3_root).object_path(&a.bucket, &a.key)?;
+            let path =
+                redshift::LocalS3::new(&a.run.places.s3_root).object_path(&a.bucket, &a.key)?;
             let meta = std::fs::metadata(&path).with_context(|| {
                 format!(
                     "s3://{}/{} is not in local S3 ({})",
@@ -503,10 +504,10 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
     // Everything that can fail before the execution runs is checked before it is started.
     let prepared = tokio::select! {
         r = prepare(
-            &run.etl_dir,
-            &run.s3_root,
-            run.scale,
-            &run.database,
+            &run.places.etl_dir,
+            &run.places.s3_root,
+            run.places.scale,
+            &run.places.database,
             p.as_ref(),
         ) => r?,
         s = signals.received() => {
@@ -629,10 +630,10 @@ pub async fn redrive(args: RedriveArgs) -> Result<i32> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("state-machines/rsql-etl.asl.json"));
     let prep = prepare(
-        &args.etl_dir,
-        &args.s3_root,
-        args.scale,
-        &args.database,
+        &args.places.etl_dir,
+        &args.places.s3_root,
+        args.places.scale,
+        &args.places.database,
         p.as_ref(),
     );
     let prepared = tokio::select! {
@@ -650,7 +651,8 @@ pub async fn redrive(args: RedriveArgs) -> Result<i32> {
             .map(|e| format!(" with {e}"))
             .unwrap_or_default(),
         r.redrive_count + 1,
-        args.database
+        args.places
+            .database
             .as_deref()
             .map(|_| "the --database server")
             .unwrap_or("the embedded warehouse")
