@@ -67,7 +67,17 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     } else {
         path.to_path_buf()
     };
-    etl::local::executions::write_atomically(&path, bytes)
+    // The directory must exist: it is the user's, not created for them.
+    if let Some(dir) = path.parent()
+        && !dir.is_dir()
+    {
+        bail!(
+            "writing {}: no such directory {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    redshift::objects::write_whole(&path, bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
 

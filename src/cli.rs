@@ -232,27 +232,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "template.yaml")]
     pub template: PathBuf,
 
-    /// TPC-H scale factor of the sample data seeded into local S3.
-    #[arg(long, default_value_t = 0.01)]
-    pub scale: f64,
-
-    /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse
-    /// (jobs then run in parallel).
-    #[arg(
-        long,
-        env = "RSQLFLOW_DATABASE",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database: Option<String>,
-
-    /// Directory standing in for Amazon S3.
-    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
-    pub s3_root: PathBuf,
-
-    /// Directory of RSQL scripts seeded into the scripts bucket.
-    #[arg(long, value_name = "DIR", default_value = "etl")]
-    pub etl_dir: PathBuf,
+    #[command(flatten)]
+    pub places: Places,
 
     /// Execution name (default: run-<time>).
     #[arg(long)]
@@ -306,7 +287,8 @@ pub struct RedriveArgs {
 /// Where a local run's jobs, objects and scripts are.
 #[derive(Debug, Args)]
 pub struct Places {
-    /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse.
+    /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse
+    /// (jobs then run in parallel).
     #[arg(
         long,
         env = "RSQLFLOW_DATABASE",

@@ -15,7 +15,7 @@ use etl::local::sfn::LocalStepFunctions;
 use serde_json::Value;
 use warehouse::Target;
 
-use crate::cli::{RedriveArgs, RunArgs, SampleCompression, TriggerCommand, TriggerRunArgs};
+use crate::cli::{Places, RedriveArgs, RunArgs, SampleCompression, TriggerCommand, TriggerRunArgs};
 use crate::sample_data;
 use crate::signals::Signals;
 
@@ -203,13 +203,13 @@ struct Prepared {
     scripts: Arc<dyn redshift::ObjectStore>,
 }
 
-async fn prepare(
-    etl_dir: &Path,
-    s3_root: &Path,
-    scale: f64,
-    database: &Option<String>,
-    p: &dyn Progress,
-) -> Result<Prepared> {
+async fn prepare(places: &Places, p: &dyn Progress) -> Result<Prepared> {
+    let (etl_dir, s3_root, scale, database) = (
+        &places.etl_dir,
+        &places.s3_root,
+        places.scale,
+        &places.database,
+    );
     if !(scale > 0.0 && scale <= 100.0) {
         bail!("--scale must be greater than 0 and at most 100, got {scale}");
     }
@@ -354,22 +354,16 @@ async fn run_pipeline(
     })
 }
 
-/// Prepares a run unless a signal comes first; the claimed name is given back then.
-async fn prepare_or_stop(
-    claim: Claim,
+/// Seeds local S3 and opens the warehouse unless a signal comes first: then the exit code
+/// the signal asks for.
+async fn prepare_unless_stopped(
+    places: &Places,
     signals: &Signals,
-    prep: impl std::future::Future<Output = Result<Prepared>>,
-) -> Result<std::result::Result<(Claim, Prepared), i32>> {
+    p: &dyn Progress,
+) -> Result<std::result::Result<Prepared, i32>> {
     tokio::select! {
-        r = prep => match r {
-            Ok(x) => Ok(Ok((claim, x))),
-            Err(e) => {
-                let _ = claim.discard();
-                Err(e)
-            }
-        },
+        r = prepare(places, p) => r.map(Ok),
         s = signals.received() => {
-            let _ = claim.discard();
             eprintln!("rsqlflow: stopped before the execution started");
             Ok(Err(s.exit_code()))
         }
@@ -408,21 +402,23 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     );
     // The name is taken before anything runs; a name in use is refused (StartExecution's rule).
     let claim = store().claim(record)?;
-    let prep = prepare(
-        &args.etl_dir,
-        &args.s3_root,
-        args.scale,
-        &args.database,
-        p.as_ref(),
-    );
-    let (claim, prepared) = match prepare_or_stop(claim, &signals, prep).await? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+    // Until the execution starts, its name is given back on failure or a signal.
+    let prepared = match prepare_unless_stopped(&args.places, &signals, p.as_ref()).await {
+        Ok(Ok(x)) => x,
+        Ok(Err(code)) => {
+            let _ = claim.discard();
+            return Ok(code);
+        }
+        Err(e) => {
+            let _ = claim.discard();
+            return Err(e);
+        }
     };
     p.line(&format!(
         "running {} as execution {name} on {}",
         args.state_machine.display(),
-        args.database
+        args.places
+            .database
             .as_deref()
             .map(|_| "the --database server")
             .unwrap_or("the embedded warehouse")
@@ -502,18 +498,9 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         ..etl::settings::Settings::from_env()
     };
     // Everything that can fail before the execution runs is checked before it is started.
-    let prepared = tokio::select! {
-        r = prepare(
-            &run.places.etl_dir,
-            &run.places.s3_root,
-            run.places.scale,
-            &run.places.database,
-            p.as_ref(),
-        ) => r?,
-        s = signals.received() => {
-            eprintln!("rsqlflow: stopped before the execution started");
-            return Ok(s.exit_code());
-        }
+    let prepared = match prepare_unless_stopped(&run.places, &signals, p.as_ref()).await? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     pipeline::load_machine(&run.state_machine, &pipeline::local_substitutions()).await?;
     let sfn = LocalStepFunctions::new(
@@ -629,19 +616,9 @@ pub async fn redrive(args: RedriveArgs) -> Result<i32> {
         .definition
         .clone()
         .unwrap_or_else(|| PathBuf::from("state-machines/rsql-etl.asl.json"));
-    let prep = prepare(
-        &args.places.etl_dir,
-        &args.places.s3_root,
-        args.places.scale,
-        &args.places.database,
-        p.as_ref(),
-    );
-    let prepared = tokio::select! {
-        r = prep => r?,
-        s = signals.received() => {
-            eprintln!("rsqlflow: stopped before the redrive started");
-            return Ok(s.exit_code());
-        }
+    let prepared = match prepare_unless_stopped(&args.places, &signals, p.as_ref()).await? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     p.line(&format!(
         "redriving execution {name} ({}{}; redrive {}) on {}",

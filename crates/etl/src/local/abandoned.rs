@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::error::ServiceError;
 use crate::events::{self, ExecutionChange};
 use crate::handlers::notify;
-use crate::local::executions::{ExecutionRecord, ExecutionStore, write_atomically};
+use crate::local::executions::{ExecutionRecord, ExecutionStore};
 use crate::local::pipeline::{ACCOUNT, REGION, settings};
 use crate::local::sfn::LocalStepFunctions;
 use crate::local::sns::LocalSns;
@@ -88,7 +88,8 @@ pub async fn end_abandoned(state_dir: &Path) -> Vec<Ended> {
         close_history(&mut events, &record);
         let bytes = serde_json::to_vec_pretty(&json!({ "events": events })).unwrap_or_default();
         let p = path.clone();
-        match tokio::task::spawn_blocking(move || write_atomically(&p, &bytes)).await {
+        match tokio::task::spawn_blocking(move || redshift::objects::write_whole(&p, &bytes)).await
+        {
             Ok(Ok(())) => {}
             Ok(Err(e)) => problems.push(format!(
                 "the history could not be written: {}: {e}",

@@ -10,7 +10,6 @@
 //! and a name is used once, as StartExecution refuses a name used in the last 90 days.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -203,20 +202,6 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RecordError + '_ {
     }
 }
 
-/// Writes `bytes` to a unique temporary name beside `path`, syncs it and renames it over `path`:
-/// readers see the old or the new content, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".rsqlflow-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 impl ExecutionStore {
     pub fn new(dir: impl Into<PathBuf>) -> ExecutionStore {
         ExecutionStore { dir: dir.into() }
@@ -384,7 +369,8 @@ impl Claim {
     pub fn save(&self) -> Result<(), RecordError> {
         let path = self.store.record_path(&self.record.name);
         let bytes = serde_json::to_vec_pretty(&self.record).unwrap_or_default();
-        write_atomically(&path, &bytes).map_err(io_err(&path))
+        // Whole or not at all: a locked, uniquely named temporary file, synced, renamed.
+        redshift::objects::write_whole(&path, &bytes).map_err(io_err(&path))
     }
 
     /// Changes the record and saves it.

@@ -14,7 +14,7 @@ use crate::events::{self, ExecutionChange};
 use crate::handlers::{check_job, notify};
 use crate::local::batch::LocalBatch;
 use crate::local::bus::{self, BusReceiver};
-use crate::local::executions::{Claim, ExecutionStatus, write_atomically};
+use crate::local::executions::{Claim, ExecutionStatus};
 use crate::local::lambda::LocalLambda;
 use crate::local::logs::LocalLogs;
 use crate::local::runner::ScriptRunner;
@@ -232,7 +232,7 @@ async fn save_history(
         .collect();
     let bytes = serde_json::to_vec_pretty(&json!({ "events": json })).unwrap_or_default();
     let p = path.to_path_buf();
-    tokio::task::spawn_blocking(move || write_atomically(&p, &bytes))
+    tokio::task::spawn_blocking(move || redshift::objects::write_whole(&p, &bytes))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("{}: {e}", path.display()))
