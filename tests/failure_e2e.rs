@@ -159,25 +159,30 @@ fn a_failed_triggered_execution_is_reported_as_failed_when_triggered_again() {
     assert!(err.contains("rsqlflow redrive"), "{err}");
 }
 
-#[test]
-fn a_killed_run_is_found_and_ended_as_aborted_with_its_notification() {
+/// Starts `rsqlflow run --name NAME` in a sample directory whose customer_staging job first
+/// prints a line and then sleeps two minutes, and returns once that job has been submitted
+/// (the history saved while the run goes shows it). Also returns the script's original text.
+fn start_sleeping_run(name: &str) -> (tempfile::TempDir, std::process::Child, String) {
     let dir = workdir();
-    // A job that takes long enough to be killed in the middle.
     let staging = dir.path().join("etl/tpch/customer_staging.rsql");
     let text = std::fs::read_to_string(&staging).unwrap();
-    std::fs::write(&staging, format!("SELECT pg_sleep(120);\n{text}")).unwrap();
-    let mut child = Command::new(support::bin())
-        .args(["run", "--name", "killed"])
+    std::fs::write(
+        &staging,
+        format!("\\echo staging begins\nSELECT pg_sleep(120);\n{text}"),
+    )
+    .unwrap();
+    let child = Command::new(support::bin())
+        .args(["run", "--name", name])
         .current_dir(dir.path())
         .env_remove("RSQLFLOW_DATABASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start rsqlflow");
-    // Wait until the job has been submitted (the history saved while the run goes shows its
-    // Task), then kill the process outright.
+    let history = dir
+        .path()
+        .join(format!(".rsqlflow/executions/{name}.history.json"));
     let started = Instant::now();
-    let history = dir.path().join(".rsqlflow/executions/killed.history.json");
     while !std::fs::read_to_string(&history)
         .unwrap_or_default()
         .contains("customer_staging")
@@ -189,13 +194,20 @@ fn a_killed_run_is_found_and_ended_as_aborted_with_its_notification() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(1500));
+    (dir, child, text)
+}
+
+#[test]
+fn a_killed_run_is_found_and_ended_as_aborted_with_its_notification() {
+    // A job that takes long enough to be killed in the middle: kill the process outright.
+    let (dir, mut child, text) = start_sleeping_run("killed");
     child.kill().expect("kill");
     child.wait().expect("reap");
     assert_eq!(record(dir.path(), "killed")["status"], "RUNNING");
     assert!(outbox(dir.path()).is_empty());
 
     // The next command finds it.
-    std::fs::write(&staging, text).unwrap();
+    std::fs::write(dir.path().join("etl/tpch/customer_staging.rsql"), text).unwrap();
     let (code, out, err) = run(dir.path(), &["run", "--name", "next"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -359,39 +371,9 @@ fn no_password_reaches_any_output_or_file_however_malformed_the_url() {
     }
 }
 
-/// Starts `rsqlflow run` with a job that sleeps, waits until that job runs, sends `signal`.
+/// Starts a run whose job sleeps (see [`start_sleeping_run`]) and sends it `signal`.
 fn run_and_signal(signal: &str, name: &str) -> (tempfile::TempDir, i32, String, String) {
-    let dir = workdir();
-    let staging = dir.path().join("etl/tpch/customer_staging.rsql");
-    let text = std::fs::read_to_string(&staging).unwrap();
-    std::fs::write(
-        &staging,
-        format!("\\echo staging begins\nSELECT pg_sleep(120);\n{text}"),
-    )
-    .unwrap();
-    let child = Command::new(support::bin())
-        .args(["run", "--name", name])
-        .current_dir(dir.path())
-        .env_remove("RSQLFLOW_DATABASE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start rsqlflow");
-    let history = dir
-        .path()
-        .join(format!(".rsqlflow/executions/{name}.history.json"));
-    let started = Instant::now();
-    while !std::fs::read_to_string(&history)
-        .unwrap_or_default()
-        .contains("customer_staging")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the job never started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(1500));
+    let (dir, child, _) = start_sleeping_run(name);
     let t0 = Instant::now();
     let ok = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
