@@ -13,9 +13,29 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the end of the process waits for work still on the runtime's blocking threads (a
+/// file operation of a dropped job, say). Everything a command needs has been awaited by then.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rsqlflow: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(command(cli));
+    // Not a plain drop: dropping a runtime waits for every blocking task without limit.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    code
+}
+
+async fn command(cli: cli::Cli) -> ExitCode {
     let code = match cli.command {
         cli::Command::Rsql(args) => rsql_cmd::run(args).await,
         cli::Command::SampleData(args) => sample_data::run(args).await,

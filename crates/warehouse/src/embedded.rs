@@ -115,15 +115,94 @@ async fn acquire_lock(dir: &Path, on_wait: impl FnOnce(&Path)) -> Result<File, W
         .write(true)
         .open(&path)
         .map_err(|e| err(format!("{}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => {
-            on_wait(dir);
-            tokio::task::spawn_blocking(move || file.lock().map(|_| file))
-                .await
-                .map_err(|e| err(e.to_string()))?
-                .map_err(|e| err(format!("{}: {e}", path.display())))
+    let mut told = Some(on_wait);
+    let mut pause = LOCK_POLL_FIRST;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {
+                if let Some(tell) = told.take() {
+                    tell(dir);
+                }
+                // Polled, not a blocking `lock()` on a blocking thread: a caller that is
+                // dropped (a job stopped while it waits) stops waiting at once, and no thread
+                // is left holding the process open until the lock is free.
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LOCK_POLL_MAX);
+            }
+            Err(TryLockError::Error(e)) => return Err(err(format!("{}: {e}", path.display()))),
         }
-        Err(TryLockError::Error(e)) => Err(err(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// The first pause between attempts to take a held data directory's lock.
+const LOCK_POLL_FIRST: std::time::Duration = std::time::Duration::from_millis(20);
+/// The longest pause between attempts.
+const LOCK_POLL_MAX: std::time::Duration = std::time::Duration::from_millis(250);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A session that waits for a held data directory and is then dropped (its job stopped)
+    /// stops waiting: the runtime it ran on shuts down while the directory is still held.
+    /// (A blocking `lock()` on a blocking thread kept the process alive until the holder let
+    /// go: the stopped run of a job whose engine was finishing `pg_sleep(120)` took two
+    /// minutes to exit.)
+    #[test]
+    fn a_dropped_wait_for_the_lock_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let held = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.path().join("rsqlflow.lock"))
+            .unwrap();
+        held.lock().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let path = dir.path().to_path_buf();
+        let waited = rt.block_on(async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let task = tokio::spawn(async move {
+                acquire_lock(&path, move |_| {
+                    let _ = tx.send(());
+                })
+                .await
+            });
+            let told = rx.await.is_ok();
+            task.abort();
+            let aborted = task.await.err().is_some_and(|e| e.is_cancelled());
+            told && aborted
+        });
+        assert!(waited, "the wait was reported, then dropped");
+        // Dropping a runtime waits for its blocking threads; nothing may be left there.
+        let (done, ended) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(rt);
+            let _ = done.send(());
+        });
+        let ended = ended.recv_timeout(Duration::from_secs(60));
+        drop(held);
+        assert!(ended.is_ok(), "the runtime was held by a wait for the lock");
+    }
+
+    /// The lock is taken as soon as its holder lets go.
+    #[tokio::test]
+    async fn the_lock_is_taken_once_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire_lock(dir.path(), |_| panic!("free")).await.unwrap();
+        let path = dir.path().to_path_buf();
+        let waiting = tokio::spawn(async move { acquire_lock(&path, |_| {}).await.is_ok() });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished());
+        drop(first);
+        assert!(waiting.await.unwrap());
     }
 }
