@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use async_compression::tokio::bufread::{BzDecoder, GzipDecoder, ZstdDecoder};
 use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome, SqlError};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader, ReadBuf};
+use tokio::io::{AsyncBufRead, AsyncRead, BufReader, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::convert::{ColumnType, FieldError, convert};
@@ -952,12 +952,4 @@ pub(crate) fn load_errors_not_recorded(reason: &str) -> Notice {
         severity: "WARNING".into(),
         message: format!("could not record load errors in stl_load_errors: {reason}"),
     }
-}
-
-/// Reads lines until a record is complete.
-pub(crate) async fn read_line<R: AsyncBufRead + Unpin + ?Sized>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    r.read_until(b'\n', buf).await
 }

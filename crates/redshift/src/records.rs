@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use tokio::io::AsyncBufRead;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::copy_spec::{DataFormat, JsonMapping};
 
@@ -50,7 +50,7 @@ impl<R: AsyncBufRead + Unpin> RecordReader<R> {
         let mut bytes = Vec::new();
         let start = self.line + 1;
         loop {
-            let n = crate::load::read_line(&mut self.inner, &mut bytes).await?;
+            let n = self.inner.read_until(b'\n', &mut bytes).await?;
             if n == 0 {
                 break;
             }
