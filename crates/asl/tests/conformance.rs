@@ -4,6 +4,8 @@
 //! L3 every event's details (modulo the recorded placeholders). Pass counts per area are
 //! printed; the test fails when a case outside `tests/conformance/known-differences.txt`
 //! falls short of a level it supports, so the documented differences are the only ones.
+//! It also fails when fewer cases ran than the corpus holds ([`MIN_CASES`]), or when an
+//! `ASL_CASE` filter matched none: an emptied or misplaced corpus cannot pass unnoticed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,6 +15,10 @@ use std::time::Duration;
 use asl::{Executor, Options, Registry, TaskCall, TaskContext, TaskFailure, TaskHandler};
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
+
+/// How many cases `tests/conformance/cases` holds: a run without `ASL_CASE` that ran fewer
+/// fails. Raise it with the corpus (lowering it needs a reason).
+const MIN_CASES: usize = 737;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
@@ -740,6 +746,7 @@ async fn conformance() {
     let mut failures = Vec::new();
     let mut report = Vec::new();
     let only = std::env::var("ASL_CASE").ok();
+    let mut ran = 0usize;
     for f in &files {
         let rel = f
             .strip_prefix(dir().join("cases"))
@@ -762,6 +769,7 @@ async fn conformance() {
             .filter_map(|s| s.as_str())
             .collect();
         let (lv, why) = run_case(&case).await;
+        ran += 1;
         if only.is_some() {
             eprintln!("{rel}: L1 {} L2 {:?} L3 {:?}\n  {why}", lv.l1, lv.l2, lv.l3);
         }
@@ -843,6 +851,20 @@ async fn conformance() {
         let _ = std::fs::write(dir().join("last-report.txt"), report.join("\n") + "\n");
     }
     let _ = HashMap::<(), ()>::new();
+    match &only {
+        Some(o) => assert!(
+            ran > 0,
+            "ASL_CASE={o:?} matched none of the {} case files under {}",
+            files.len(),
+            dir().join("cases").display()
+        ),
+        None => assert!(
+            ran >= MIN_CASES,
+            "only {ran} case(s) ran, fewer than the {MIN_CASES} the corpus holds: are files \
+             missing from {}? (MIN_CASES follows the corpus)",
+            dir().join("cases").display()
+        ),
+    }
     assert!(
         failures.is_empty(),
         "{} case(s) differ from AWS and are not in known-differences.txt:\n{}",

@@ -6,13 +6,49 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use asl::{
-    Executor, Mode, Options, Registry, Status, TaskCall, TaskContext, TaskFailure, TaskHandler,
+    ExecutionResult, Executor, Handle, Mode, Options, Registry, Status, TaskCall, TaskContext,
+    TaskFailure, TaskHandler,
 };
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
 fn machine(def: Value) -> asl::model::StateMachine {
     asl::validate(&def).expect("valid definition")
+}
+
+/// How long a test waits for something the executor should do at once: a regression fails
+/// the test with a message instead of hanging the suite.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls until `done` holds; panics, naming `what`, after [`PATIENCE`].
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !done() {
+        assert!(
+            t0.elapsed() < PATIENCE,
+            "gave up after {PATIENCE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The task token the execution waits for (there must be exactly one eventually).
+async fn pending_token(handle: &Handle) -> String {
+    let mut token = None;
+    until("the execution to wait for a task token", || {
+        token = handle.pending_tokens().pop();
+        token.is_some()
+    })
+    .await;
+    token.unwrap_or_default()
+}
+
+/// The result of a spawned execution, which must end within [`PATIENCE`].
+async fn finished(run: tokio::task::JoinHandle<ExecutionResult>) -> ExecutionResult {
+    tokio::time::timeout(PATIENCE, run)
+        .await
+        .unwrap_or_else(|_| panic!("the execution did not end within {PATIENCE:?}"))
+        .expect("the execution's task panicked")
 }
 
 /// Echoes its input after an optional (virtual) delay; fails the first `fail_first` calls.
@@ -98,18 +134,13 @@ async fn callbacks_through_the_handle() {
     let run = tokio::spawn(fut);
     // Hold the clock while we work on the callback, as an external worker would.
     let busy = handle.busy();
-    let token = loop {
-        if let Some(t) = handle.pending_tokens().pop() {
-            break t;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let token = pending_token(&handle).await;
     handle.send_task_heartbeat(&token).unwrap();
     handle
         .send_task_success(&token, json!({"done": true}))
         .unwrap();
     drop(busy);
-    let r = run.await.unwrap();
+    let r = finished(run).await;
     assert_eq!(r.status, Status::Succeeded);
     assert_eq!(r.output, Some(json!({"done": true})));
     assert!(handle.send_task_success(&token, json!({})).is_err());
@@ -297,27 +328,19 @@ async fn stop_execution_aborts_every_running_branch_and_closes_the_history() {
         let (handle, fut) = exec.start(json!({"items": [1, 2, 3]}), opts);
         let run = tokio::spawn(fut);
         // Wait until the four tasks are running.
-        let t0 = Instant::now();
-        while handle
-            .history()
-            .events()
-            .iter()
-            .filter(|e| e.kind.name() == "TaskStarted")
-            .count()
-            < 4
-        {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "{mode:?}: tasks never started"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        until(&format!("{mode:?}: the four tasks to start"), || {
+            handle
+                .history()
+                .events()
+                .iter()
+                .filter(|e| e.kind.name() == "TaskStarted")
+                .count()
+                >= 4
+        })
+        .await;
         handle.stop(Some("rsqlflow.Interrupted"), Some("SIGINT"));
         handle.stop(Some("second"), None);
-        let r = tokio::time::timeout(Duration::from_secs(30), run)
-            .await
-            .expect("the stop ends the execution")
-            .unwrap();
+        let r = finished(run).await;
         assert_eq!(r.status, Status::Aborted, "{mode:?}");
         assert_eq!(r.error.as_deref(), Some("rsqlflow.Interrupted"));
         assert_eq!(r.cause.as_deref(), Some("SIGINT"));
