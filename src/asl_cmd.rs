@@ -77,8 +77,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
             dir.display()
         );
     }
-    redshift::objects::write_whole(&path, bytes)
-        .with_context(|| format!("writing {}", path.display()))
+    objects::write_whole(&path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 async fn exec(a: AslExecArgs) -> Result<i32> {

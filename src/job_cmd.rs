@@ -78,8 +78,8 @@ pub async fn run(args: JobArgs) -> Result<i32> {
             return Ok(rsql::EXIT_CLIENT);
         }
     };
-    let store: Arc<dyn redshift::ObjectStore> = match &args.s3_root {
-        Some(dir) => Arc::new(redshift::LocalS3::new(dir)),
+    let store: Arc<dyn objects::ObjectStore> = match &args.s3_root {
+        Some(dir) => Arc::new(objects::LocalS3::new(dir)),
         None => Arc::new(etl::AwsS3::from_env().await),
     };
     let outcome = match cfg.warehouse {

@@ -103,8 +103,8 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         session.close().await;
         return Ok(code);
     }
-    let store: std::sync::Arc<dyn redshift::ObjectStore> = match args.s3 {
-        crate::cli::S3Mode::Local => std::sync::Arc::new(redshift::LocalS3::new(&args.s3_root)),
+    let store: std::sync::Arc<dyn objects::ObjectStore> = match args.s3 {
+        crate::cli::S3Mode::Local => std::sync::Arc::new(objects::LocalS3::new(&args.s3_root)),
         crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
     };
     let mut translating = redshift::Translating::new(session, store, args.explain_translation);

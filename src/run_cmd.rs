@@ -69,7 +69,7 @@ fn seed_scripts(etl_dir: &Path, s3_root: &Path) -> Result<usize> {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            let dest = redshift::LocalS3::new(s3_root)
+            let dest = objects::LocalS3::new(s3_root)
                 .object_path(SCRIPTS_BUCKET, &key)
                 .with_context(|| format!("seeding {}", path.display()))?;
             let bytes =
@@ -78,7 +78,7 @@ fn seed_scripts(etl_dir: &Path, s3_root: &Path) -> Result<usize> {
                 continue;
             }
             // A unique temporary name: concurrent runs seeding the same script do not race.
-            redshift::objects::write_whole(&dest, &bytes)
+            objects::write_whole(&dest, &bytes)
                 .with_context(|| format!("writing {}", dest.display()))?;
             n += 1;
         }
@@ -90,7 +90,7 @@ fn seed_scripts(etl_dir: &Path, s3_root: &Path) -> Result<usize> {
 /// replaced (whatever made them): "seeded when absent" means it. Returns the tables written,
 /// and a note when the objects present were generated at another scale.
 async fn seed_data(s3_root: &Path, scale: f64) -> Result<(Vec<&'static str>, Option<String>)> {
-    let s3 = redshift::LocalS3::new(s3_root);
+    let s3 = objects::LocalS3::new(s3_root);
     // Temporary objects of a seeding that was killed.
     s3.sweep_abandoned(DATA_BUCKET, "tpch/");
     let marker = s3.object_path(DATA_BUCKET, "tpch/.scale")?;
@@ -122,7 +122,7 @@ async fn seed_data(s3_root: &Path, scale: f64) -> Result<(Vec<&'static str>, Opt
         _ => None,
     };
     if written.len() == SAMPLE_TABLES.len() {
-        redshift::objects::write_whole(&marker, want.as_bytes())
+        objects::write_whole(&marker, want.as_bytes())
             .with_context(|| format!("writing {}", marker.display()))?;
     }
     Ok((written, note))
@@ -182,7 +182,7 @@ fn parse_injections(list: &[String]) -> Result<Vec<(String, u32)>> {
 }
 
 fn runner(database: &Option<String>, s3_root: &Path) -> Result<Arc<WarehouseRunner>> {
-    let store: Arc<dyn redshift::ObjectStore> = Arc::new(redshift::LocalS3::new(s3_root));
+    let store: Arc<dyn objects::ObjectStore> = Arc::new(objects::LocalS3::new(s3_root));
     let target = match database {
         Some(url) => {
             // A malformed URL is refused before anything runs (its error never holds the
@@ -200,7 +200,7 @@ fn runner(database: &Option<String>, s3_root: &Path) -> Result<Arc<WarehouseRunn
 
 struct Prepared {
     runner: Arc<WarehouseRunner>,
-    scripts: Arc<dyn redshift::ObjectStore>,
+    scripts: Arc<dyn objects::ObjectStore>,
 }
 
 async fn prepare(places: &Places, p: &dyn Progress) -> Result<Prepared> {
@@ -231,7 +231,7 @@ async fn prepare(places: &Places, p: &dyn Progress) -> Result<Prepared> {
     }
     Ok(Prepared {
         runner: runner(database, s3_root)?,
-        scripts: Arc::new(redshift::LocalS3::new(s3_root)),
+        scripts: Arc::new(objects::LocalS3::new(s3_root)),
     })
 }
 
@@ -440,7 +440,7 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
     let (event, run) = match cmd {
         TriggerCommand::S3(a) => {
             let path =
-                redshift::LocalS3::new(&a.run.places.s3_root).object_path(&a.bucket, &a.key)?;
+                objects::LocalS3::new(&a.run.places.s3_root).object_path(&a.bucket, &a.key)?;
             let meta = std::fs::metadata(&path).with_context(|| {
                 format!(
                     "s3://{}/{} is not in local S3 ({})",

@@ -128,8 +128,8 @@ pub fn generate_table(
     let dir = path.parent().context("output path has no directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // A uniquely named, locked temporary object: removed if this fails, swept by the next
-    // seeding if the process is killed (redshift::objects::LocalS3::sweep_abandoned).
-    let tmp_file = redshift::objects::temp_beside(path)
+    // seeding if the process is killed (objects::LocalS3::sweep_abandoned).
+    let tmp_file = objects::temp_beside(path)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let tmp = tmp_file.path().to_path_buf();
     let file = tmp_file
@@ -181,7 +181,7 @@ pub fn table_path(
     table: &str,
     compression: SampleCompression,
 ) -> Result<PathBuf> {
-    Ok(redshift::LocalS3::new(s3_root)
+    Ok(objects::LocalS3::new(s3_root)
         .object_path(bucket, &table_key(prefix, table, compression))?)
 }
 

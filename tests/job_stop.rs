@@ -24,7 +24,7 @@ fn job(dir: &Path, name: &str, text: &str, timeout: Option<u64>) -> ScriptJob {
 }
 
 fn runner(target: Target, dir: &Path) -> Arc<WarehouseRunner> {
-    let store: Arc<dyn redshift::ObjectStore> = Arc::new(redshift::LocalS3::new(dir.join("s3")));
+    let store: Arc<dyn objects::ObjectStore> = Arc::new(objects::LocalS3::new(dir.join("s3")));
     Arc::new(WarehouseRunner::new(target, store, true))
 }
 

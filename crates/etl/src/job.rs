@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use redshift::{ObjectError, ObjectStore, S3Uri};
+use objects::{ObjectError, ObjectStore, S3Uri};
 use tokio::io::AsyncReadExt;
 use warehouse::{ConnectParams, SslMode};
 
@@ -185,10 +185,7 @@ pub fn check_variable(name: &str, value: &str) -> Result<(), JobRunError> {
         })
     };
     // RSQL's own name rule, narrowed to ASCII and no leading digit for a command-line `-v`.
-    if !rsql::vars::valid_name(name)
-        || !name.is_ascii()
-        || name.starts_with(|c: char| c.is_ascii_digit())
-    {
+    if !crate::contract::valid_variable_name(name) {
         return bad("names are letters, digits and _, not starting with a digit");
     }
     if value.contains('\0') {

@@ -4,6 +4,7 @@
 //! `rsqlflow run` drives on one machine).
 
 pub mod aws;
+pub mod contract;
 pub mod error;
 pub mod events;
 pub mod handlers;

@@ -7,7 +7,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::result::CreateUnhandledError;
-use redshift::{ObjectError, ObjectInfo, ObjectStore};
+use objects::{ObjectError, ObjectInfo, ObjectStore};
 use tokio::io::AsyncRead;
 
 /// S3 through the AWS SDK.

@@ -80,10 +80,10 @@ impl JobSpec {
             return Err(invalid("script", "must name a script"));
         }
         for (k, v) in &self.variables {
-            if !rsql::vars::valid_name(k) {
+            if !crate::contract::valid_variable_name(k) {
                 return Err(invalid(
                     &format!("variables.{k}"),
-                    "is not a valid RSQL variable name (letters, digits and '_' only)",
+                    "is not a valid variable name (ASCII letters, digits and '_', not starting with a digit)",
                 ));
             }
             if v.contains('\0') || v.contains('\n') || v.contains('\r') {

@@ -249,7 +249,7 @@ async fn submit_job_validates_and_submits_with_the_token() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("scripts/tpch")).unwrap();
     std::fs::write(dir.path().join("scripts/tpch/load.rsql"), "select 1;").unwrap();
-    let store = redshift::LocalS3::new(dir.path());
+    let store = objects::LocalS3::new(dir.path());
     let s = settings();
     let batch = Jobs {
         throttle_first: Mutex::new(1),

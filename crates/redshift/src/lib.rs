@@ -9,17 +9,18 @@ mod lexical;
 mod load;
 pub mod lzop;
 mod messages;
-pub mod objects;
 mod parquet_io;
 mod prelude;
 mod records;
-pub mod s3_names;
 mod session;
 pub mod system;
 mod tokens;
 mod translate;
 mod unload;
 
+// Object storage lives in its own crate, at the bottom of the graph; `crate::objects::...`
+// and these names keep working for the COPY and UNLOAD code here.
+pub use ::objects;
 pub use objects::{LocalS3, ObjectError, ObjectInfo, ObjectStore, S3Uri};
 pub use session::Translating;
 pub use translate::{Translation, date_part, translate};

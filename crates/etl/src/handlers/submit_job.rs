@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use redshift::ObjectStore;
+use objects::ObjectStore;
 use serde_json::{Value, json};
 
 use crate::error::{ErrorKind, HandlerError, JobError};

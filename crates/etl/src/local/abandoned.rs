@@ -88,8 +88,7 @@ pub async fn end_abandoned(state_dir: &Path) -> Vec<Ended> {
         close_history(&mut events, &record);
         let bytes = serde_json::to_vec_pretty(&json!({ "events": events })).unwrap_or_default();
         let p = path.clone();
-        match tokio::task::spawn_blocking(move || redshift::objects::write_whole(&p, &bytes)).await
-        {
+        match tokio::task::spawn_blocking(move || objects::write_whole(&p, &bytes)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => problems.push(format!(
                 "the history could not be written: {}: {e}",

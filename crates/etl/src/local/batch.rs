@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use asl::clock::Awake;
 use async_trait::async_trait;
-use redshift::ObjectStore;
+use objects::ObjectStore;
 use tokio::sync::{Semaphore, watch};
 
 use crate::error::ServiceError;
@@ -489,7 +489,7 @@ mod tests {
         dir: &std::path::Path,
         script: &str,
     ) -> (LocalBatch, BusReceiver) {
-        let store = Arc::new(redshift::LocalS3::new(dir.join("s3")));
+        let store = Arc::new(objects::LocalS3::new(dir.join("s3")));
         store
             .put("scripts", "job.rsql", script.as_bytes().to_vec())
             .await
@@ -613,7 +613,7 @@ mod tests {
     async fn terminated_embedded_job_stops_and_the_next_job_runs() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let store: Arc<dyn ObjectStore> = Arc::new(redshift::LocalS3::new(d.join("s3")));
+        let store: Arc<dyn ObjectStore> = Arc::new(objects::LocalS3::new(d.join("s3")));
         let runner = Arc::new(WarehouseRunner::new(
             warehouse::Target::Embedded(warehouse::Storage::Dir(d.join("wh"))),
             store,

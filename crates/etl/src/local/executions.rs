@@ -370,7 +370,7 @@ impl Claim {
         let path = self.store.record_path(&self.record.name);
         let bytes = serde_json::to_vec_pretty(&self.record).unwrap_or_default();
         // Whole or not at all: a locked, uniquely named temporary file, synced, renamed.
-        redshift::objects::write_whole(&path, &bytes).map_err(io_err(&path))
+        objects::write_whole(&path, &bytes).map_err(io_err(&path))
     }
 
     /// Changes the record and saves it.

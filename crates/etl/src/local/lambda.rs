@@ -15,7 +15,7 @@ pub struct LocalLambda {
     pub submit_job_name: String,
     pub settings: Settings,
     pub batch: LocalBatch,
-    pub scripts: Arc<dyn redshift::ObjectStore>,
+    pub scripts: Arc<dyn objects::ObjectStore>,
 }
 
 fn function_name(s: &str) -> &str {

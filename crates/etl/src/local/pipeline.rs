@@ -56,7 +56,7 @@ pub struct RunConfig {
     pub claim: Claim,
     pub state_dir: PathBuf,
     pub runner: Arc<dyn ScriptRunner>,
-    pub scripts: Arc<dyn redshift::ObjectStore>,
+    pub scripts: Arc<dyn objects::ObjectStore>,
     pub real_time: bool,
     /// Spec names of jobs whose first attempts fail with an infrastructure error.
     pub inject_infra_failures: Vec<(String, u32)>,
@@ -232,7 +232,7 @@ async fn save_history(
         .collect();
     let bytes = serde_json::to_vec_pretty(&json!({ "events": json })).unwrap_or_default();
     let p = path.to_path_buf();
-    tokio::task::spawn_blocking(move || redshift::objects::write_whole(&p, &bytes))
+    tokio::task::spawn_blocking(move || objects::write_whole(&p, &bytes))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("{}: {e}", path.display()))

@@ -67,7 +67,7 @@ pub trait ScriptRunner: Send + Sync {
 /// or a server (a session per job).
 pub struct WarehouseRunner {
     target: Target,
-    store: Arc<dyn redshift::ObjectStore>,
+    store: Arc<dyn objects::ObjectStore>,
     translate: bool,
     shared: Mutex<Option<Session>>,
     parallel: usize,
@@ -191,7 +191,7 @@ const EMBEDDED_NOTE: &str = "the embedded engine cannot interrupt a statement: i
                              running one in the background, and the next job waits for it\n";
 
 impl WarehouseRunner {
-    pub fn new(target: Target, store: Arc<dyn redshift::ObjectStore>, translate: bool) -> Self {
+    pub fn new(target: Target, store: Arc<dyn objects::ObjectStore>, translate: bool) -> Self {
         let parallel = match target {
             Target::Embedded(_) => 1,
             Target::Url(_) | Target::Server(_) => 4,
@@ -373,8 +373,7 @@ mod tests {
     }
 
     fn runner(target: Target, dir: &std::path::Path) -> Arc<WarehouseRunner> {
-        let store: Arc<dyn redshift::ObjectStore> =
-            Arc::new(redshift::LocalS3::new(dir.join("s3")));
+        let store: Arc<dyn objects::ObjectStore> = Arc::new(objects::LocalS3::new(dir.join("s3")));
         Arc::new(WarehouseRunner::new(target, store, true))
     }
 

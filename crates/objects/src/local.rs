@@ -1,87 +1,14 @@
-//! Object storage for COPY and UNLOAD: a trait with S3's semantics (buckets, keys, listing by
-//! key prefix) and a local implementation where `s3://bucket/key` is `<root>/bucket/key`.
-//! (The AWS implementation lives outside the language crates.)
+//! A directory standing in for S3: `s3://bucket/key` is `<root>/bucket/key`. Bucket names and
+//! keys follow S3's rules ([`crate::names`]); no path from a name leaves the root, and no
+//! symbolic link is followed.
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-/// A parsed `s3://bucket/key` URI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Uri {
-    /// Bucket name.
-    pub bucket: String,
-    /// Key (or key prefix).
-    pub key: String,
-}
-
-impl S3Uri {
-    /// Parses `s3://bucket/key`.
-    pub fn parse(uri: &str) -> Option<S3Uri> {
-        let rest = uri.strip_prefix("s3://")?;
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return None;
-        }
-        Some(S3Uri {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        })
-    }
-}
-
-impl std::fmt::Display for S3Uri {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
-    }
-}
-
-/// An object found by a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectInfo {
-    /// Full key.
-    pub key: String,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-/// Errors from object storage.
-#[derive(Debug, thiserror::Error)]
-pub enum ObjectError {
-    /// The bucket does not exist.
-    #[error("the bucket {0} does not exist")]
-    NoSuchBucket(String),
-    /// The key does not exist.
-    #[error("the object {0} does not exist")]
-    NoSuchKey(String),
-    /// A key that cannot be stored locally (e.g. containing `..`).
-    #[error("invalid object key {0}")]
-    InvalidKey(String),
-    /// Any other failure.
-    #[error("{uri}: {message}")]
-    Io {
-        /// The object or prefix.
-        uri: String,
-        /// What failed.
-        message: String,
-    },
-}
-
-/// S3-like object storage.
-#[async_trait]
-pub trait ObjectStore: Send + Sync {
-    /// Objects whose key starts with `prefix`, sorted by key.
-    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectError>;
-    /// A reader over an object's bytes.
-    async fn get(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, ObjectError>;
-    /// Stores an object (whole, atomically).
-    async fn put(&self, bucket: &str, key: &str, data: Vec<u8>) -> Result<(), ObjectError>;
-}
+use crate::files::{TEMP_PREFIX, TEMP_SUFFIX, write_whole};
+use crate::store::{ObjectError, ObjectInfo, ObjectStore};
 
 /// A directory standing in for S3: `<root>/<bucket>/<key>`.
 #[derive(Debug, Clone)]
@@ -101,7 +28,7 @@ impl LocalS3 {
     }
 
     /// The local path of an object (or, with `prefix`, of a listing prefix): the bucket name
-    /// and key are checked against S3's rules ([`crate::s3_names`]), and no directory on the
+    /// and key are checked against S3's rules ([`crate::names`]), and no directory on the
     /// way from the bucket to the object may be a symbolic link, so that every path stays
     /// inside the root.
     pub fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
@@ -110,8 +37,8 @@ impl LocalS3 {
 
     fn checked_path(&self, bucket: &str, key: &str, prefix: bool) -> Result<PathBuf, ObjectError> {
         let uri = format!("s3://{bucket}/{key}");
-        crate::s3_names::check_bucket(bucket)
-            .and_then(|_| crate::s3_names::check_key(key, prefix))
+        crate::names::check_bucket(bucket)
+            .and_then(|_| crate::names::check_key(key, prefix))
             .map_err(|e| ObjectError::InvalidKey(format!("{uri}: {e}")))?;
         let mut p = self.root.join(bucket);
         no_link(&p, &uri)?;
@@ -154,10 +81,6 @@ impl LocalS3 {
     }
 }
 
-/// Temporary objects are named `.rsqlflow-<random>.tmp`; listings never show them.
-pub const TEMP_PREFIX: &str = ".rsqlflow-";
-const TEMP_SUFFIX: &str = ".tmp";
-
 fn sweep_one(path: &Path) -> bool {
     let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) else {
         return false;
@@ -166,32 +89,6 @@ fn sweep_one(path: &Path) -> bool {
         return false;
     }
     std::fs::remove_file(path).is_ok()
-}
-
-/// A locked temporary file beside `dest`, to be renamed over it when complete; its lock tells
-/// [`LocalS3::sweep_abandoned`] that its writer is alive. Dropped without `persist`, it is
-/// removed.
-pub fn temp_beside(dest: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
-    tmp.as_file().lock()?;
-    Ok(tmp)
-}
-
-/// Writes `bytes` to `dest` whole or not at all (a locked temporary file, synced, renamed).
-pub fn write_whole(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(d) = dest.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    let mut tmp = temp_beside(dest)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
 }
 
 fn no_link(p: &Path, uri: &str) -> Result<(), ObjectError> {
@@ -300,6 +197,8 @@ impl ObjectStore for LocalS3 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::temp_beside;
+    use crate::uri::S3Uri;
 
     #[tokio::test]
     async fn prefix_listing_and_round_trip() {
