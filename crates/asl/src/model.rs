@@ -35,6 +35,63 @@ pub struct State {
     pub uses_context: bool,
 }
 
+impl State {
+    /// Every state this one can go to, in definition order (Next; each Choice rule's Next,
+    /// then Default; each catcher's Next), with the field that names it. Validation walks
+    /// this graph twice: to check that every target exists and that every state is
+    /// reachable.
+    pub fn successors(&self) -> Vec<(&str, Via)> {
+        let mut out = Vec::new();
+        if let Transition::Next(n) = &self.next {
+            out.push((n.as_str(), Via::Next));
+        }
+        if let Kind::Choice { choices, default } = &self.kind {
+            out.extend(
+                choices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.next.as_str(), Via::Choice(i))),
+            );
+            out.extend(default.iter().map(|d| (d.as_str(), Via::Default)));
+        }
+        if let Some(common) = self.kind.common() {
+            out.extend(
+                common
+                    .catch
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.next.as_str(), Via::Catch(i))),
+            );
+        }
+        out
+    }
+}
+
+/// The field through which a state goes to another (see [`State::successors`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Next`.
+    Next,
+    /// The `Next` of the top-level Choice rule at this index.
+    Choice(usize),
+    /// A Choice state's `Default`.
+    Default,
+    /// The `Next` of the catcher at this index.
+    Catch(usize),
+}
+
+impl Via {
+    /// The field's location within the state, as a JSON pointer (`Choices/0/Next`).
+    pub fn pointer(self) -> String {
+        match self {
+            Via::Next => "Next".into(),
+            Via::Choice(i) => format!("Choices/{i}/Next"),
+            Via::Default => "Default".into(),
+            Via::Catch(i) => format!("Catch/{i}/Next"),
+        }
+    }
+}
+
 /// Where a state goes next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
@@ -106,6 +163,17 @@ impl Kind {
             Kind::Fail { .. } => "Fail",
             Kind::Parallel(_) => "Parallel",
             Kind::Map(_) => "Map",
+        }
+    }
+
+    /// The fields Task, Parallel and Map share (Parameters, ResultSelector, ResultPath,
+    /// Retry, Catch); `None` for the other types.
+    pub fn common(&self) -> Option<&Common> {
+        match self {
+            Kind::Task(t) => Some(&t.common),
+            Kind::Parallel(p) => Some(&p.common),
+            Kind::Map(m) => Some(&m.common),
+            _ => None,
         }
     }
 }

@@ -325,60 +325,27 @@ impl Validator {
     }
 
     fn transitions(&mut self, m: &Machine, raw: &Map<String, Value>, loc: &str) {
-        let mut targets: Vec<(String, String)> = Vec::new();
+        // Every target must be a state of this States block.
         for (name, st) in &m.states {
-            let sloc = format!("{loc}/States/{name}");
-            if let Transition::Next(n) = &st.next {
-                targets.push((n.clone(), format!("{sloc}/Next")));
-            }
-            match &st.kind {
-                Kind::Choice { choices, default } => {
-                    for (i, c) in choices.iter().enumerate() {
-                        targets.push((c.next.clone(), format!("{sloc}/Choices/{i}/Next")));
-                    }
-                    if let Some(d) = default {
-                        targets.push((d.clone(), format!("{sloc}/Default")));
-                    }
+            for (t, via) in st.successors() {
+                if !raw.contains_key(t) {
+                    self.problem(
+                        &format!("{loc}/States/{name}/{}", via.pointer()),
+                        format!(
+                            "'{t}' is not a state in this States block (missing transition target)"
+                        ),
+                    );
                 }
-                Kind::Task(t) => self.catch_targets(&t.common, &sloc, &mut targets),
-                Kind::Parallel(p) => self.catch_targets(&p.common, &sloc, &mut targets),
-                Kind::Map(mp) => self.catch_targets(&mp.common, &sloc, &mut targets),
-                _ => {}
-            }
-        }
-        for (t, l) in &targets {
-            if !raw.contains_key(t) {
-                self.problem(
-                    l,
-                    format!(
-                        "'{t}' is not a state in this States block (missing transition target)"
-                    ),
-                );
             }
         }
         // Reachability from StartAt.
-        let mut graph: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (name, st) in &m.states {
-            let e = graph.entry(name.as_str()).or_default();
-            if let Transition::Next(n) = &st.next {
-                e.push(n);
-            }
-            match &st.kind {
-                Kind::Choice { choices, default } => {
-                    e.extend(choices.iter().map(|c| c.next.as_str()));
-                    e.extend(default.iter().map(|d| d.as_str()));
-                }
-                Kind::Task(t) => e.extend(t.common.catch.iter().map(|c| c.next.as_str())),
-                Kind::Parallel(p) => e.extend(p.common.catch.iter().map(|c| c.next.as_str())),
-                Kind::Map(mp) => e.extend(mp.common.catch.iter().map(|c| c.next.as_str())),
-                _ => {}
-            }
-        }
         let mut seen: HashSet<&str> = HashSet::new();
         let mut stack = vec![m.start_at.as_str()];
         while let Some(s) = stack.pop() {
-            if seen.insert(s) {
-                stack.extend(graph.get(s).into_iter().flatten());
+            if seen.insert(s)
+                && let Some(st) = m.states.get(s)
+            {
+                stack.extend(st.successors().into_iter().map(|(t, _)| t));
             }
         }
         for name in raw.keys() {
@@ -401,12 +368,6 @@ impl Validator {
                 &format!("{loc}/States"),
                 "no state ends the machine (End: true, Succeed or Fail)",
             );
-        }
-    }
-
-    fn catch_targets(&self, c: &Common, sloc: &str, out: &mut Vec<(String, String)>) {
-        for (i, k) in c.catch.iter().enumerate() {
-            out.push((k.next.clone(), format!("{sloc}/Catch/{i}/Next")));
         }
     }
 
