@@ -1,12 +1,11 @@
-//! Records and fields of COPY input: lines (CSV records may span lines inside quotes), field
-//! splitting for CSV and delimited text, and JSON objects mapped to columns ('auto' or
-//! JSONPaths).
+//! Records and fields of text COPY input: how a record is framed (a line; CSV records may span
+//! lines inside quotes; a JSON value may span lines), and how it splits into fields (CSV,
+//! delimited text, or a JSON object mapped to columns by key or by JSONPaths). Knows nothing
+//! of the load that uses it.
 
 use std::borrow::Cow;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
-
-use crate::copy_spec::{DataFormat, JsonMapping};
 
 /// A record's fields: the raw value (`None` only for JSON null/missing) and whether it was
 /// quoted.
@@ -14,6 +13,63 @@ pub type Fields<'a> = Vec<(Option<Cow<'a, str>>, bool)>;
 
 /// A record that cannot be split into fields: Redshift's error code and reason.
 pub type RecordError = (i32, String);
+
+/// A parsed JSONPath expression: the member names (and array indexes) from the root.
+pub type JsonPath = Vec<String>;
+
+/// How the records of a text file split into fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextFormat {
+    /// Delimited text: fields split at the delimiter; with `escape`, a backslash makes the next
+    /// character literal; with `remove_quotes`, double quotes around fields are dropped.
+    Delimited {
+        /// Field delimiter.
+        delimiter: char,
+        /// ESCAPE.
+        escape: bool,
+        /// REMOVEQUOTES.
+        remove_quotes: bool,
+    },
+    /// CSV: fields split at the delimiter outside quotes; a record may span lines.
+    Csv {
+        /// Field delimiter.
+        delimiter: char,
+        /// Quote character.
+        quote: char,
+    },
+    /// One JSON object per record, mapped onto the columns.
+    Json(JsonColumns),
+}
+
+/// How a JSON object's values map onto the target columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonColumns {
+    /// By key: each column takes the value whose key is its name, ignoring ASCII case.
+    Keys(Vec<String>),
+    /// By JSONPaths expression, one per column.
+    Paths(Vec<JsonPath>),
+}
+
+impl TextFormat {
+    /// Delimited text or CSV (not JSON): a record is one line without its terminator, and a
+    /// delimiter may end the last field.
+    pub fn is_delimited(&self) -> bool {
+        !matches!(self, TextFormat::Json(_))
+    }
+
+    /// Splits one record (without its line terminator, for delimited formats) into fields.
+    pub fn fields<'r>(&self, record: &'r str) -> Result<Fields<'r>, RecordError> {
+        match self {
+            TextFormat::Delimited {
+                delimiter,
+                escape,
+                remove_quotes,
+            } => Ok(split_text(record, *delimiter, *escape, *remove_quotes)),
+            TextFormat::Csv { delimiter, quote } => Ok(split_csv(record, *delimiter, *quote)),
+            TextFormat::Json(columns) => json_fields(record, columns),
+        }
+    }
+}
 
 /// One input record and the line it starts on.
 pub struct Record {
@@ -23,25 +79,38 @@ pub struct Record {
     pub line: u64,
 }
 
+/// Where a record ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// At the end of its line.
+    Line,
+    /// At the end of the first line that leaves this quote byte balanced.
+    Quoted(u8),
+    /// At the end of the first line that completes a JSON value.
+    Json,
+}
+
 /// Reads records from a decompressed file.
 pub struct RecordReader<R> {
     inner: R,
     line: u64,
-    csv_quote: Option<u8>,
-    json: bool,
+    framing: Framing,
 }
 
 impl<R: AsyncBufRead + Unpin> RecordReader<R> {
     /// A reader for the given format.
-    pub fn new(inner: R, format: &DataFormat) -> Self {
+    pub fn new(inner: R, format: &TextFormat) -> Self {
+        let framing = match format {
+            TextFormat::Csv { quote, .. } => {
+                u8::try_from(*quote as u32).map_or(Framing::Line, Framing::Quoted)
+            }
+            TextFormat::Json(_) => Framing::Json,
+            TextFormat::Delimited { .. } => Framing::Line,
+        };
         RecordReader {
             inner,
             line: 0,
-            csv_quote: match format {
-                DataFormat::Csv { quote } => u8::try_from(*quote as u32).ok(),
-                _ => None,
-            },
-            json: matches!(format, DataFormat::Json(_)),
+            framing,
         }
     }
 
@@ -55,10 +124,10 @@ impl<R: AsyncBufRead + Unpin> RecordReader<R> {
                 break;
             }
             self.line += 1;
-            let complete = match (self.csv_quote, self.json) {
-                (Some(q), _) => bytes.iter().filter(|&&b| b == q).count() % 2 == 0,
-                (None, true) => json_complete(&bytes),
-                _ => true,
+            let complete = match self.framing {
+                Framing::Line => true,
+                Framing::Quoted(q) => bytes.iter().filter(|&&b| b == q).count() % 2 == 0,
+                Framing::Json => json_complete(&bytes),
             };
             if complete {
                 break;
@@ -79,7 +148,7 @@ fn json_complete(b: &[u8]) -> bool {
 }
 
 /// Splits a CSV record: fields with whether they were quoted.
-pub fn split_csv(record: &str, delimiter: char, quote: char) -> Fields<'_> {
+fn split_csv(record: &str, delimiter: char, quote: char) -> Fields<'_> {
     if !record.contains(quote) {
         return record
             .split(delimiter)
@@ -118,7 +187,7 @@ pub fn split_csv(record: &str, delimiter: char, quote: char) -> Fields<'_> {
 }
 
 /// Splits a delimited-text record; with `escape`, a backslash makes the next character literal.
-pub fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bool) -> Fields<'_> {
+fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bool) -> Fields<'_> {
     let needs_scan = (escape && record.contains('\\')) || (remove_quotes && record.contains('"'));
     if !needs_scan {
         return record
@@ -149,7 +218,7 @@ pub fn split_text(record: &str, delimiter: char, escape: bool, remove_quotes: bo
 }
 
 /// Parses a JSONPath of the forms `$.a.b`, `$['a']["b"]`, `$.a[0]`.
-pub fn parse_json_path(p: &str) -> Option<Vec<String>> {
+pub fn parse_json_path(p: &str) -> Option<JsonPath> {
     let rest = p.strip_prefix('$')?;
     let mut parts = Vec::new();
     let mut chars = rest.chars().peekable();
@@ -205,22 +274,17 @@ fn json_to_field(v: Option<&serde_json::Value>) -> (Option<Cow<'static, str>>, b
 }
 
 /// Maps one JSON record onto the columns.
-pub fn json_fields<'a>(
-    record: &str,
-    columns: impl Iterator<Item = &'a str>,
-    mapping: &JsonMapping,
-    paths: Option<&[Vec<String>]>,
-) -> Result<Fields<'static>, RecordError> {
+fn json_fields(record: &str, columns: &JsonColumns) -> Result<Fields<'static>, RecordError> {
     let v: serde_json::Value =
         serde_json::from_str(record.trim()).map_err(|e| (1224, format!("Invalid JSON: {e}")))?;
-    if !v.is_object() {
+    let Some(obj) = v.as_object() else {
         return Err((
             1224,
             "Invalid JSONPath format: the record is not a JSON object".into(),
         ));
-    }
-    match (mapping, paths) {
-        (JsonMapping::Paths(_), Some(paths)) => Ok(paths
+    };
+    Ok(match columns {
+        JsonColumns::Paths(paths) => paths
             .iter()
             .map(|path| {
                 let mut cur = Some(&v);
@@ -232,20 +296,18 @@ pub fn json_fields<'a>(
                 }
                 json_to_field(cur)
             })
-            .collect()),
-        _ => {
-            let obj = v.as_object().cloned().unwrap_or_default();
-            Ok(columns
-                .map(|col| {
-                    let found = obj
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(col))
-                        .map(|(_, v)| v);
-                    json_to_field(found)
-                })
-                .collect())
-        }
-    }
+            .collect(),
+        JsonColumns::Keys(names) => names
+            .iter()
+            .map(|col| {
+                let found = obj
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(col))
+                    .map(|(_, v)| v);
+                json_to_field(found)
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -280,5 +342,75 @@ mod tests {
             vec!["a", "b c", "0"]
         );
         assert!(parse_json_path("a.b").is_none());
+    }
+
+    fn values(f: Fields<'_>) -> Vec<(Option<String>, bool)> {
+        f.into_iter()
+            .map(|(v, q)| (v.map(Cow::into_owned), q))
+            .collect()
+    }
+
+    #[test]
+    fn json_objects_map_by_key_or_path() {
+        let record = r#"{"ID": 7, "name": "x", "tags": ["a", "b"], "ok": true, "gone": null}"#;
+        let keys = TextFormat::Json(JsonColumns::Keys(vec![
+            "id".into(),
+            "name".into(),
+            "ok".into(),
+            "gone".into(),
+            "missing".into(),
+        ]));
+        assert_eq!(
+            values(keys.fields(record).unwrap()),
+            vec![
+                (Some("7".into()), false),
+                (Some("x".into()), true),
+                (Some("true".into()), false),
+                (None, false),
+                (None, false),
+            ]
+        );
+        let paths = TextFormat::Json(JsonColumns::Paths(vec![
+            parse_json_path("$.tags[1]").unwrap(),
+            parse_json_path("$['name']").unwrap(),
+        ]));
+        assert_eq!(
+            values(paths.fields(record).unwrap()),
+            vec![(Some("b".into()), true), (Some("x".into()), true)]
+        );
+        assert_eq!(keys.fields("[1, 2]").unwrap_err().0, 1224);
+        assert_eq!(keys.fields("{").unwrap_err().0, 1224);
+    }
+
+    #[tokio::test]
+    async fn records_span_lines_inside_csv_quotes_and_json_values() {
+        let csv = TextFormat::Csv {
+            delimiter: ',',
+            quote: '"',
+        };
+        let mut r = RecordReader::new(&b"a,\"b\nc\"\nd,e\n"[..], &csv);
+        let first = r.next().await.unwrap().unwrap();
+        assert_eq!(
+            (first.bytes.as_slice(), first.line),
+            (&b"a,\"b\nc\"\n"[..], 1)
+        );
+        assert_eq!(r.next().await.unwrap().unwrap().line, 3);
+        assert!(r.next().await.unwrap().is_none());
+
+        let json = TextFormat::Json(JsonColumns::Keys(Vec::new()));
+        let mut r = RecordReader::new(&b"{\"a\":\n1}\n{\"a\": 2}\n"[..], &json);
+        assert_eq!(r.next().await.unwrap().unwrap().bytes, b"{\"a\":\n1}\n");
+        assert_eq!(r.next().await.unwrap().unwrap().line, 3);
+        assert!(r.next().await.unwrap().is_none());
+
+        let text = TextFormat::Delimited {
+            delimiter: '|',
+            escape: false,
+            remove_quotes: false,
+        };
+        let mut r = RecordReader::new(&b"\"a\n\"b"[..], &text);
+        assert_eq!(r.next().await.unwrap().unwrap().bytes, b"\"a\n");
+        assert_eq!(r.next().await.unwrap().unwrap().bytes, b"\"b");
+        assert!(r.next().await.unwrap().is_none());
     }
 }
