@@ -12,7 +12,7 @@
 //! someone is still working, so real work counts against TimeoutSeconds and
 //! HeartbeatSeconds as it does on AWS, where a task that runs longer than its
 //! TimeoutSeconds fails with States.Timeout
-//! (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html).
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html>).
 
 use std::collections::BTreeMap;
 use std::future::Future;

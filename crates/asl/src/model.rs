@@ -1,4 +1,4 @@
-//! The typed state machine: what a validated definition holds. Built by [`crate::validate`].
+//! The typed state machine: what a validated definition holds. Built by [`crate::validate()`].
 
 use indexmap::IndexMap;
 use serde_json::Value;

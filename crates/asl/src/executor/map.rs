@@ -1,0 +1,254 @@
+//! Map states: one attempt runs the item processor once per item, one after another or up
+//! to MaxConcurrency at once, within the tolerated failures; a Distributed Map's iterations
+//! are child executions (a map run) whose events stay out of this history.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::history::{EventType, History};
+use crate::model::MapState;
+
+use super::entered::Entered;
+use super::failures::Failure;
+use super::fiber::Fiber;
+use super::{Run, details};
+
+impl Entered<'_, '_> {
+    /// One attempt at a Map state's work, from its effective input to the array of the
+    /// iterations' outputs.
+    pub(super) async fn map_attempt(
+        &self,
+        mp: &MapState,
+        input: Value,
+        fiber: &mut Fiber,
+    ) -> Result<Value, Failure> {
+        let run = self.run;
+        run.ledger.forget_inside(&fiber.here);
+        let name = self.name;
+        let items = self.map_items(mp, &input)?;
+        let max_conc = self
+            .map_count(
+                &mp.max_concurrency,
+                "MaxConcurrency",
+                "MaxConcurrency cannot be negative.",
+                &input,
+            )?
+            .unwrap_or(0);
+        run.emit(
+            fiber,
+            EventType::MapStateStarted,
+            details(vec![("length", json!(items.len()))]),
+        )?;
+        fiber.failed_event = Some(EventType::MapStateFailed);
+        let tol_count = self.map_count(
+            &mp.tolerated_failure_count,
+            "ToleratedFailureCount",
+            "ToleratedFailureCount cannot be negative.",
+            &input,
+        )?;
+        let tol_pct = self.map_percentage(&mp.tolerated_failure_percentage, &input)?;
+        // Items after ItemSelector.
+        let mut inputs = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            inputs.push(self.map_item_input(mp, &input, i, item)?);
+        }
+        let n = inputs.len();
+        let limit = if max_conc == 0 {
+            n.max(1)
+        } else {
+            max_conc as usize
+        };
+        let tolerated = |failed: usize| -> bool {
+            if failed == 0 {
+                return true;
+            }
+            let by_count = tol_count.is_some_and(|c| failed as u64 <= c);
+            let by_pct = tol_pct.is_some_and(|p| (failed as f64) * 100.0 / (n as f64) <= p);
+            by_count || by_pct
+        };
+        let mut results: Vec<Value> = vec![Value::Null; n];
+        let mut failed = 0usize;
+        let mut first_failure: Option<Failure> = None;
+        let distributed = mp.distributed.then(|| {
+            let mut rng = run.rng();
+            format!(
+                "arn:{}:states:{}:{}:mapRun:{}/{}:{}",
+                run.opts.partition,
+                run.opts.region,
+                run.opts.account,
+                run.opts.state_machine_name,
+                mp.label.clone().unwrap_or_else(|| rng.uuid_v4()),
+                rng.uuid_v4()
+            )
+        });
+        let mut run_started = 0;
+        if let Some(arn) = &distributed {
+            run_started = run.emit(
+                fiber,
+                EventType::MapRunStarted,
+                details(vec![("mapRunArn", json!(arn))]),
+            )?;
+        }
+        // Distributed iterations are child executions: their events are not in this history.
+        let child_history = distributed.as_ref().map(|_| History::default());
+        let mut last = fiber.last;
+        let mut side = 0u64;
+        let started = fiber.last;
+        if limit == 1 {
+            // Sequential: each iteration follows the previous one's last event.
+            let mut prev = started;
+            for (i, item) in inputs.into_iter().enumerate() {
+                let mut f = Fiber::child(
+                    fiber.take_awake(),
+                    prev,
+                    Arc::new(self.scope.child()),
+                    format!("{}#{i}/", fiber.here),
+                )
+                .recording_in(child_history.clone());
+                let r = run.iteration(mp, name, i, item, &mut f).await;
+                fiber.awake = f.take_awake();
+                prev = f.last;
+                last = f.last;
+                side = side.max(f.side);
+                match r {
+                    Ok(v) => results[i] = v,
+                    Err(e) if e.fatal => return Err(e),
+                    Err(e) => {
+                        failed += 1;
+                        if !tolerated(failed) {
+                            fiber.last = if distributed.is_some() { started } else { last };
+                            return Err(run.map_failed(
+                                fiber,
+                                &distributed,
+                                first_failure.unwrap_or(e),
+                            )?);
+                        }
+                        first_failure.get_or_insert(e);
+                    }
+                }
+            }
+        } else {
+            let child_scope = Arc::new(self.scope.child());
+            let here = fiber.here.clone();
+            let mut stream =
+                futures::stream::iter(inputs.into_iter().enumerate().map(|(i, item)| {
+                    let mut f = Fiber::child(
+                        run.clock.acquire(),
+                        started,
+                        child_scope.clone(),
+                        format!("{here}#{i}/"),
+                    )
+                    .recording_in(child_history.clone());
+                    async move {
+                        let r = run.iteration(mp, name, i, item, &mut f).await;
+                        (i, r, f.last.max(f.side), f.take_awake())
+                    }
+                }))
+                .buffer_unordered(limit);
+            // Hold an Awake until the stream has started the next iterations, so virtual time
+            // does not jump between one iteration ending and the next starting.
+            let mut hold = Some(fiber.take_awake());
+            let mut stop: Option<Failure> = None;
+            loop {
+                let mut next = stream.next();
+                let item = match futures::poll!(&mut next) {
+                    std::task::Poll::Ready(x) => x,
+                    std::task::Poll::Pending => {
+                        hold = None;
+                        next.await
+                    }
+                };
+                let Some((i, r, l, awake)) = item else { break };
+                hold = Some(awake);
+                last = last.max(l);
+                match r {
+                    Ok(v) => results[i] = v,
+                    Err(e) if e.fatal => {
+                        stop = Some(e);
+                        break;
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        if !tolerated(failed) {
+                            stop = Some(first_failure.take().unwrap_or(e));
+                            break;
+                        }
+                        first_failure.get_or_insert(e);
+                    }
+                }
+            }
+            drop(stream);
+            fiber.awake = match hold.take() {
+                Some(a) if !a.is_none() => a,
+                _ => run.clock.acquire(),
+            };
+            if let Some(e) = stop {
+                fiber.last = if distributed.is_some() { started } else { last };
+                if e.fatal {
+                    return Err(e);
+                }
+                return Err(run.map_failed(fiber, &distributed, e)?);
+            }
+        }
+        if distributed.is_some() {
+            fiber.last = started;
+            run.emit(fiber, EventType::MapRunSucceeded, None)?;
+            run.emit_side(fiber, EventType::MapStateSucceeded, None)?;
+            // Since late 2024 AWS links MapStateExited to MapRunStarted (older recordings
+            // link it to MapRunSucceeded; see CONFORMANCE.md).
+            fiber.last = run_started;
+        } else {
+            // MapStateSucceeded and MapStateExited both follow the last iteration's event.
+            fiber.last = last.max(side);
+            run.emit_side(fiber, EventType::MapStateSucceeded, None)?;
+        }
+        Ok(Value::Array(results))
+    }
+}
+
+impl Run {
+    /// The failure a Map attempt ends with once the tolerated failures are exceeded; a
+    /// Distributed Map's run records MapRunFailed and fails with
+    /// States.ExceedToleratedFailureThreshold.
+    fn map_failed(
+        &self,
+        fiber: &mut Fiber,
+        distributed: &Option<String>,
+        e: Failure,
+    ) -> Result<Failure, Failure> {
+        if distributed.is_some() {
+            self.emit(fiber, EventType::MapRunFailed, None)?;
+            return Ok(Failure::new(
+                "States.ExceedToleratedFailureThreshold",
+                "The specified tolerated failure threshold was exceeded",
+            ));
+        }
+        Ok(e)
+    }
+
+    /// One iteration of Map state `name`: the item processor on `item`, in fiber `f`.
+    async fn iteration(
+        &self,
+        mp: &MapState,
+        name: &str,
+        index: usize,
+        item: Value,
+        f: &mut Fiber,
+    ) -> Result<Value, Failure> {
+        let d = || details(vec![("index", json!(index)), ("name", json!(name))]);
+        self.emit(f, EventType::MapIterationStarted, d())?;
+        let r = self.run_machine(&mp.processor, item, f).await;
+        match &r {
+            Ok(_) => {
+                f.side = self.emit_side(f, EventType::MapIterationSucceeded, d())?;
+            }
+            Err(e) if !e.fatal => {
+                self.emit_side(f, EventType::MapIterationFailed, d())?;
+            }
+            Err(_) => {}
+        }
+        r
+    }
+}
