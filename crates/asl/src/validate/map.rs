@@ -1,0 +1,126 @@
+//! Map states: the item processor (inline or distributed), ItemsPath, ItemSelector (or the
+//! legacy Parameters), MaxConcurrency, the tolerated failures, and the fields the local
+//! executor does not support (ItemReader, ItemBatcher, ResultWriter).
+
+use serde_json::{Map, Value};
+
+use crate::model::*;
+
+use super::Validator;
+
+impl Validator {
+    /// A Map state's own fields.
+    pub(super) fn map(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<MapState> {
+        let (key, proc_v) = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
+            (Some(p), None) => ("ItemProcessor", p),
+            (None, Some(p)) => ("Iterator", p),
+            (Some(_), Some(_)) => {
+                self.problem(loc, "'ItemProcessor' and 'Iterator' cannot both be given");
+                return None;
+            }
+            (None, None) => {
+                self.problem(loc, "a Map state needs 'ItemProcessor'");
+                return None;
+            }
+        };
+        let ploc = format!("{loc}/{key}");
+        let Some(po) = proc_v.as_object() else {
+            self.problem(&ploc, "must be an object");
+            return None;
+        };
+        self.sub_machine_fields(po, &ploc);
+        let mut distributed = false;
+        if let Some(pc) = po.get("ProcessorConfig") {
+            match pc.get("Mode").and_then(|m| m.as_str()) {
+                None | Some("INLINE") => {}
+                Some("DISTRIBUTED") => distributed = true,
+                Some(m) => self.problem(
+                    &format!("{ploc}/ProcessorConfig/Mode"),
+                    format!("Mode must be INLINE or DISTRIBUTED, got '{m}'"),
+                ),
+            }
+        }
+        for k in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+            if obj.contains_key(k) {
+                self.problem(
+                    &format!("{loc}/{k}"),
+                    format!("{k} is not supported by the local executor yet (it reads or writes S3 or batches items for child executions)"),
+                );
+            }
+        }
+        let label = obj.get("Label").and_then(|l| l.as_str()).map(String::from);
+        if obj.contains_key("Label") && !distributed {
+            self.problem(
+                &format!("{loc}/Label"),
+                "Label is only allowed on a Distributed Map",
+            );
+        }
+        let processor = self.machine(po, &ploc);
+        let items_path = match obj.get("ItemsPath") {
+            None => None,
+            Some(Value::String(s)) => self.path(s, &format!("{loc}/ItemsPath"), true),
+            Some(_) => {
+                self.problem(
+                    &format!("{loc}/ItemsPath"),
+                    "ItemsPath must be a path string",
+                );
+                None
+            }
+        };
+        let selector_key = if obj.contains_key("ItemSelector") {
+            Some("ItemSelector")
+        } else if obj.contains_key("Parameters") {
+            Some("Parameters")
+        } else {
+            None
+        };
+        if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
+            self.problem(loc, "'ItemSelector' and 'Parameters' cannot both be given");
+        }
+        let item_selector = selector_key.map(|k| self.template(&obj[k], &format!("{loc}/{k}")));
+        let max_concurrency = self.number(obj, "MaxConcurrency", loc, false);
+        let tolerated_failure_count = self.number(obj, "ToleratedFailureCount", loc, false);
+        let tolerated_failure_percentage = match (
+            obj.get("ToleratedFailurePercentage"),
+            obj.get("ToleratedFailurePercentagePath"),
+        ) {
+            (Some(v), None) => match v.as_f64() {
+                Some(f) if (0.0..=100.0).contains(&f) => Some(PercentSpec::Fixed(f)),
+                _ => {
+                    self.problem(
+                        &format!("{loc}/ToleratedFailurePercentage"),
+                        "must be a number from 0 to 100",
+                    );
+                    None
+                }
+            },
+            (None, Some(Value::String(s))) => self
+                .path(s, &format!("{loc}/ToleratedFailurePercentagePath"), true)
+                .map(PercentSpec::Path),
+            (None, None) => None,
+            _ => {
+                self.problem(
+                    loc,
+                    "invalid ToleratedFailurePercentage / ToleratedFailurePercentagePath",
+                );
+                None
+            }
+        };
+        let mut common = self.common(obj, loc);
+        // `Parameters` on a Map is the legacy ItemSelector, not a state-level template.
+        if selector_key == Some("Parameters") {
+            common.parameters = None;
+        }
+        Some(MapState {
+            processor: processor?,
+            distributed,
+            label,
+            items_path,
+            item_selector,
+            max_concurrency,
+            tolerated_failure_count,
+            tolerated_failure_percentage,
+            common,
+        })
+    }
+}
