@@ -850,7 +850,6 @@ async fn conformance() {
     if std::env::var("ASL_REPORT").is_ok() {
         let _ = std::fs::write(dir().join("last-report.txt"), report.join("\n") + "\n");
     }
-    let _ = HashMap::<(), ()>::new();
     match &only {
         Some(o) => assert!(
             ran > 0,
