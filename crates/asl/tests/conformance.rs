@@ -1,5 +1,5 @@
 //! The ASL conformance suite: every execution recorded against real AWS Step Functions in
-//! `tests/conformance/cases` (see its README) runs through the executor and is compared at
+//! `tests/conformance/cases` (described in `crates/asl/CONFORMANCE.md`) runs through the executor and is compared at
 //! three levels: L1 status and output/error/cause, L2 the sequence of history event types,
 //! L3 every event's details (modulo the recorded placeholders). Pass counts per area are
 //! printed; the test fails when a case outside `tests/conformance/known-differences.txt`
@@ -413,7 +413,7 @@ fn canonical_types(events: &[Value], sorted_parallel: bool, concurrent: bool) ->
         .collect();
     if concurrent || sorted_parallel {
         // The recorder re-sorted Parallel blocks in place and dropped closing events while
-        // doing so (see the corpus README): compare what is left as a multiset.
+        // doing so (see `crates/asl/CONFORMANCE.md`): compare what is left as a multiset.
         let mut t: Vec<String> = types
             .into_iter()
             .filter(|t| {
