@@ -1,12 +1,12 @@
 //! The ASL conformance suite: every execution recorded against real AWS Step Functions in
 //! `tests/conformance/cases` (described in `crates/asl/CONFORMANCE.md`) runs through the
-//! executor and is compared at three levels: L1 status and output/error/cause, L2 the
-//! sequence of history event types, L3 every event's details (modulo the recorded
-//! placeholders). Pass counts per area are
-//! printed; the test fails when a case outside `tests/conformance/known-differences.txt`
-//! falls short of a level it supports, so the documented differences are the only ones.
-//! It also fails when fewer cases ran than the corpus holds ([`MIN_CASES`]), or when an
-//! `ASL_CASE` filter matched none: an emptied or misplaced corpus cannot pass unnoticed.
+//! executor and is compared at three levels: L1 status and output/error/cause, L2 the sequence
+//! of history event types, L3 every event's details (modulo the recorded placeholders). Pass
+//! counts per area are printed; the test fails when a case outside
+//! `tests/conformance/known-differences.txt` falls short of a level it supports, so the
+//! documented differences are the only ones. It also fails when fewer cases ran than the corpus
+//! holds ([`MIN_CASES`]), or when an `ASL_CASE` filter matched none: an emptied or misplaced
+//! corpus cannot pass unnoticed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
