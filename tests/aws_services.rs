@@ -1,6 +1,10 @@
 //! The framework's AWS implementations through the real SDK clients against moto's server:
 //! StartExecution with a duplicate name (start-workflow's idempotence), SendTaskSuccess, and
-//! SNS publish read back through an SQS subscription. Runs when `RSQLFLOW_TEST_MOTO` names a moto_server executable.
+//! SNS publish read back through an SQS subscription; submit-job and check-job through Batch.
+//!
+//! Every test here needs moto, so each is `#[ignore]`d: run them with `-- --include-ignored` and
+//! `RSQLFLOW_TEST_MOTO` set to a moto_server executable (`.ci/run` does both); without the
+//! variable they fail and say so.
 
 mod support;
 
@@ -21,10 +25,9 @@ async fn config(url: &str) -> aws_config::SdkConfig {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server (RSQLFLOW_TEST_MOTO); .ci/run installs and runs it"]
+#[ignore = "needs RSQLFLOW_TEST_MOTO set to a moto_server executable (pip install 'moto[server]'); .ci/run sets it"]
 async fn step_functions_and_sns_through_the_sdk() {
-    let moto =
-        support::moto::Moto::start().expect("set RSQLFLOW_TEST_MOTO to a moto_server executable");
+    let moto = support::moto::Moto::require();
     let conf = config(&moto.url()).await;
 
     // start-workflow: a redelivered S3 event finds the execution the first one started.
@@ -148,10 +151,9 @@ async fn step_functions_and_sns_through_the_sdk() {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server (RSQLFLOW_TEST_MOTO); .ci/run installs and runs it"]
+#[ignore = "needs RSQLFLOW_TEST_MOTO set to a moto_server executable (pip install 'moto[server]'); .ci/run sets it"]
 async fn submit_job_and_check_job_through_batch() {
-    let moto =
-        support::moto::Moto::start().expect("set RSQLFLOW_TEST_MOTO to a moto_server executable");
+    let moto = support::moto::Moto::require();
     // Jobs run without Docker: moto marks them SUCCEEDED.
     let (status, body) = moto.post(
         "/moto-api/config",

@@ -1,7 +1,8 @@
 //! `rsqlflow job` through the real binary: the script from (local) S3, variables as separate
 //! `-v` arguments to rsql, the password only in rsql's environment, rsql's exit code passed
 //! through, clear failures for missing or empty scripts and unreachable databases, and the
-//! native engine running a script on a real PostgreSQL server.
+//! native engine running a script on a real PostgreSQL server (`#[ignore]`d: it needs one
+//! installed, and `.ci/run` runs it with `-- --include-ignored`).
 
 mod support;
 
@@ -258,7 +259,7 @@ fn the_native_engine_cannot_reach_a_closed_port_and_says_so() {
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 fn the_native_engine_runs_the_script_on_postgresql() {
     let pg = support::pg::Cluster::start();
     let f = Fixture::new();

@@ -3,8 +3,9 @@
 //! after the case's fixture, and must print exactly `tests/redshift/expected/<id>.txt`: the
 //! final SELECT's rows (`-t -A -F ,`), or the error that names the construct.
 //!
-//! Runs on the embedded engine; with `-- --include-ignored` (as `.ci/run` does) also on a native PostgreSQL
-//! server. `UPDATE_GOLDEN=1` rewrites the expected files from the embedded run (review them
+//! Runs on the embedded engine; with `-- --include-ignored` (as `.ci/run` does) also on a
+//! throwaway native PostgreSQL cluster, which fails when no PostgreSQL server is installed
+//! (see `support::pg`). `UPDATE_GOLDEN=1` rewrites the expected files from the embedded run (review them
 //! against `redshift_result` in cases.json).
 
 mod support;
@@ -93,7 +94,7 @@ fn redshift_cases_on_embedded_engine() {
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 fn redshift_cases_on_native_postgresql() {
     let cluster = support::pg::Cluster::start();
     run_suite("native", |case| {

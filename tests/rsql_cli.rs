@@ -1,6 +1,8 @@
 //! End-to-end tests of `rsqlflow rsql` as a user runs it: broken input and environments give a
 //! clear message, the right exit code and no panic; the embedded warehouse persists between runs
-//! and makes a concurrent second user wait.
+//! and makes a concurrent second user wait. The tests of a native server (SCRAM passwords, TLS)
+//! start a throwaway PostgreSQL cluster and are `#[ignore]`d (`.ci/run` runs them with
+//! `-- --include-ignored`); run without an installed server they fail and say so.
 
 mod support;
 
@@ -192,7 +194,7 @@ fn rsql_env(url: &str, env: &[(&str, &str)], sql: &str) -> (String, String, i32)
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin) and openssl; .ci/run installs Debian's postgresql, which brings openssl"]
 fn native_server_with_scram_password_and_tls() {
     let cluster = support::pg::Cluster::start_with(support::pg::Setup {
         password: Some("Pa55-word".into()),
@@ -226,7 +228,7 @@ fn native_server_with_scram_password_and_tls() {
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 fn tls_required_but_not_offered_is_refused() {
     let cluster = support::pg::Cluster::start();
     let url = cluster

@@ -2,7 +2,8 @@
 //! must print exactly `<case>.stdout` and `<case>.stderr` and exit with `<case>.exit`.
 //!
 //! The cases run on the embedded engine; with `-- --include-ignored` (as `.ci/run` runs them) they
-//! also run on a throwaway native PostgreSQL cluster, against the same expected files.
+//! also run on a throwaway native PostgreSQL cluster, against the same expected files (that test
+//! fails when no PostgreSQL server is installed; see `support::pg`).
 //! Directives on the first lines of a case: `-- args: ...` (extra command-line arguments),
 //! `-- stdin` (feed the script on standard input instead of `-f`).
 //! `UPDATE_GOLDEN=1` rewrites the expected files from the embedded run.
@@ -178,7 +179,7 @@ fn golden_cases_on_embedded_engine() {
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 fn golden_cases_on_native_postgresql() {
     let cluster = support::pg::Cluster::start();
     let cases = load_cases();

@@ -13,9 +13,11 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto if `RSQLFLOW_TEST_MOTO` names its executable; `None` otherwise.
+    /// Starts moto if `RSQLFLOW_TEST_MOTO` names its executable; `None` when it is unset or empty.
     pub fn start() -> Option<Moto> {
-        let exe = std::env::var("RSQLFLOW_TEST_MOTO").ok()?;
+        let exe = std::env::var("RSQLFLOW_TEST_MOTO")
+            .ok()
+            .filter(|v| !v.is_empty())?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -36,6 +38,18 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(m)
+    }
+
+    /// Starts moto, failing the test with what to install and set when `RSQLFLOW_TEST_MOTO` is
+    /// unset: for the `#[ignore]`d tests, run with `--include-ignored`.
+    pub fn require() -> Moto {
+        Moto::start().unwrap_or_else(|| {
+            panic!(
+                "this test needs moto: set RSQLFLOW_TEST_MOTO to a moto_server executable \
+                 (python3 -m venv v && v/bin/pip install 'moto[server]'; \
+                 RSQLFLOW_TEST_MOTO=v/bin/moto_server); .ci/run does this"
+            )
+        })
     }
 
     /// The endpoint URL.

@@ -58,8 +58,12 @@ impl Cluster {
 
     /// Starts a cluster with password authentication and/or TLS.
     pub fn start_with(setup: Setup) -> Cluster {
-        let bindir = find_bindir()
-            .expect("PostgreSQL server binaries not found (install Debian's postgresql package)");
+        let bindir = find_bindir().unwrap_or_else(|| {
+            panic!(
+                "this test needs a PostgreSQL server: no initdb in `pg_config --bindir` or \
+                 /usr/lib/postgresql/*/bin (install Debian's postgresql package; .ci/run does)"
+            )
+        });
         let dir = tempfile::Builder::new()
             .prefix("rsqlflow-pg-")
             .tempdir()
@@ -72,7 +76,11 @@ impl Cluster {
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
-            assert!(ok, "chown of the cluster directory to postgres failed");
+            assert!(
+                ok,
+                "chown of the cluster directory to postgres failed (as root the server runs as \
+                 the postgres user, which Debian's postgresql package creates)"
+            );
         }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -136,7 +144,10 @@ impl Cluster {
                 .output()
                 .map(|o| o.status.success())
                 .unwrap_or(false);
-            assert!(ok, "openssl could not make a test certificate");
+            assert!(
+                ok,
+                "openssl could not make a test certificate (this test needs the openssl command)"
+            );
             c.give_to_postgres(&crt);
             c.give_to_postgres(&key);
             let _ = Command::new("chmod").arg("600").arg(&key).status();
