@@ -82,7 +82,7 @@ async fn sleeping(url: &str) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 async fn on_a_server_a_timed_out_or_terminated_job_has_its_statement_cancelled() {
     let pg = support::pg::Cluster::start();
     let url = pg.url("postgres");

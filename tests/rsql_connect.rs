@@ -210,7 +210,7 @@ fn a_refused_dsn_connection_never_shows_its_password() {
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 fn a_wrapper_script_runs_with_rsql_replaced_by_rsqlflow_rsql() {
     let cluster = support::pg::Cluster::start();
     let url = support::fresh_database(&cluster, "wrapper_db");

@@ -291,7 +291,7 @@ fn tpch_loads_with_redshift_ddl_at_every_compression_on_the_embedded_engine() {
 }
 
 #[test]
-#[ignore = "needs a native PostgreSQL server (Debian's postgresql); .ci/run runs it"]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
 fn tpch_loads_with_redshift_ddl_at_every_compression_on_postgresql() {
     let cluster = support::pg::Cluster::start();
     let dir = tempfile::tempdir().unwrap();
