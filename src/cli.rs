@@ -92,7 +92,7 @@ pub struct JobArgs {
     /// The script: s3://bucket/key.
     #[arg(
         long,
-        env = "RSQLFLOW_SCRIPT",
+        env = etl::contract::environment::SCRIPT,
         value_name = "S3_URI",
         hide_env_values = true
     )]
@@ -105,7 +105,7 @@ pub struct JobArgs {
     /// Variables as a JSON object of strings (what submit-job puts in the job's environment).
     #[arg(
         long,
-        env = "RSQLFLOW_VARIABLES",
+        env = etl::contract::environment::VARIABLES,
         value_name = "JSON",
         hide_env_values = true
     )]

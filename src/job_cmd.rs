@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
+use etl::contract::{check_variable, environment};
 use etl::job::{self, Engine, JobConfig, Warehouse};
 use warehouse::{ConnectParams, SslMode};
 
@@ -39,12 +40,15 @@ fn warehouse(args: &JobArgs) -> Result<Warehouse> {
 }
 
 fn config(args: &JobArgs) -> Result<JobConfig> {
-    let mut variables = job::parse_variables(args.variables.as_deref().unwrap_or(""))?;
+    let mut variables: Vec<(String, String)> =
+        environment::parse_variables(args.variables.as_deref().unwrap_or(""))?
+            .into_iter()
+            .collect();
     for v in &args.vars {
         let Some((name, value)) = v.split_once('=') else {
             bail!("-v {v}: expected NAME=VALUE");
         };
-        job::check_variable(name, value)?;
+        check_variable(name, value)?;
         variables.retain(|(n, _)| n != name);
         variables.push((name.to_string(), value.to_string()));
     }

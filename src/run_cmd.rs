@@ -459,7 +459,7 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
             }
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let etag = etl::handlers::submit_job::short_hash(&String::from_utf8_lossy(&bytes));
+            let etag = etl::contract::short_hash(&String::from_utf8_lossy(&bytes));
             let sequencer = meta
                 .modified()
                 .ok()

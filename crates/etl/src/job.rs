@@ -1,16 +1,17 @@
 //! What a Batch job container does (`rsqlflow job`): fetch the RSQL script from S3, get
 //! temporary database credentials, run the script with AWS's `rsql` (variables as `-v`, the
 //! password only in the child's environment) or with rsqlflow's own interpreter, and exit with
-//! the script's exit code. The same script fetch and variable parsing serve the local Batch.
+//! the script's exit code. The script fetch and the variable rule are the job contract's
+//! ([`crate::contract`]), shared with submit-job and the local Batch.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use objects::{ObjectError, ObjectStore, S3Uri};
-use tokio::io::AsyncReadExt;
+use objects::ObjectStore;
 use warehouse::{ConnectParams, SslMode};
+
+use crate::contract::{ScriptError, VariableError, check_variable, fetch_script};
 
 /// Which RSQL runs the script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,18 +90,10 @@ pub struct JobConfig {
 /// Why a job could not run its script (the script's own failures are its exit code).
 #[derive(Debug, thiserror::Error)]
 pub enum JobRunError {
-    #[error("the script location '{0}' is not an s3://bucket/key URI")]
-    BadScriptUri(String),
-    #[error("the script {0} does not exist")]
-    ScriptMissing(String),
-    #[error("the script {0} is empty")]
-    ScriptEmpty(String),
-    #[error("cannot read the script {uri}: {message}")]
-    ScriptUnreadable { uri: String, message: String },
-    #[error("RSQLFLOW_VARIABLES must be a JSON object of strings: {0}")]
-    BadVariables(String),
-    #[error("variable {name}: {why}")]
-    BadVariable { name: String, why: &'static str },
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    #[error(transparent)]
+    Variable(#[from] VariableError),
     #[error("no warehouse: set --workgroup, --cluster or --database-url")]
     NoWarehouse,
     #[error("database credentials for {target}: {message}")]
@@ -128,70 +121,6 @@ impl JobRunError {
             _ => rsql::EXIT_CLIENT,
         }
     }
-}
-
-/// Reads the script at `uri`; a missing or empty script is an error that names it.
-pub async fn fetch_script(store: &dyn ObjectStore, uri: &str) -> Result<Vec<u8>, JobRunError> {
-    let loc = S3Uri::parse(uri).ok_or_else(|| JobRunError::BadScriptUri(uri.to_string()))?;
-    if loc.key.is_empty() || loc.key.ends_with('/') {
-        return Err(JobRunError::BadScriptUri(uri.to_string()));
-    }
-    let mut reader = store
-        .get(&loc.bucket, &loc.key)
-        .await
-        .map_err(|e| match e {
-            ObjectError::NoSuchKey(_) | ObjectError::NoSuchBucket(_) => {
-                JobRunError::ScriptMissing(uri.to_string())
-            }
-            other => JobRunError::ScriptUnreadable {
-                uri: uri.to_string(),
-                message: other.to_string(),
-            },
-        })?;
-    let mut text = Vec::new();
-    reader
-        .read_to_end(&mut text)
-        .await
-        .map_err(|e| JobRunError::ScriptUnreadable {
-            uri: uri.to_string(),
-            message: e.to_string(),
-        })?;
-    if text.iter().all(u8::is_ascii_whitespace) {
-        return Err(JobRunError::ScriptEmpty(uri.to_string()));
-    }
-    Ok(text)
-}
-
-/// The job's variables from `RSQLFLOW_VARIABLES` (a JSON object, as submit-job writes it).
-pub fn parse_variables(json: &str) -> Result<Vec<(String, String)>, JobRunError> {
-    if json.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let map: BTreeMap<String, String> =
-        serde_json::from_str(json).map_err(|e| JobRunError::BadVariables(e.to_string()))?;
-    let vars: Vec<(String, String)> = map.into_iter().collect();
-    for (name, value) in &vars {
-        check_variable(name, value)?;
-    }
-    Ok(vars)
-}
-
-/// A variable must be passable as one `-v NAME=VALUE` argument.
-pub fn check_variable(name: &str, value: &str) -> Result<(), JobRunError> {
-    let bad = |why| {
-        Err(JobRunError::BadVariable {
-            name: name.to_string(),
-            why,
-        })
-    };
-    // RSQL's own name rule, narrowed to ASCII and no leading digit for a command-line `-v`.
-    if !crate::contract::valid_variable_name(name) {
-        return bad("names are letters, digits and _, not starting with a digit");
-    }
-    if value.contains('\0') {
-        return bad("values cannot contain NUL");
-    }
-    Ok(())
 }
 
 /// The job runner's own log lines: plain text on stderr, beside the script's output (Batch
@@ -319,7 +248,7 @@ async fn run_native(cfg: &JobConfig, text: Vec<u8>, login: Login) -> Result<i32,
         .await
         .map_err(|e| JobRunError::Connect(format!("{}: {e}", params.display())))?;
     let source = rsql::Source::from_bytes(&cfg.script, text, cfg.scratch.clone()).map_err(|e| {
-        JobRunError::ScriptUnreadable {
+        ScriptError::Unreadable {
             uri: cfg.script.clone(),
             message: e.to_string(),
         }
@@ -366,28 +295,6 @@ impl Credentials for DirectOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn variables_come_from_json_and_must_be_passable() {
-        let v = parse_variables(r#"{"data_uri": "s3://d/x/", "q": "it's; DROP"}"#).unwrap();
-        assert_eq!(
-            v,
-            vec![
-                ("data_uri".to_string(), "s3://d/x/".to_string()),
-                ("q".to_string(), "it's; DROP".to_string())
-            ]
-        );
-        assert!(parse_variables("").unwrap().is_empty());
-        let e = parse_variables(r#"{"a": 1}"#).unwrap_err();
-        assert!(
-            e.to_string().starts_with("RSQLFLOW_VARIABLES must be"),
-            "{e}"
-        );
-        let e = parse_variables(r#"{"1x": "v"}"#).unwrap_err();
-        assert!(e.to_string().starts_with("variable 1x:"), "{e}");
-        let e = parse_variables(r#"{"a-b": "v"}"#).unwrap_err();
-        assert!(e.to_string().starts_with("variable a-b:"), "{e}");
-    }
 
     #[test]
     fn rsql_gets_each_variable_as_one_argument_and_never_the_password() {

@@ -1,7 +1,53 @@
 //! What the handlers are configured with: resource names, read from the Lambda environment in
-//! AWS and set directly by the local pipeline.
+//! AWS (the names below, which template.yaml sets) and set directly by the local pipeline.
 
-/// Handler settings.
+/// The log group AWS Batch writes job output to, unless `RSQLFLOW_LOG_GROUP` names another.
+pub const BATCH_LOG_GROUP: &str = "/aws/batch/job";
+
+/// The environment variables [`Settings::from_lookup`] reads, one per field.
+pub mod vars {
+    /// `region` (set by the Lambda runtime).
+    pub const REGION: &str = "AWS_REGION";
+    /// `account`.
+    pub const ACCOUNT: &str = "RSQLFLOW_ACCOUNT";
+    /// `job_queue`.
+    pub const JOB_QUEUE: &str = "RSQLFLOW_JOB_QUEUE";
+    /// `job_definition`.
+    pub const JOB_DEFINITION: &str = "RSQLFLOW_JOB_DEFINITION";
+    /// `scripts_bucket`.
+    pub const SCRIPTS_BUCKET: &str = "RSQLFLOW_SCRIPTS_BUCKET";
+    /// `topic_arn`.
+    pub const TOPIC_ARN: &str = "RSQLFLOW_TOPIC_ARN";
+    /// `state_machine_arn`.
+    pub const STATE_MACHINE_ARN: &str = "RSQLFLOW_STATE_MACHINE_ARN";
+    /// `workflow`.
+    pub const WORKFLOW: &str = "RSQLFLOW_WORKFLOW";
+    /// `send_success_notifications`: `true` (the default), anything else is false.
+    pub const SEND_SUCCESS: &str = "RSQLFLOW_SEND_SUCCESS";
+    /// `trigger_prefix`.
+    pub const TRIGGER_PREFIX: &str = "RSQLFLOW_TRIGGER_PREFIX";
+    /// `trigger_suffix`.
+    pub const TRIGGER_SUFFIX: &str = "RSQLFLOW_TRIGGER_SUFFIX";
+    /// `job_log_group`.
+    pub const LOG_GROUP: &str = "RSQLFLOW_LOG_GROUP";
+
+    /// Every `RSQLFLOW_*` one (template.yaml sets these for the Lambdas).
+    pub const RSQLFLOW: [&str; 11] = [
+        ACCOUNT,
+        JOB_QUEUE,
+        JOB_DEFINITION,
+        SCRIPTS_BUCKET,
+        TOPIC_ARN,
+        STATE_MACHINE_ARN,
+        WORKFLOW,
+        SEND_SUCCESS,
+        TRIGGER_PREFIX,
+        TRIGGER_SUFFIX,
+        LOG_GROUP,
+    ];
+}
+
+/// Handler settings. [`Default`] is what an empty environment gives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub region: String,
@@ -23,24 +69,36 @@ pub struct Settings {
     pub job_log_group: String,
 }
 
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings::from_lookup(|_| None)
+    }
+}
+
 impl Settings {
-    /// From the environment variables the SAM template sets (`RSQLFLOW_*`).
+    /// From the process environment (the variables the SAM template sets).
     pub fn from_env() -> Settings {
-        let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-        let region = var("AWS_REGION", "us-east-1");
+        Settings::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// From `lookup` (variable name -> value); absent variables take their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Settings {
+        use vars::*;
+        let var = |k: &str, d: &str| lookup(k).unwrap_or_else(|| d.to_string());
+        let region = var(REGION, "us-east-1");
         Settings {
-            account: var("RSQLFLOW_ACCOUNT", ""),
-            job_queue: var("RSQLFLOW_JOB_QUEUE", ""),
-            job_definition: var("RSQLFLOW_JOB_DEFINITION", ""),
-            scripts_bucket: var("RSQLFLOW_SCRIPTS_BUCKET", ""),
-            topic_arn: var("RSQLFLOW_TOPIC_ARN", ""),
-            state_machine_arn: var("RSQLFLOW_STATE_MACHINE_ARN", ""),
-            workflow: var("RSQLFLOW_WORKFLOW", "rsql-etl"),
-            send_success_notifications: var("RSQLFLOW_SEND_SUCCESS", "true") == "true",
-            trigger_prefix: var("RSQLFLOW_TRIGGER_PREFIX", ""),
-            trigger_suffix: var("RSQLFLOW_TRIGGER_SUFFIX", ""),
+            account: var(ACCOUNT, ""),
+            job_queue: var(JOB_QUEUE, ""),
+            job_definition: var(JOB_DEFINITION, ""),
+            scripts_bucket: var(SCRIPTS_BUCKET, ""),
+            topic_arn: var(TOPIC_ARN, ""),
+            state_machine_arn: var(STATE_MACHINE_ARN, ""),
+            workflow: var(WORKFLOW, "rsql-etl"),
+            send_success_notifications: var(SEND_SUCCESS, "true") == "true",
+            trigger_prefix: var(TRIGGER_PREFIX, ""),
+            trigger_suffix: var(TRIGGER_SUFFIX, ""),
             console: format!("https://{region}.console.aws.amazon.com"),
-            job_log_group: var("RSQLFLOW_LOG_GROUP", crate::aws::logs::BATCH_LOG_GROUP),
+            job_log_group: var(LOG_GROUP, BATCH_LOG_GROUP),
             region,
         }
     }
@@ -70,5 +128,40 @@ impl Settings {
             "{}/states/home?region={}#/v2/executions/details/{execution_arn}",
             self.console, self.region
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[test]
+    fn from_lookup_reads_every_listed_name_and_nothing_else() {
+        let asked = RefCell::new(Vec::new());
+        let s = Settings::from_lookup(|k| {
+            asked.borrow_mut().push(k.to_string());
+            Some(format!("v-{k}"))
+        });
+        let mut asked = asked.into_inner();
+        asked.sort();
+        let mut listed: Vec<String> = vars::RSQLFLOW.iter().map(|n| n.to_string()).collect();
+        listed.push(vars::REGION.into());
+        listed.sort();
+        assert_eq!(asked, listed);
+        assert_eq!(s.job_queue, "v-RSQLFLOW_JOB_QUEUE");
+        assert_eq!(s.console, "https://v-AWS_REGION.console.aws.amazon.com");
+        assert!(!s.send_success_notifications);
+    }
+
+    #[test]
+    fn defaults_without_an_environment() {
+        let s = Settings::default();
+        assert_eq!(s.region, "us-east-1");
+        assert_eq!(s.workflow, "rsql-etl");
+        assert!(s.send_success_notifications);
+        assert_eq!(s.job_log_group, BATCH_LOG_GROUP);
+        assert_eq!(s.job_queue, "");
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::script::valid_script_key;
+use crate::contract::{check_variable, sanitize};
 use crate::error::{ErrorKind, JobError};
 
 /// One RSQL job, as written in the state machine.
@@ -80,24 +82,7 @@ impl JobSpec {
             return Err(invalid("script", "must name a script"));
         }
         for (k, v) in &self.variables {
-            if !crate::contract::valid_variable_name(k) {
-                return Err(invalid(
-                    &format!("variables.{k}"),
-                    "is not a valid variable name (ASCII letters, digits and '_', not starting with a digit)",
-                ));
-            }
-            if v.contains('\0') || v.contains('\n') || v.contains('\r') {
-                return Err(invalid(
-                    &format!("variables.{k}"),
-                    "must not contain NUL or line breaks",
-                ));
-            }
-            if v.len() > 4096 {
-                return Err(invalid(
-                    &format!("variables.{k}"),
-                    "is longer than 4096 bytes",
-                ));
-            }
+            check_variable(k, v).map_err(|e| invalid(&format!("variables.{k}"), e.problem))?;
         }
         if let Some(t) = self.timeout_seconds
             && t < 60
@@ -120,12 +105,13 @@ impl JobSpec {
         Ok(())
     }
 
-    /// Where the script lives: an `s3://` URI, or a key in `scripts_bucket`.
+    /// Where the script lives: an `s3://` URI, or a key in `scripts_bucket`. The key must
+    /// name an object, not a folder (as the container requires).
     pub fn script_location(&self, scripts_bucket: &str) -> Result<ScriptLocation, JobError> {
         if let Some(rest) = self.script.strip_prefix("s3://") {
             let (bucket, key) = rest
                 .split_once('/')
-                .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+                .filter(|(b, k)| !b.is_empty() && valid_script_key(k))
                 .ok_or_else(|| {
                     invalid(
                         "script",
@@ -137,9 +123,16 @@ impl JobSpec {
                 key: key.into(),
             })
         } else {
+            let key = self.script.trim_start_matches('/');
+            if !valid_script_key(key) {
+                return Err(invalid(
+                    "script",
+                    format!("'{}' names a folder, not a script", self.script),
+                ));
+            }
             Ok(ScriptLocation {
                 bucket: scripts_bucket.into(),
-                key: self.script.trim_start_matches('/').into(),
+                key: key.into(),
             })
         }
     }
@@ -149,18 +142,12 @@ impl JobSpec {
 /// and unique per execution and attempt.
 pub fn batch_job_name(execution_arn: &str, state_name: &str, job: &str, nonce: &str) -> String {
     let exec = execution_arn.rsplit(':').next().unwrap_or(execution_arn);
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    };
-    let mut name = format!("{}-{}-{}", clean(job), clean(state_name), clean(exec));
+    let mut name = format!(
+        "{}-{}-{}",
+        sanitize(job),
+        sanitize(state_name),
+        sanitize(exec)
+    );
     name.truncate(128 - nonce.len() - 1);
     format!("{name}-{nonce}")
 }
@@ -198,6 +185,12 @@ mod tests {
         s.variables.insert("x".into(), "a\nb".into());
         assert!(s.validate().unwrap_err().cause.contains("line breaks"));
         let mut s = spec();
+        s.variables.insert("x".into(), "v".repeat(4097));
+        assert_eq!(
+            s.validate().unwrap_err().cause,
+            "job.variables.x: is longer than 4096 bytes"
+        );
+        let mut s = spec();
         s.timeout_seconds = Some(5);
         assert!(
             s.validate()
@@ -219,6 +212,11 @@ mod tests {
         assert_eq!(s.script_location("scripts").unwrap().bucket, "other");
         s.script = "s3://nokey".into();
         assert!(s.script_location("scripts").is_err());
+        for folder in ["s3://other/dir/", "dir/", "/"] {
+            s.script = folder.into();
+            let e = s.script_location("scripts").unwrap_err();
+            assert!(e.cause.starts_with("job.script:"), "{folder}: {e}");
+        }
         let n = batch_job_name(
             "arn:aws:states:us-east-1:1:execution:sm:run 1",
             "Load Customer",

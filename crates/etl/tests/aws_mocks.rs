@@ -56,7 +56,7 @@ fn settings() -> Settings {
         trigger_prefix: String::new(),
         trigger_suffix: String::new(),
         console: "https://eu-west-1.console.aws.amazon.com".into(),
-        ..Settings::from_env()
+        ..Settings::default()
     }
 }
 

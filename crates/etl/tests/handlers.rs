@@ -104,7 +104,7 @@ fn settings() -> Settings {
         scripts_bucket: "scripts".into(),
         job_queue: "q".into(),
         job_definition: "d".into(),
-        ..Settings::from_env()
+        ..Settings::default()
     }
 }
 

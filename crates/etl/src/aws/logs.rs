@@ -7,9 +7,6 @@ use crate::aws::service_error;
 use crate::error::ServiceError;
 use crate::services::Logs;
 
-/// The log group AWS Batch writes job output to.
-pub const BATCH_LOG_GROUP: &str = "/aws/batch/job";
-
 /// CloudWatch Logs over the SDK.
 #[derive(Debug, Clone)]
 pub struct AwsLogs {

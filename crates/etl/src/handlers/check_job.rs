@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::contract::tags::{JOB_TAG, TOKEN_PARAMETER};
 use crate::error::{ErrorKind, HandlerError, ServiceError};
 use crate::events;
-use crate::handlers::submit_job::TOKEN_PARAMETER;
 use crate::handlers::with_retries;
 use crate::services::{JobDetail, JobStatus, Logs, StepFunctions};
 use crate::settings::Settings;
@@ -58,7 +58,7 @@ pub fn result_of(job: &JobDetail, settings: &Settings) -> Value {
         _ => None,
     };
     json!({
-        "job": job.tags.get(crate::handlers::submit_job::JOB_TAG),
+        "job": job.tags.get(JOB_TAG),
         "jobId": job.id,
         "jobName": job.name,
         "status": job.status.as_str(),
@@ -113,9 +113,7 @@ pub fn failure_cause(kind: ErrorKind, job: &JobDetail, result: &Value, tail: &[S
     let message = match kind {
         ErrorKind::ScriptFailed => format!(
             "the RSQL script of job {} exited with code {}",
-            job.tags
-                .get(crate::handlers::submit_job::JOB_TAG)
-                .unwrap_or(&job.name),
+            job.tags.get(JOB_TAG).unwrap_or(&job.name),
             job.exit_code.map(|c| c.to_string()).unwrap_or("?".into())
         ),
         ErrorKind::JobTimedOut => format!(

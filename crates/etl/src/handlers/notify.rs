@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::contract::tags::EXECUTION_TAG;
 use crate::error::HandlerError;
 use crate::events::{self, ExecutionChange};
-use crate::handlers::submit_job::EXECUTION_TAG;
 use crate::handlers::with_retries;
 use crate::notification::{Outcome, compose};
 use crate::services::{Batch, Notifier, StepFunctions};

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
+use crate::contract::{sanitize, short_hash};
 use crate::error::HandlerError;
 use crate::events::{self, Trigger};
-use crate::handlers::submit_job::short_hash;
 use crate::handlers::with_retries;
 use crate::services::{Started, StepFunctions};
 use crate::settings::Settings;
@@ -57,17 +57,6 @@ fn trigger_json(t: &Trigger) -> Value {
 /// A name unique to the trigger: Step Functions names are 1-80 characters of letters,
 /// digits, `-` and `_`.
 pub fn execution_name(t: &Trigger) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    };
     match t {
         Trigger::S3 {
             bucket,
@@ -82,12 +71,12 @@ pub fn execution_name(t: &Trigger) -> String {
             );
             let hash = short_hash(&id);
             let base = key.rsplit('/').next().unwrap_or(key);
-            let mut n = format!("s3-{}", clean(base));
+            let mut n = format!("s3-{}", sanitize(base));
             n.truncate(80 - hash.len() - 1);
             format!("{n}-{hash}")
         }
         Trigger::Schedule { time } => {
-            let mut n = format!("schedule-{}", clean(time));
+            let mut n = format!("schedule-{}", sanitize(time));
             n.truncate(80);
             n
         }

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use objects::ObjectStore;
 use tokio::sync::{Semaphore, watch};
 
+use crate::contract::{EnvironmentError, JobEnvironment, fetch_script, short_hash};
 use crate::error::ServiceError;
 use crate::events::batch_job_event;
 use crate::local::bus::{BusSender, Delivery};
@@ -232,10 +233,12 @@ impl LocalBatch {
             .ok()
             .and_then(|m| m.get(&id).map(|(_, j)| j.clone()));
         let Some(spec) = spec else { return };
-        let job_name = spec
-            .environment
-            .get("RSQLFLOW_JOB")
-            .cloned()
+        // Read as the container would: a job whose environment does not read fails where its
+        // script would run, as its container would.
+        let environment = JobEnvironment::from_overrides(&spec.environment);
+        let job_name = environment
+            .as_ref()
+            .map(|e| e.job.clone())
             .unwrap_or_default();
         let injected = self
             .inner
@@ -257,7 +260,7 @@ impl LocalBatch {
                 Some("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref (injected by --inject-infra-failure)".to_string()),
             )
         } else {
-            match self.run_script(&id, &spec, &log_stream).await {
+            match self.run_script(&id, &spec, environment, &log_stream).await {
                 ScriptEnd::Exited(0) => (
                     JobStatus::Succeeded,
                     Some(0),
@@ -308,34 +311,35 @@ impl LocalBatch {
         }
     }
 
-    async fn run_script(&self, id: &str, spec: &NewJob, log_stream: &str) -> ScriptEnd {
+    async fn run_script(
+        &self,
+        id: &str,
+        spec: &NewJob,
+        environment: Result<JobEnvironment, EnvironmentError>,
+        log_stream: &str,
+    ) -> ScriptEnd {
         let log = self.inner.logs.path(log_stream);
-        let uri = spec
-            .environment
-            .get("RSQLFLOW_SCRIPT")
-            .cloned()
-            .unwrap_or_default();
-        let script = crate::job::fetch_script(self.inner.scripts.as_ref(), &uri).await;
-        let variables = crate::job::parse_variables(
-            spec.environment
-                .get("RSQLFLOW_VARIABLES")
-                .map(String::as_str)
-                .unwrap_or(""),
-        );
-        let (text, variables) = match (script, variables) {
-            (Ok(t), Ok(v)) => (t, v),
-            (Err(e), _) | (_, Err(e)) => {
+        let fetched = match environment {
+            Ok(env) => fetch_script(self.inner.scripts.as_ref(), &env.script)
+                .await
+                .map(|text| (env, text))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let (env, text) = match fetched {
+            Ok(x) => x,
+            Err(e) => {
                 let _ = tokio::fs::create_dir_all(self.inner.logs.dir()).await;
                 let _ = tokio::fs::write(&log, format!("rsqlflow job {id}: {e}\n")).await;
-                return ScriptEnd::Exited(e.exit_code());
+                return ScriptEnd::Exited(rsql::EXIT_CLIENT);
             }
         };
         self.inner
             .runner
             .run(ScriptJob {
-                name: uri,
+                name: env.script,
                 text,
-                variables,
+                variables: env.variables.into_iter().collect(),
                 log,
                 timeout: spec.timeout_seconds.map(Duration::from_secs),
             })
@@ -347,11 +351,7 @@ impl LocalBatch {
 impl Batch for LocalBatch {
     async fn submit(&self, job: NewJob) -> Result<String, ServiceError> {
         let n = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let id = format!(
-            "local-{:04}-{}",
-            n,
-            crate::handlers::submit_job::short_hash(&job.name)
-        );
+        let id = format!("local-{:04}-{}", n, short_hash(&job.name));
         let detail = JobDetail {
             id: id.clone(),
             name: job.name.clone(),
@@ -506,15 +506,12 @@ mod tests {
             queue: "q".into(),
             definition: "d".into(),
             parameters: Default::default(),
-            environment: [
-                (
-                    "RSQLFLOW_SCRIPT".to_string(),
-                    "s3://scripts/job.rsql".to_string(),
-                ),
-                ("RSQLFLOW_JOB".to_string(), name.to_string()),
-            ]
-            .into_iter()
-            .collect(),
+            environment: JobEnvironment {
+                script: "s3://scripts/job.rsql".into(),
+                variables: Default::default(),
+                job: name.into(),
+            }
+            .render(),
             tags: Default::default(),
             timeout_seconds: None,
             vcpus: None,

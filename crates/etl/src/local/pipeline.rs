@@ -175,7 +175,7 @@ pub(crate) fn settings(state_machine_arn: &str, send_success: bool) -> Settings 
         trigger_prefix: String::new(),
         trigger_suffix: String::new(),
         console: "https://console.aws.amazon.com".into(),
-        job_log_group: crate::aws::logs::BATCH_LOG_GROUP.into(),
+        job_log_group: crate::settings::BATCH_LOG_GROUP.into(),
     }
 }
 
