@@ -486,25 +486,47 @@ fn the_environment_the_template_sets_is_the_one_the_code_reads() {
         .map(|e| e["Name"].as_str().unwrap())
         .collect();
     assert!(names.len() >= 4);
-    for n in names {
+    for n in &names {
         assert!(
             help.contains(&format!("[env: {n}")),
             "JobDefinition sets {n}, which rsqlflow job does not read"
         );
     }
     assert_eq!(jd["Command"], serde_json::json!(["job"]));
-    // The Lambdas' variables are Settings fields.
-    let settings = std::fs::read_to_string(root().join("crates/etl/src/settings.rs")).unwrap();
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    for line in text.lines() {
-        let l = line.trim();
-        if let Some(name) = l.split(':').next().filter(|n| n.starts_with("RSQLFLOW_")) {
-            assert!(
-                settings.contains(&format!("\"{name}\"")),
-                "template.yaml sets {name} for the Lambdas; Settings::from_env does not read it"
-            );
-        }
+    // What submit-job sets per job is what `rsqlflow job` reads, and the job definition does
+    // not set it too (the per-job value would silently replace it).
+    for n in etl::contract::environment::READ_BY_CONTAINER {
+        assert!(
+            help.contains(&format!("[env: {n}")),
+            "submit-job sets {n}, which rsqlflow job does not read"
+        );
     }
+    for n in etl::contract::environment::NAMES {
+        assert!(
+            !names.contains(&n),
+            "JobDefinition sets {n}, which submit-job sets for each job"
+        );
+    }
+    // The Lambdas' variables are the ones Settings reads, and it reads no other.
+    let mut lambda_vars = BTreeSet::new();
+    let globals = &t.globals["Function"]["Environment"]["Variables"];
+    let functions = t.of_kind("AWS::Serverless::Function");
+    for vars in std::iter::once(globals)
+        .chain(functions.map(|(_, f)| &f.properties["Environment"]["Variables"]))
+    {
+        lambda_vars.extend(
+            vars.as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| k.starts_with("RSQLFLOW_")),
+        );
+    }
+    let read: BTreeSet<&str> = etl::settings::vars::RSQLFLOW.into_iter().collect();
+    assert_eq!(
+        lambda_vars, read,
+        "template.yaml's RSQLFLOW_* variables for the Lambdas are not the ones Settings reads"
+    );
 }
 
 #[test]

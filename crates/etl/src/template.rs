@@ -45,6 +45,8 @@ pub struct StateMachine {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub path: PathBuf,
+    /// `Globals`: properties every resource of a kind shares (`Function`, ...).
+    pub globals: Value,
     pub parameters: BTreeMap<String, Value>,
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, Resource>,
@@ -178,6 +180,7 @@ impl Template {
         }
         Ok(Template {
             path: path.to_path_buf(),
+            globals: doc.get("Globals").cloned().unwrap_or(json!({})),
             parameters: section("Parameters")?,
             conditions: section("Conditions")?,
             resources,
