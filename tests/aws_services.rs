@@ -45,7 +45,7 @@ async fn step_functions_and_sns_through_the_sdk() {
     let settings = etl::settings::Settings {
         state_machine_arn: sm_arn.clone(),
         trigger_suffix: ".csv".into(),
-        ..etl::settings::Settings::from_env()
+        ..etl::settings::Settings::default()
     };
     let event = etl::events::s3_object_created("data", "in/orders.csv", 10, "e1", "00A1");
     let first = etl::handlers::start_workflow::handle(event.clone(), &settings, &sfn)
@@ -240,7 +240,7 @@ async fn submit_job_and_check_job_through_batch() {
         job_queue: "rsqlflow-queue".into(),
         job_definition: "rsqlflow-job".into(),
         scripts_bucket: "scripts".into(),
-        ..etl::settings::Settings::from_env()
+        ..etl::settings::Settings::default()
     };
     let batch = etl::aws::batch::AwsBatch::new(batch_client.clone(), "rsqlflow-queue");
     let scripts = etl::AwsS3::new(s3.clone());

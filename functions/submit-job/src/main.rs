@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_from_env().await;
     let settings = Settings::from_env();
     let batch = AwsBatch::new(aws_sdk_batch::Client::new(&config), &settings.job_queue);
-    let scripts = etl::AwsS3::new(aws_sdk_s3::Client::new(&config));
+    let scripts = etl::AwsS3::from_config(&config);
     let (settings, batch, scripts) = (&settings, &batch, &scripts);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         submit_job::handle(event.payload, settings, batch, scripts).await

@@ -19,9 +19,15 @@ pub struct AwsS3 {
 impl AwsS3 {
     /// A store using the default AWS configuration (environment, profile, instance role).
     pub async fn from_env() -> AwsS3 {
-        let config = aws_config::load_from_env().await;
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(std::env::var("AWS_ENDPOINT_URL").is_ok())
+        AwsS3::from_config(&aws_config::load_from_env().await)
+    }
+
+    /// A store from a loaded AWS configuration (one client, built once per cold start in the
+    /// Lambdas). An endpoint override (`AWS_ENDPOINT_URL`: moto, a local stand-in) gets
+    /// path-style addressing, since such a server has no per-bucket host names.
+    pub fn from_config(config: &aws_config::SdkConfig) -> AwsS3 {
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
             .build();
         AwsS3 {
             client: Client::from_conf(s3_config),
