@@ -143,28 +143,38 @@ pub(super) fn rule_extra(k: &str, top: bool) -> bool {
 }
 
 impl Validator {
+    /// A problem for every field of `obj` that `allowed` refuses, at `loc/<field>`, worded by
+    /// `message`.
+    fn refuse_fields(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        allowed: impl Fn(&str) -> bool,
+        message: impl Fn(&str) -> String,
+    ) {
+        for k in obj.keys().filter(|k| !allowed(k)) {
+            self.problem(&format!("{loc}/{k}"), message(k));
+        }
+    }
+
     /// The top level of a definition.
     pub(super) fn top_level_fields(&mut self, obj: &Map<String, Value>) {
-        for k in obj.keys() {
-            if !TOP_LEVEL.contains(&k.as_str()) {
-                self.problem(
-                    &format!("/{k}"),
-                    format!("field '{k}' is not supported here"),
-                );
-            }
-        }
+        self.refuse_fields(
+            obj,
+            "",
+            |k| TOP_LEVEL.contains(&k),
+            |k| format!("field '{k}' is not supported here"),
+        );
     }
 
     /// A Parallel branch or a Map's item processor at `loc`.
     pub(super) fn sub_machine_fields(&mut self, obj: &Map<String, Value>, loc: &str) {
-        for k in obj.keys() {
-            if !SUB_MACHINE.contains(&k.as_str()) {
-                self.problem(
-                    &format!("{loc}/{k}"),
-                    format!("Field '{k}' is not supported"),
-                );
-            }
-        }
+        self.refuse_fields(
+            obj,
+            loc,
+            |k| SUB_MACHINE.contains(&k),
+            |k| format!("Field '{k}' is not supported"),
+        );
     }
 
     /// Whether `ty` is a state type (a problem at `loc` when it is not).
@@ -182,45 +192,40 @@ impl Validator {
     /// A state of type `ty` at `loc`.
     pub(super) fn state_fields(&mut self, obj: &Map<String, Value>, ty: &str, loc: &str) {
         let fields = state_table(ty);
-        for k in obj.keys() {
-            if EVERY_STATE.contains(&k.as_str()) || fields.contains(&k.as_str()) {
-                continue;
-            }
-            if JSONATA_ONLY.contains(&k.as_str()) {
-                self.problem(
-                    &format!("{loc}/{k}"),
-                    format!("The QueryLanguage is set to 'JSONPath', but field '{k}' is only supported for the 'JSONata' QueryLanguage"),
-                );
-            } else {
-                self.problem(
-                    &format!("{loc}/{k}"),
-                    format!("field '{k}' is not supported by a {ty} state"),
-                );
-            }
-        }
+        self.refuse_fields(
+            obj,
+            loc,
+            |k| EVERY_STATE.contains(&k) || fields.contains(&k),
+            |k| {
+                if JSONATA_ONLY.contains(&k) {
+                    format!(
+                        "The QueryLanguage is set to 'JSONPath', but field '{k}' is only \
+                         supported for the 'JSONata' QueryLanguage"
+                    )
+                } else {
+                    format!("field '{k}' is not supported by a {ty} state")
+                }
+            },
+        );
     }
 
     /// A retrier at `loc`.
     pub(super) fn retrier_fields(&mut self, o: &Map<String, Value>, loc: &str) {
-        for k in o.keys() {
-            if !RETRIER.contains(&k.as_str()) {
-                self.problem(
-                    &format!("{loc}/{k}"),
-                    format!("field '{k}' is not supported in a retrier"),
-                );
-            }
-        }
+        self.refuse_fields(
+            o,
+            loc,
+            |k| RETRIER.contains(&k),
+            |k| format!("field '{k}' is not supported in a retrier"),
+        );
     }
 
     /// A catcher at `loc`.
     pub(super) fn catcher_fields(&mut self, o: &Map<String, Value>, loc: &str) {
-        for k in o.keys() {
-            if !CATCHER.contains(&k.as_str()) {
-                self.problem(
-                    &format!("{loc}/{k}"),
-                    format!("field '{k}' is not supported in a catcher"),
-                );
-            }
-        }
+        self.refuse_fields(
+            o,
+            loc,
+            |k| CATCHER.contains(&k),
+            |k| format!("field '{k}' is not supported in a catcher"),
+        );
     }
 }
