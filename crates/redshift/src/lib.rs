@@ -18,9 +18,5 @@ mod tokens;
 mod translate;
 mod unload;
 
-// Object storage lives in its own crate, at the bottom of the graph; `crate::objects::...`
-// and these names keep working for the COPY and UNLOAD code here.
-pub use ::objects;
-pub use objects::{LocalS3, ObjectError, ObjectInfo, ObjectStore, S3Uri};
 pub use session::Translating;
 pub use translate::{Translation, date_part, translate};

@@ -10,11 +10,11 @@ use rsql::{Backend, Completion, ConnectionLost, Notice, Outcome, SqlError};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::load::{load_errors_not_recorded, run_copy};
-use crate::objects::ObjectStore;
 use crate::prelude::{SETTINGS, install_sql};
 use crate::system::{FunctionSchema, SessionFacts, storage, unavailable, views};
 use crate::translate::{Translation, translate_with};
 use crate::unload::run_unload;
+use objects::ObjectStore;
 
 /// Severity used for `--explain-translation` lines.
 pub const EXPLAIN_SEVERITY: &str = "TRANSLATION";

@@ -11,8 +11,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::copy_spec::{Compression, DataFormat, UnloadSpec};
 use crate::load::sql_error;
-use crate::objects::{ObjectStore, S3Uri};
 use crate::translate::{Translation, translate};
+use objects::{ObjectStore, S3Uri};
 
 fn csv_quote(s: &str, delim: char) -> String {
     if s.contains([delim, '"', '\n', '\r']) || s.is_empty() {
@@ -124,7 +124,7 @@ pub async fn run_unload(
                     "Specified unload destination on S3 is not empty. Consider using a different bucket / prefix, manually removing the target files in S3, or using the ALLOWOVERWRITE option.".into(),
                 ));
             }
-            Err(crate::objects::ObjectError::NoSuchBucket(b)) => {
+            Err(objects::ObjectError::NoSuchBucket(b)) => {
                 return Ok(sql_error(
                     "XX000",
                     format!("The specified S3 bucket '{b}' does not exist"),

@@ -7,8 +7,8 @@ use tokio::io::AsyncReadExt;
 use super::columns::Column;
 use super::error::CopyError;
 use crate::copy_spec::{CopySpec, DataFormat, JsonMapping};
-use crate::objects::{ObjectError, ObjectStore, S3Uri};
 use crate::records::{JsonColumns, JsonPath, TextFormat};
+use objects::{ObjectError, ObjectStore, S3Uri};
 
 /// How a load's files are parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +157,7 @@ async fn read_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::LocalS3;
+    use objects::LocalS3;
 
     /// A scratch directory, removed on drop.
     struct Scratch(std::path::PathBuf);

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use rsql::{Backend, ConnectionLost, Outcome};
 
 use crate::copy_spec::CopySpec;
-use crate::objects::{ObjectStore, S3Uri};
+use objects::{ObjectStore, S3Uri};
 
 pub(crate) use error::sql_error;
 pub(crate) use load_errors::load_errors_not_recorded;

@@ -11,7 +11,7 @@ use super::input::Input;
 use super::rows::Target;
 use super::sink::Sink;
 use super::{parquet, text};
-use crate::objects::{ObjectStore, S3Uri};
+use objects::{ObjectStore, S3Uri};
 
 /// What the producer task reads and where its rows go.
 pub(super) struct Producer {
