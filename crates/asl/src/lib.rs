@@ -10,6 +10,7 @@ pub mod data;
 pub mod executor;
 pub mod history;
 pub mod intrinsic;
+pub mod jsonata;
 pub mod mocks;
 pub mod model;
 pub mod nested;
