@@ -10,6 +10,10 @@
 //! Tools are installed on first use under `target/bench-tools/` (npm package, Python venv);
 //! `RSQLFLOW_BENCH_PYTHON` may point at a Python that already has moto.
 //!
+//! Each workload also runs written in JSONata (`QueryLanguage: "JSONata"`: Items, Condition and
+//! Assign as `{% %}` expressions), timed the same way; the peers are given the JSONata
+//! definitions too and reported as "fails" where they cannot run them.
+//!
 //! Run: `cargo bench --bench asl_vs_peers`
 
 use std::path::{Path, PathBuf};
@@ -58,7 +62,48 @@ fn workloads() -> Vec<(&'static str, Value, Value, Option<Value>)> {
         .collect();
     let parallel = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": branches, "End": true}}});
 
+    let jsonata = |mut def: Value| {
+        def["QueryLanguage"] = json!("JSONata");
+        def
+    };
+    let chain_j = jsonata(chain.clone());
+    let map_j = jsonata(json!({"StartAt": "M", "States": {"M": {"Type": "Map",
+        "Items": "{% $states.input.items %}", "MaxConcurrency": 0,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true}}}));
+    let loop_j = jsonata(json!({"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"i": 0}, "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [{"Condition": format!("{{% $i >= {LOOP} %}}"), "Next": "Done"}],
+                  "Default": "Inc"},
+        "Inc": {"Type": "Pass", "Assign": {"i": "{% $i + 1 %}"}, "Next": "Check"},
+        "Done": {"Type": "Succeed"}}}));
+    let parallel_j = jsonata(parallel.clone());
+
     vec![
+        (
+            "Pass chain, 1,000 states (JSONata)",
+            chain_j,
+            json!({}),
+            None,
+        ),
+        (
+            "Map over 2,000 items (JSONata)",
+            map_j,
+            json!({"items": items.clone()}),
+            None,
+        ),
+        (
+            "Choice loop, 5,000 iterations (JSONata)",
+            loop_j,
+            json!({}),
+            None,
+        ),
+        (
+            "Parallel, 100 branches (JSONata)",
+            parallel_j,
+            json!({}),
+            None,
+        ),
         ("Pass chain, 1,000 states", chain, json!({}), None),
         ("Map over 2,000 items", map, json!({"items": items}), None),
         (
@@ -188,6 +233,8 @@ fn main() {
         "| workload | rsqlflow | aws-local-stepfunctions | moto | vs aws-local-stepfunctions | vs moto | peak memory rsqlflow / aws-local-stepfunctions / moto |"
     );
     println!("|---|---|---|---|---|---|---|");
+    // (workload, time in ms, peak memory in KiB) of rsqlflow, for the JSONata/JSONPath table.
+    let mut ours_all: Vec<(&str, f64, u64)> = Vec::new();
     for (i, (name, def, input, peer_def)) in workloads().into_iter().enumerate() {
         let def_path = dir.path().join(format!("w{i}.json"));
         let peer_path = dir.path().join(format!("w{i}-peer.json"));
@@ -229,28 +276,50 @@ fn main() {
                 serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).ok()?;
             if v["status"] != "SUCCEEDED" {
                 eprintln!("  moto: {name} ended {}", v["status"]);
+                return None;
             }
             Some((v["ms"].as_f64()?, v["peak_kb"].as_u64().unwrap_or(0)))
         });
-        let fmt =
-            |r: Option<(f64, u64)>| r.map(|(m, _)| format!("{m:.1} ms")).unwrap_or("n/a".into());
+        ours_all.push((name, ms, our_kb));
+        // "n/a": the peer is not installed; "fails": it is, and could not run the definition.
+        let fmt = |r: Option<(f64, u64)>, available: bool| match r {
+            Some((m, _)) => format!("{m:.1} ms"),
+            None if available => "fails".into(),
+            None => "n/a".into(),
+        };
         let ratio = |r: Option<(f64, u64)>| {
             r.map(|(m, _)| format!("**{:.0}x**", m / ms))
-                .unwrap_or("n/a".into())
+                .unwrap_or("–".into())
         };
         let mem = |r: Option<(f64, u64)>| {
             r.map(|(_, kb)| format!("{:.0} MB", kb as f64 / 1024.0))
-                .unwrap_or("n/a".into())
+                .unwrap_or("–".into())
         };
         println!(
             "| {name} | {ms:.2} ms | {} | {} | {} | {} | {:.0} MB / {} / {} |",
-            fmt(node_res),
-            fmt(moto_res),
+            fmt(node_res, node.is_some()),
+            fmt(moto_res, python.is_some()),
             ratio(node_res),
             ratio(moto_res),
             our_kb as f64 / 1024.0,
             mem(node_res),
             mem(moto_res)
         );
+    }
+    println!();
+    println!(
+        "| workload | JSONPath | JSONata | JSONata / JSONPath time | peak memory JSONPath / JSONata |"
+    );
+    println!("|---|---|---|---|---|");
+    for (name, ms_j, kb_j) in ours_all.iter().filter(|r| r.0.ends_with(" (JSONata)")) {
+        let base = name.trim_end_matches(" (JSONata)");
+        if let Some((_, ms_p, kb_p)) = ours_all.iter().find(|r| r.0 == base) {
+            println!(
+                "| {base} | {ms_p:.2} ms | {ms_j:.2} ms | {:.2}x | {:.0} MB / {:.0} MB |",
+                ms_j / ms_p,
+                *kb_p as f64 / 1024.0,
+                *kb_j as f64 / 1024.0
+            );
+        }
     }
 }
