@@ -3,8 +3,9 @@
 //!
 //! - the field delimiter is `CSVDelimiter` (default comma); newlines separate records;
 //! - every field is a string;
-//! - a field enclosed in double quotes may contain delimiters and newlines, and `""` inside it is
-//!   one double quote;
+//! - a field enclosed in double quotes may contain delimiters and newlines; `""` is one double
+//!   quote, inside quotes or not (the docs' example reads `{""MyKey"":""MyValue""}` as
+//!   `{"MyKey":"MyValue"}`);
 //! - a backslash escapes a backslash, a double quote or the delimiter; a backslash followed by any
 //!   other character is silently removed;
 //! - a row with fewer fields than the header gets empty strings for the missing ones, and extra
@@ -124,6 +125,14 @@ impl Iterator for Records<'_> {
                         }
                     }
                     c if c == self.delimiter => fields.push(std::mem::take(&mut field)),
+                    '"' => {
+                        // `""` is one double quote outside quotes too: AWSDOC's example field
+                        // `{""MyKey"":""MyValue""}` reads as `{"MyKey":"MyValue"}`.
+                        if self.chars.peek() == Some(&'"') {
+                            self.chars.next();
+                        }
+                        field.push('"');
+                    }
                     c => field.push(c),
                 }
             }
