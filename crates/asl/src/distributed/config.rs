@@ -328,8 +328,9 @@ impl ItemReaderSpec {
             }
         };
         let parameters = obj.get(params_field).cloned().unwrap_or(Value::Null);
-        if !parameters.is_null() && !parameters.is_object() && !(jsonata && parameters.is_string())
-        {
+        let shaped =
+            parameters.is_null() || parameters.is_object() || (jsonata && parameters.is_string());
+        if !shaped {
             problem(
                 params_field,
                 format!("{params_field} must be a JSON object"),
