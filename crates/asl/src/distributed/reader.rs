@@ -59,13 +59,14 @@ impl ItemReaderSpec {
                     if items.len() >= max {
                         break;
                     }
-                    let bytes = fetch(store, &target.bucket, &info.key).await?;
                     match cfg.transformation {
                         ReaderTransformation::None => {
-                            items.push(listing_item(&info.key, info.size, &bytes, options))
+                            let etag = etag(store, &target.bucket, &info.key).await?;
+                            items.push(listing_item(&info.key, info.size, &etag, options))
                         }
                         ReaderTransformation::LoadAndFlatten => {
                             let t = cfg.input_type.unwrap_or(InputType::Json);
+                            let bytes = fetch(store, &target.bucket, &info.key).await?;
                             let text = decode(&target.bucket, &info.key, bytes)?;
                             parse_file(&text, t, cfg, &target.bucket, &info.key, max, &mut items)?;
                         }
@@ -95,16 +96,41 @@ impl ItemReaderSpec {
 
 /// A listed object as AWSDOC "ItemReader (Map)" shows the child's input:
 /// `{"Etag": "\"<md5>\"", "Key", "LastModified": <epoch seconds>, "Size", "StorageClass"}`.
-fn listing_item(key: &str, size: u64, bytes: &[u8], options: &ReadOptions) -> Value {
-    let digest = md5::Md5::digest(bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+fn listing_item(key: &str, size: u64, etag: &str, options: &ReadOptions) -> Value {
     json!({
-        "Etag": format!("\"{hex}\""),
+        "Etag": etag,
         "Key": key,
         "LastModified": options.listing_last_modified,
         "Size": size,
         "StorageClass": "STANDARD",
     })
+}
+
+/// An object's ETag as S3 gives it for a single-part upload: the quoted MD5 hex of its
+/// content, read in chunks.
+async fn etag(store: &dyn ObjectStore, bucket: &str, key: &str) -> Result<String, MapRunFailure> {
+    let mut r = store
+        .get(bucket, key)
+        .await
+        .map_err(|e| store_failure(bucket, key, e))?;
+    let mut hasher = md5::Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = r
+            .read(&mut buf)
+            .await
+            .map_err(|e| MapRunFailure::reader(format!("s3://{bucket}/{key}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(format!("\"{hex}\""))
 }
 
 fn store_failure(bucket: &str, key: &str, e: ObjectError) -> MapRunFailure {
