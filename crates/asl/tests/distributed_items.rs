@@ -695,3 +695,44 @@ proptest! {
         prop_assert_eq!(parsed, rows);
     }
 }
+
+#[test]
+fn a_map_states_fields_parse_together() {
+    use asl::distributed::DistributedSpec;
+    // AWSDOC "How Step Functions parses input CSV files": the example's Map state, plus an
+    // ItemBatcher and a ResultWriter from their pages.
+    let state = json!({
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+                "CSVHeaders": ["MyLetters", "MyNumbers", "MyString", "MyObject", "MyArray"]},
+            "Parameters": {"Bucket": "amzn-s3-demo-bucket", "Key": "myCSVInput.csv"}
+        },
+        "ItemBatcher": {"MaxItemsPerBatch": 100, "BatchInput": {"factCheck": "December 2022"}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "amzn-s3-demo-destination-bucket", "Prefix": "csvProcessJobs"}}
+    });
+    let spec = DistributedSpec::parse(state.as_object().unwrap(), "/States/Map", false).unwrap();
+    assert!(spec.reader.is_some() && spec.batcher.is_some() && spec.writer.is_some());
+    assert_eq!(
+        spec.batcher.unwrap().static_limits(),
+        Some(BatchLimits::new(Some(100), None))
+    );
+    let bad = json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {}},
+        "ItemBatcher": {}, "ResultWriter": {}});
+    let problems: Vec<String> =
+        DistributedSpec::parse(bad.as_object().unwrap(), "/States/Map", false)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.location)
+            .collect();
+    assert_eq!(
+        problems,
+        [
+            "/States/Map/ItemReader/ReaderConfig",
+            "/States/Map/ItemBatcher",
+            "/States/Map/ResultWriter"
+        ]
+    );
+}

@@ -12,7 +12,9 @@ mod batcher;
 mod config;
 pub mod csv;
 mod error;
+mod names;
 mod reader;
+mod spec;
 mod writer;
 
 pub use batcher::{
@@ -24,7 +26,9 @@ pub use config::{
     max_items_from_value,
 };
 pub use error::{FailureKind, MapRunFailure};
+pub use names::MapRunNames;
 pub use reader::{MAX_CSV_HEADER_BYTES, ReadOptions};
+pub use spec::DistributedSpec;
 pub use writer::{
     ChildOutcome, ChildStatus, MAX_RESULT_FILE_BYTES, OutputType, ResultWriterSpec, S3Destination,
     WriterConfig, WriterTransformation,
