@@ -736,3 +736,43 @@ fn a_map_states_fields_parse_together() {
         ]
     );
 }
+
+#[tokio::test]
+async fn csv_header_limit_and_max_items_across_files() {
+    let (_d, s3) = local();
+    // AWSDOC "ItemReader (Map)": CSV headers of up to 10 KiB.
+    let long = format!("{}\n1\n", "h".repeat(10 * 1024 + 1));
+    put(&s3, "bkt", "wide.csv", long.as_bytes()).await;
+    let e = read(
+        &s3,
+        csv_reader(json!({"InputType": "CSV"})),
+        json!({"Bucket": "bkt", "Key": "wide.csv"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.cause.contains("s3://bkt/wide.csv: line 1"), "{}", e.cause);
+    let ok = format!("{}\n1\n", "h".repeat(10 * 1024));
+    put(&s3, "bkt", "wide.csv", ok.as_bytes()).await;
+    let items = read(
+        &s3,
+        csv_reader(json!({"InputType": "CSV"})),
+        json!({"Bucket": "bkt", "Key": "wide.csv"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(items.len(), 1);
+    // MaxItems cuts a LOAD_AND_FLATTEN read in the middle of the second file.
+    for i in 0..3 {
+        put(&s3, "bkt", &format!("d/{i}.csv"), b"a\n1\n2\n").await;
+    }
+    let reader = json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+        "ReaderConfig": {"InputType": "CSV", "Transformation": "LOAD_AND_FLATTEN", "MaxItems": 3},
+        "Parameters": {"Bucket": "bkt", "Prefix": "d/"}});
+    let items = read(&s3, reader, json!({"Bucket": "bkt", "Prefix": "d/"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        items,
+        vec![json!({"a": "1"}), json!({"a": "2"}), json!({"a": "1"})]
+    );
+}
