@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod choice;
 pub mod clock;
 pub mod data;
+pub mod distributed;
 pub mod executor;
 pub mod history;
 pub mod intrinsic;
