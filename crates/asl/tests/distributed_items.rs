@@ -359,11 +359,22 @@ async fn listing_as_the_docs_show_it() {
     assert_eq!(items.len(), 3);
     // AWSDOC "ItemReader (Map)": {"Etag": "\"<md5>\"", "Key", "LastModified": <epoch s>, "Size",
     // "StorageClass": "STANDARD"}, in that key order.
+    // LastModified is the object's own (local S3: the file's modification time, written just
+    // now), not the caller's fallback.
     let md5_of_0 = "\"26c6f5d46cc21753686a70d9344a5b4a\"";
+    let modified = items[0]["LastModified"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (now - 600..=now + 5).contains(&modified),
+        "{modified} vs {now}"
+    );
     assert_eq!(
         items[0].to_string(),
         format!(
-            r#"{{"Etag":{},"Key":"file_0.txt","LastModified":1668699881,"Size":12,"StorageClass":"STANDARD"}}"#,
+            r#"{{"Etag":{},"Key":"file_0.txt","LastModified":{modified},"Size":12,"StorageClass":"STANDARD"}}"#,
             serde_json::to_string(md5_of_0).unwrap()
         )
     );

@@ -157,8 +157,20 @@ impl ObjectStore for LocalS3 {
                         stack.push((entry.path(), key));
                     }
                 } else if key.starts_with(prefix) {
-                    let size = entry.metadata().await.map(|m| m.len()).unwrap_or(0);
-                    out.push(ObjectInfo { key, size });
+                    let meta = entry.metadata().await.ok();
+                    let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+                    // The file's modification time stands for S3's LastModified; the ETag
+                    // (an MD5 of the content) is not kept, so a caller that needs it hashes.
+                    let last_modified = meta
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .and_then(|d| i64::try_from(d.as_secs()).ok());
+                    out.push(ObjectInfo {
+                        key,
+                        size,
+                        etag: None,
+                        last_modified,
+                    });
                 }
             }
         }

@@ -12,6 +12,10 @@ pub struct ObjectInfo {
     pub key: String,
     /// Size in bytes.
     pub size: u64,
+    /// The entity tag S3 lists (quoted), when the store knows it without reading the object.
+    pub etag: Option<String>,
+    /// When the object was last written, in seconds since the Unix epoch, when known.
+    pub last_modified: Option<i64>,
 }
 
 /// Errors from object storage.

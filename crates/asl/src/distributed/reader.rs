@@ -25,10 +25,10 @@ use super::csv::{RowShaper, records};
 /// up to 10 KiB").
 pub const MAX_CSV_HEADER_BYTES: usize = 10 * 1024;
 
-/// What the object store cannot tell: [`objects::ObjectInfo`] has a key and a size only, so a
-/// listing's `LastModified` (epoch seconds, as AWSDOC's listObjectsV2 example shows it) is
-/// given by the caller (e.g. the execution's clock); `Etag` is computed as S3 does for
-/// single-part uploads (the quoted MD5 of the content).
+/// What the object store may not tell: a listing's `LastModified` (epoch seconds, as AWSDOC's
+/// listObjectsV2 example shows it) is the store's when it knows it, else the caller's (e.g. the
+/// execution's clock); `Etag` is the store's, else computed as S3 does for single-part uploads
+/// (the quoted MD5 of the content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
     pub listing_last_modified: i64,
@@ -61,8 +61,13 @@ impl ItemReaderSpec {
                     }
                     match cfg.transformation {
                         ReaderTransformation::None => {
-                            let etag = etag(store, &target.bucket, &info.key).await?;
-                            items.push(listing_item(&info.key, info.size, &etag, options))
+                            let etag = match &info.etag {
+                                Some(e) => e.clone(),
+                                None => etag(store, &target.bucket, &info.key).await?,
+                            };
+                            let modified =
+                                info.last_modified.unwrap_or(options.listing_last_modified);
+                            items.push(listing_item(&info.key, info.size, &etag, modified))
                         }
                         ReaderTransformation::LoadAndFlatten => {
                             let t = cfg.input_type.unwrap_or(InputType::Json);
@@ -96,11 +101,11 @@ impl ItemReaderSpec {
 
 /// A listed object as AWSDOC "ItemReader (Map)" shows the child's input:
 /// `{"Etag": "\"<md5>\"", "Key", "LastModified": <epoch seconds>, "Size", "StorageClass"}`.
-fn listing_item(key: &str, size: u64, etag: &str, options: &ReadOptions) -> Value {
+fn listing_item(key: &str, size: u64, etag: &str, last_modified: i64) -> Value {
     json!({
         "Etag": etag,
         "Key": key,
-        "LastModified": options.listing_last_modified,
+        "LastModified": last_modified,
         "Size": size,
         "StorageClass": "STANDARD",
     })

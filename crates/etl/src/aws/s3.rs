@@ -91,6 +91,8 @@ impl ObjectStore for AwsS3 {
                     out.push(ObjectInfo {
                         key: key.to_string(),
                         size: o.size().unwrap_or(0).max(0) as u64,
+                        etag: o.e_tag().map(str::to_string),
+                        last_modified: o.last_modified().map(|t| t.secs()),
                     });
                 }
             }
