@@ -7,10 +7,17 @@ use crate::model::*;
 
 use super::Validator;
 use super::fields::rule_extra;
+use super::jsonata::Reads;
 
 impl Validator {
-    /// A Choice state's Choices and Default.
-    pub(super) fn choice(&mut self, obj: &Map<String, Value>, loc: &str) -> Kind {
+    /// A Choice state's Choices (JSONPath rules, or JSONata Conditions with their Output)
+    /// and Default.
+    pub(super) fn choice(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        lang: QueryLanguage,
+    ) -> Kind {
         let mut choices = Vec::new();
         match obj.get("Choices") {
             Some(Value::Array(a)) if !a.is_empty() => {
@@ -27,11 +34,28 @@ impl Validator {
                             continue;
                         }
                     };
-                    let assign = o
-                        .get("Assign")
-                        .map(|a| self.assign(a, &format!("{cloc}/Assign")));
-                    if let Some(rule) = self.rule(o, &cloc, true) {
-                        choices.push(ChoiceRule { rule, next, assign });
+                    let assign = o.get("Assign").and_then(|a| {
+                        self.assign(a, &format!("{cloc}/Assign"), lang, Reads::Input)
+                    });
+                    let (rule, output) = match lang {
+                        QueryLanguage::JsonPath => {
+                            (self.rule(o, &cloc, true).map(Condition::Rule), None)
+                        }
+                        QueryLanguage::Jsonata => {
+                            self.jsonata_rule_fields(o, &cloc);
+                            let output = o.get("Output").and_then(|x| {
+                                self.payload(x, &format!("{cloc}/Output"), Reads::Input)
+                            });
+                            (self.condition(o.get("Condition"), &cloc), output)
+                        }
+                    };
+                    if let Some(rule) = rule {
+                        choices.push(ChoiceRule {
+                            rule,
+                            next,
+                            assign,
+                            output,
+                        });
                     }
                 }
             }
