@@ -56,8 +56,7 @@ pub struct Machine {
 #[derive(Debug, Clone)]
 pub struct State {
     pub name: String,
-    pub language: QueryLanguage,
-    /// The state's input and output processing, by query language.
+    /// The state's input and output processing, in its query language.
     pub io: Io,
     pub next: Transition,
     pub assign: Option<Builder>,
@@ -78,6 +77,16 @@ pub enum Io {
     Jsonata {
         output: Option<Payload>,
     },
+}
+
+impl State {
+    /// The state's query language.
+    pub fn language(&self) -> QueryLanguage {
+        match self.io {
+            Io::JsonPath { .. } => QueryLanguage::JsonPath,
+            Io::Jsonata { .. } => QueryLanguage::Jsonata,
+        }
+    }
 }
 
 impl Io {
@@ -187,11 +196,8 @@ pub enum Number {
 /// The state types and their own fields.
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Pass {
-        result: Option<Value>,
-        parameters: Option<Template>,
-        result_path: PathField,
-    },
+    /// JSONPath's Result, Parameters and ResultPath (JSONata: none; its Output is in [`Io`]).
+    Pass(Option<PassPath>),
     Task(Box<Task>),
     Choice {
         choices: Vec<ChoiceRule>,
@@ -211,7 +217,7 @@ impl Kind {
     /// The type name used in history events (`Pass`, `Task`, ...).
     pub fn type_name(&self) -> &'static str {
         match self {
-            Kind::Pass { .. } => "Pass",
+            Kind::Pass(_) => "Pass",
             Kind::Task(_) => "Task",
             Kind::Choice { .. } => "Choice",
             Kind::Wait(_) => "Wait",
@@ -254,6 +260,14 @@ pub enum WorkData {
     Jsonata {
         arguments: Option<Payload>,
     },
+}
+
+/// A JSONPath Pass state's own fields.
+#[derive(Debug, Clone)]
+pub struct PassPath {
+    pub result: Option<Value>,
+    pub parameters: Option<Template>,
+    pub result_path: PathField,
 }
 
 /// A Task state.

@@ -37,7 +37,7 @@ pub(super) struct Entered<'r, 'm> {
 
 fn state_type(k: &Kind) -> StateType {
     match k {
-        Kind::Pass { .. } => StateType::Pass,
+        Kind::Pass(_) => StateType::Pass,
         Kind::Task(_) => StateType::Task,
         Kind::Choice { .. } => StateType::Choice,
         Kind::Wait(_) => StateType::Wait,

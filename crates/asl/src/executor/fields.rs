@@ -205,7 +205,7 @@ impl Entered<'_, '_> {
     /// A Map's items: what ItemsPath selects from the effective input or what JSONata's
     /// Items gives (all of the input without either), which must be an array.
     pub(super) fn map_items(&self, mp: &MapState, input: &Value) -> Result<Vec<Value>, Failure> {
-        let jsonata = self.state.language == crate::model::QueryLanguage::Jsonata;
+        let jsonata = self.state.language() == crate::model::QueryLanguage::Jsonata;
         let items = match &mp.items {
             Items::Input => input.clone(),
             Items::Path(p) => data::resolve(p, input, &self.env())

@@ -29,7 +29,7 @@ impl Entered<'_, '_> {
         let name = self.name;
         // A JSONata Map whose items fail closes with MapStateFailed although it never
         // started (recorded: scenarios/base_scenarios.map_state_items_eval_jsonata_fail__*).
-        if self.state.language == crate::model::QueryLanguage::Jsonata {
+        if self.state.language() == crate::model::QueryLanguage::Jsonata {
             fiber.failed_event = Some(EventType::MapStateFailed);
         }
         let items = self.map_items(mp, &input)?;

@@ -498,11 +498,7 @@ impl Run {
     ) -> Result<Step<'m>, Failure> {
         let s = Entered::enter(self, state, &raw, fiber)?;
         let r = match &state.kind {
-            Kind::Pass {
-                result,
-                parameters,
-                result_path,
-            } => s.pass(result, parameters, result_path, raw, fiber),
+            Kind::Pass(p) => s.pass(p.as_ref(), raw, fiber),
             Kind::Succeed => s.succeed(raw, fiber),
             Kind::Fail { error, cause } => s.fail(error, cause, raw),
             Kind::Choice { choices, default } => s.choice(choices, default, raw, fiber),

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::choice;
-use crate::model::{ChoiceRule, Condition, FailField, PathField, Template, Wait};
+use crate::model::{ChoiceRule, Condition, FailField, PassPath, Wait};
 
 use super::Step;
 use super::entered::Entered;
@@ -12,27 +12,29 @@ use super::failures::Failure;
 use super::fiber::Fiber;
 
 impl<'m> Entered<'_, 'm> {
-    /// Pass: its Result, or its Parameters, or its effective input, as its result.
+    /// Pass: its Result, or its Parameters, or its effective input, as its result (JSONata:
+    /// its input, which its Output may replace).
     pub(super) fn pass(
         &self,
-        result: &Option<Value>,
-        parameters: &Option<Template>,
-        result_path: &PathField,
+        p: Option<&PassPath>,
         raw: Value,
         fiber: &mut Fiber,
     ) -> Result<Step<'m>, Failure> {
         let effective = self.input(&raw)?;
-        let value = match result {
-            Some(r) => r.clone(),
-            None => self.parameters(parameters, effective)?,
+        let (value, result_path) = match p {
+            Some(PassPath {
+                result: Some(r),
+                result_path,
+                ..
+            }) => (r.clone(), Some(result_path)),
+            Some(PassPath {
+                parameters,
+                result_path,
+                ..
+            }) => (self.parameters(parameters, effective)?, Some(result_path)),
+            None => (effective, None),
         };
-        let out = self.output(
-            &raw,
-            value,
-            Some(result_path),
-            self.state.assign.as_ref(),
-            None,
-        )?;
+        let out = self.output(&raw, value, result_path, self.state.assign.as_ref(), None)?;
         Ok(self.transition(self.exit(fiber, out)?))
     }
 

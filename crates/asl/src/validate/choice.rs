@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::model::*;
 
 use super::Validator;
-use super::fields::rule_extra;
+use super::fields::{other_language, rule_extra};
 use super::jsonata::Reads;
 
 impl Validator {
@@ -75,6 +75,21 @@ impl Validator {
     /// A Choice rule at `loc` (`top`: one of the Choices, which has Next and may have
     /// Assign; not one nested in And, Or or Not).
     fn rule(&mut self, o: &Map<String, Value>, loc: &str, top: bool) -> Option<Rule> {
+        // A JSONata rule's fields in a JSONPath state: refused as such, without the
+        // problems a JSONPath rule would have.
+        let jsonata: Vec<&String> = o
+            .keys()
+            .filter(|k| *k == "Condition" || (top && *k == "Output"))
+            .collect();
+        for k in &jsonata {
+            self.problem(
+                &format!("{loc}/{k}"),
+                other_language(QueryLanguage::JsonPath, k),
+            );
+        }
+        if !jsonata.is_empty() {
+            return None;
+        }
         let extra_ok = |k: &str| rule_extra(k, top);
         for key in ["And", "Or"] {
             if let Some(v) = o.get(key) {

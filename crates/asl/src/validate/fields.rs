@@ -155,7 +155,7 @@ const JSONPATH_ONLY: &[&str] = &[
 /// The problem for a field of the other query language. AWS's wording for a JSONata field
 /// in a JSONPath state is quoted from ValidateStateMachineDefinition (see
 /// /work/shared/specs/asl.md §1.2); the reverse is worded the same way by analogy.
-fn other_language(lang: QueryLanguage, k: &str) -> String {
+pub(super) fn other_language(lang: QueryLanguage, k: &str) -> String {
     let (is, only) = match lang {
         QueryLanguage::JsonPath => ("JSONPath", "JSONata"),
         QueryLanguage::Jsonata => ("JSONata", "JSONPath"),

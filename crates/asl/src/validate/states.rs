@@ -87,20 +87,16 @@ impl Validator {
             .get("Assign")
             .and_then(|a| self.assign(a, &format!("{loc}/Assign"), lang, reads));
         let kind = match ty {
-            "Pass" => match lang {
-                QueryLanguage::JsonPath => Kind::Pass {
+            "Pass" => Kind::Pass(match lang {
+                QueryLanguage::JsonPath => Some(PassPath {
                     result: obj.get("Result").cloned(),
                     parameters: obj
                         .get("Parameters")
                         .map(|p| self.template(p, &format!("{loc}/Parameters"))),
                     result_path: self.result_path(obj, loc),
-                },
-                QueryLanguage::Jsonata => Kind::Pass {
-                    result: None,
-                    parameters: None,
-                    result_path: PathField::Default,
-                },
-            },
+                }),
+                QueryLanguage::Jsonata => None,
+            }),
             "Task" => Kind::Task(Box::new(self.task(obj, loc, lang))),
             "Choice" => self.choice(obj, loc, lang),
             "Wait" => Kind::Wait(self.wait(obj, loc, lang)?),
@@ -115,7 +111,6 @@ impl Validator {
         };
         Some(State {
             name: name.to_string(),
-            language: lang,
             io,
             next,
             assign,
