@@ -42,11 +42,16 @@ impl Validator {
                             (self.rule(o, &cloc, true).map(Condition::Rule), None)
                         }
                         QueryLanguage::Jsonata => {
-                            self.jsonata_rule_fields(o, &cloc);
+                            let jsonpath = self.jsonata_rule_fields(o, &cloc);
                             let output = o.get("Output").and_then(|x| {
                                 self.payload(x, &format!("{cloc}/Output"), Reads::Input)
                             });
-                            (self.condition(o.get("Condition"), &cloc), output)
+                            let condition = if jsonpath && !o.contains_key("Condition") {
+                                None
+                            } else {
+                                self.condition(o.get("Condition"), &cloc)
+                            };
+                            (condition, output)
                         }
                     };
                     if let Some(rule) = rule {

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::QueryLanguage;
+use crate::model::{Op, QueryLanguage};
 
 use super::Validator;
 
@@ -275,20 +275,28 @@ impl Validator {
         });
     }
 
-    /// A JSONata Choice rule (one of the Choices) at `loc`.
-    pub(super) fn jsonata_rule_fields(&mut self, o: &Map<String, Value>, loc: &str) {
+    /// A JSONata Choice rule (one of the Choices) at `loc`. Whether it has JSONPath rule
+    /// fields (refused as such; the caller then does not ask for a Condition as well).
+    pub(super) fn jsonata_rule_fields(&mut self, o: &Map<String, Value>, loc: &str) -> bool {
+        let jsonpath = |k: &str| {
+            matches!(k, "Variable" | "And" | "Or" | "Not")
+                || Op::ALL
+                    .iter()
+                    .any(|(n, _)| *n == k || k.strip_suffix("Path") == Some(n))
+        };
         self.refuse_fields(
             o,
             loc,
             |k| JSONATA_RULE.contains(&k),
             |k| {
-                if k == "Variable" || k == "And" || k == "Or" || k == "Not" || k.ends_with("Path") {
+                if jsonpath(k) {
                     other_language(QueryLanguage::Jsonata, k)
                 } else {
                     format!("field '{k}' is not supported in a JSONata choice rule")
                 }
             },
         );
+        o.keys().any(|k| jsonpath(k))
     }
 
     /// A retrier at `loc`.
