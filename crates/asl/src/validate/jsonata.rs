@@ -168,6 +168,86 @@ impl Validator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::{DefinitionError, validate};
+    use serde_json::json;
+
+    fn problems(state: Value) -> Vec<String> {
+        let def = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": state}});
+        match validate(&def) {
+            Ok(_) => Vec::new(),
+            Err(DefinitionError::Invalid(p)) => p.iter().map(|p| p.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn fields_take_a_value_or_an_expression() {
+        let ok = [
+            json!({"Type": "Wait", "Seconds": "{% $states.input.s %}", "End": true}),
+            json!({"Type": "Wait", "Seconds": 5, "End": true}),
+            json!({"Type": "Wait", "Timestamp": "2016-03-14T01:59:00Z", "End": true}),
+            json!({"Type": "Wait", "Timestamp": "{% $t %}", "End": true}),
+            json!({"Type": "Fail", "Error": "{% 'E' %}", "Cause": "plain"}),
+            json!({"Type": "Task", "Resource": "x", "End": true,
+                   "TimeoutSeconds": "{% 5 %}", "HeartbeatSeconds": 2}),
+            json!({"Type": "Map", "End": true, "Items": [1, "{% 2 %}"],
+                   "MaxConcurrency": "{% 1 %}", "ToleratedFailureCount": 0,
+                   "ToleratedFailurePercentage": "{% 10 %}",
+                   "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}"},
+                   "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}}),
+        ];
+        for s in ok {
+            assert!(
+                problems(s.clone()).is_empty(),
+                "{s}: {:?}",
+                problems(s.clone())
+            );
+        }
+        let bad = [
+            (
+                json!({"Type": "Wait", "Timestamp": "yesterday", "End": true}),
+                "/States/S/Timestamp",
+            ),
+            (
+                json!({"Type": "Wait", "Seconds": "5", "End": true}),
+                "/States/S/Seconds",
+            ),
+            (
+                json!({"Type": "Wait", "SecondsPath": "$.s", "End": true}),
+                "/States/S/SecondsPath",
+            ),
+            (json!({"Type": "Fail", "Error": 1}), "/States/S/Error"),
+            (
+                json!({"Type": "Task", "Resource": "x", "End": true, "TimeoutSeconds": 0}),
+                "/States/S/TimeoutSeconds",
+            ),
+            (
+                json!({"Type": "Map", "End": true, "Items": "$.items",
+                    "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}}),
+                "/States/S/Items",
+            ),
+            (
+                json!({"Type": "Map", "End": true, "ToleratedFailurePercentage": 101,
+                    "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}}),
+                "/States/S/ToleratedFailurePercentage",
+            ),
+            (
+                json!({"Type": "Task", "Resource": "x", "End": true,
+                    "Arguments": {"r": "{% $states.result %}"}}),
+                "/States/S/Arguments",
+            ),
+            (
+                json!({"Type": "Task", "Resource": "x", "End": true,
+                    "Output": "{% $states.errorOutput %}"}),
+                "/States/S/Output",
+            ),
+        ];
+        for (s, loc) in bad {
+            let p = problems(s.clone());
+            assert_eq!(p.len(), 1, "{s}: {p:?}");
+            assert!(p[0].starts_with(&format!("{loc}: ")), "{s}: {p:?}");
+        }
+    }
 
     #[test]
     fn reads_finds_whole_member_names_only() {

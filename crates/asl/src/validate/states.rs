@@ -256,6 +256,12 @@ impl Validator {
                     }
                 }
             }
+            // SecondsPath and TimestampPath have been refused as JSONPath fields already.
+            (None, None)
+                if obj.contains_key("SecondsPath") || obj.contains_key("TimestampPath") =>
+            {
+                None
+            }
             _ => {
                 self.problem(loc, "a Wait state needs exactly one of Seconds, Timestamp");
                 None
