@@ -4,7 +4,37 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::intrinsic::Call;
+use crate::jsonata::{Expr, Payload};
 use crate::path::Path;
+
+/// The query language of a state (AWS: "Query Languages" in the Amazon States Language
+/// specification, <https://states-language.net/#query-language>): the machine's
+/// `QueryLanguage` (JSONPath by default), which a state may override with its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryLanguage {
+    #[default]
+    JsonPath,
+    Jsonata,
+}
+
+impl QueryLanguage {
+    /// The name AWS uses (`JSONPath`, `JSONata`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryLanguage::JsonPath => "JSONPath",
+            QueryLanguage::Jsonata => "JSONata",
+        }
+    }
+}
+
+/// How a value is built at run time: a JSONPath payload template (`.$` fields, intrinsic
+/// functions) or a JSONata payload (`{% … %}` strings anywhere). Assign and ItemSelector
+/// exist in both languages.
+#[derive(Debug, Clone)]
+pub enum Builder {
+    Template(Template),
+    Jsonata(Payload),
+}
 
 /// A validated state machine.
 #[derive(Debug, Clone)]
@@ -26,13 +56,47 @@ pub struct Machine {
 #[derive(Debug, Clone)]
 pub struct State {
     pub name: String,
-    pub input_path: PathField,
-    pub output_path: PathField,
+    /// The state's input and output processing, in its query language.
+    pub io: Io,
     pub next: Transition,
-    pub assign: Option<Template>,
+    pub assign: Option<Builder>,
     pub kind: Kind,
-    /// Whether any field of the state reads the context object (`$$`).
+    /// Whether any field of the state reads the context object (`$$`, `$states.context`).
     pub uses_context: bool,
+}
+
+/// A state's own input and output fields: JSONPath's InputPath and OutputPath, or JSONata's
+/// Output (absent: the result for Task, Map and Parallel, the input otherwise).
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>
+#[derive(Debug, Clone)]
+pub enum Io {
+    JsonPath {
+        input_path: PathField,
+        output_path: PathField,
+    },
+    Jsonata {
+        output: Option<Payload>,
+    },
+}
+
+impl State {
+    /// The state's query language.
+    pub fn language(&self) -> QueryLanguage {
+        match self.io {
+            Io::JsonPath { .. } => QueryLanguage::JsonPath,
+            Io::Jsonata { .. } => QueryLanguage::Jsonata,
+        }
+    }
+}
+
+impl Io {
+    /// JSONPath with neither InputPath nor OutputPath.
+    pub fn plain() -> Io {
+        Io::JsonPath {
+            input_path: PathField::Default,
+            output_path: PathField::Default,
+        }
+    }
 }
 
 impl State {
@@ -121,21 +185,19 @@ pub enum Template {
     Call(Call),
 }
 
-/// A number given literally or by a path.
+/// A number given literally, by a path (JSONPath) or by an expression (JSONata).
 #[derive(Debug, Clone)]
 pub enum Number {
     Fixed(u64),
     Path(Path),
+    Expr(Expr),
 }
 
 /// The state types and their own fields.
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Pass {
-        result: Option<Value>,
-        parameters: Option<Template>,
-        result_path: PathField,
-    },
+    /// JSONPath's Result, Parameters and ResultPath (JSONata: none; its Output is in [`Io`]).
+    Pass(Option<PassPath>),
     Task(Box<Task>),
     Choice {
         choices: Vec<ChoiceRule>,
@@ -155,7 +217,7 @@ impl Kind {
     /// The type name used in history events (`Pass`, `Task`, ...).
     pub fn type_name(&self) -> &'static str {
         match self {
-            Kind::Pass { .. } => "Pass",
+            Kind::Pass(_) => "Pass",
             Kind::Task(_) => "Task",
             Kind::Choice { .. } => "Choice",
             Kind::Wait(_) => "Wait",
@@ -166,8 +228,7 @@ impl Kind {
         }
     }
 
-    /// The fields Task, Parallel and Map share (Parameters, ResultSelector, ResultPath,
-    /// Retry, Catch); `None` for the other types.
+    /// The fields Task, Parallel and Map share (their data fields, Retry, Catch); `None` for the other types.
     pub fn common(&self) -> Option<&Common> {
         match self {
             Kind::Task(t) => Some(&t.common),
@@ -179,13 +240,34 @@ impl Kind {
 }
 
 /// Fields shared by Task, Parallel and Map.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Common {
-    pub parameters: Option<Template>,
-    pub result_selector: Option<Template>,
-    pub result_path: PathField,
+    pub data: WorkData,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+}
+
+/// How the work of a Task, Parallel or Map gets its input and hands on its result:
+/// JSONPath's Parameters, ResultSelector and ResultPath, or JSONata's Arguments (the task's
+/// or every branch's input; a Map has none).
+#[derive(Debug, Clone)]
+pub enum WorkData {
+    JsonPath {
+        parameters: Option<Template>,
+        result_selector: Option<Template>,
+        result_path: PathField,
+    },
+    Jsonata {
+        arguments: Option<Payload>,
+    },
+}
+
+/// A JSONPath Pass state's own fields.
+#[derive(Debug, Clone)]
+pub struct PassPath {
+    pub result: Option<Value>,
+    pub parameters: Option<Template>,
+    pub result_path: PathField,
 }
 
 /// A Task state.
@@ -195,7 +277,7 @@ pub struct Task {
     pub common: Common,
     pub timeout: Option<Number>,
     pub heartbeat: Option<Number>,
-    pub credentials: Option<Template>,
+    pub credentials: Option<Builder>,
 }
 
 /// A Parallel state.
@@ -212,19 +294,29 @@ pub struct MapState {
     /// `ProcessorConfig.Mode: DISTRIBUTED`: iterations run as child executions.
     pub distributed: bool,
     pub label: Option<String>,
-    pub items_path: Option<Path>,
-    pub item_selector: Option<Template>,
+    pub items: Items,
+    pub item_selector: Option<Builder>,
     pub max_concurrency: Option<Number>,
     pub tolerated_failure_count: Option<Number>,
     pub tolerated_failure_percentage: Option<PercentSpec>,
     pub common: Common,
 }
 
-/// ToleratedFailurePercentage, literal or by path.
+/// A Map's items: the effective input, what ItemsPath selects (JSONPath) or what Items
+/// gives (JSONata: an array with expressions in it, or an expression).
+#[derive(Debug, Clone)]
+pub enum Items {
+    Input,
+    Path(Path),
+    Jsonata(Payload),
+}
+
+/// ToleratedFailurePercentage, literal, by path or by expression.
 #[derive(Debug, Clone)]
 pub enum PercentSpec {
     Fixed(f64),
     Path(Path),
+    Expr(Expr),
 }
 
 /// A Wait state's duration.
@@ -234,6 +326,10 @@ pub enum Wait {
     SecondsPath(Path),
     Timestamp(String),
     TimestampPath(Path),
+    /// JSONata `Seconds` given by an expression.
+    SecondsExpr(Expr),
+    /// JSONata `Timestamp` given by an expression.
+    TimestampExpr(Expr),
 }
 
 /// A Fail state's Error or Cause.
@@ -242,6 +338,7 @@ pub enum FailField {
     Literal(String),
     Path(Path),
     Call(Call),
+    Expr(Expr),
 }
 
 /// A retrier.
@@ -267,16 +364,35 @@ pub enum Jitter {
 pub struct Catcher {
     pub error_equals: Vec<String>,
     pub next: String,
-    pub result_path: PathField,
-    pub assign: Option<Template>,
+    pub output: CatchOutput,
+    pub assign: Option<Builder>,
+}
+
+/// What a catcher hands on: the state's input with the error output at ResultPath
+/// (JSONPath), or its Output (JSONata; absent: the error output itself).
+#[derive(Debug, Clone)]
+pub enum CatchOutput {
+    ResultPath(PathField),
+    Output(Option<Payload>),
 }
 
 /// A top-level Choice rule with its transition.
 #[derive(Debug, Clone)]
 pub struct ChoiceRule {
-    pub rule: Rule,
+    pub rule: Condition,
     pub next: String,
-    pub assign: Option<Template>,
+    pub assign: Option<Builder>,
+    /// JSONata: the state's output when this rule is chosen.
+    pub output: Option<Payload>,
+}
+
+/// When a Choice rule matches: a JSONPath rule, or a JSONata Condition (a boolean, or an
+/// expression that must evaluate to one).
+#[derive(Debug, Clone)]
+pub enum Condition {
+    Rule(Rule),
+    Fixed(bool),
+    Expr(Expr),
 }
 
 /// A Choice rule's boolean expression.

@@ -25,6 +25,8 @@ pub(super) struct Entered<'r, 'm> {
     pub(super) name: &'m str,
     /// The id of its StateEntered event, which AWS's failure messages name.
     pub(super) entered_id: u64,
+    /// The event its StateEntered event follows.
+    pub(super) entered_prev: u64,
     entered_at: DateTime<Utc>,
     kind: StateType,
     /// The context object (`$$`) at entry, `null` unless the state reads it.
@@ -35,7 +37,7 @@ pub(super) struct Entered<'r, 'm> {
 
 fn state_type(k: &Kind) -> StateType {
     match k {
-        Kind::Pass { .. } => StateType::Pass,
+        Kind::Pass(_) => StateType::Pass,
         Kind::Task(_) => StateType::Task,
         Kind::Choice { .. } => StateType::Choice,
         Kind::Wait(_) => StateType::Wait,
@@ -93,6 +95,7 @@ impl<'r, 'm> Entered<'r, 'm> {
         let name = state.name.as_str();
         let entered_at = run.now();
         let input_text = fiber.carry_text.take().unwrap_or_else(|| text(raw));
+        let entered_prev = if fiber.first { 0 } else { fiber.last };
         let entered_id = run.emit(
             fiber,
             EventType::StateEntered(kind),
@@ -107,6 +110,7 @@ impl<'r, 'm> Entered<'r, 'm> {
             state,
             name,
             entered_id,
+            entered_prev,
             entered_at,
             kind,
             context: run.context_object(state, entered_at, None),

@@ -13,6 +13,16 @@ pub(super) struct Failure {
     pub(super) cause: Option<String>,
     /// States.Runtime and execution-level stops: no Retry or Catch applies.
     pub(super) fatal: bool,
+    /// A JSONata field failed: AWS records an EvaluationFailed event for it (once; the
+    /// state that reports it takes this).
+    pub(super) evaluation: Option<Evaluation>,
+}
+
+/// Where a JSONata evaluation failed: the field (`Arguments/FunctionName`), when the
+/// failure is one field's (AWS's EvaluationFailed event has `location` then).
+#[derive(Debug, Clone)]
+pub(super) struct Evaluation {
+    pub(super) location: Option<String>,
 }
 
 impl Failure {
@@ -22,6 +32,7 @@ impl Failure {
             error: Some(error.to_string()),
             cause: Some(cause.into()),
             fatal: error == "States.Runtime",
+            evaluation: None,
         }
     }
 
@@ -40,6 +51,7 @@ impl Failure {
             error,
             cause,
             fatal: false,
+            evaluation: None,
         }
     }
 

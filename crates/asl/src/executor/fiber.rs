@@ -96,6 +96,26 @@ impl Run {
         Ok(id)
     }
 
+    /// An event that follows event `prev` (not the fiber's last one) and becomes the
+    /// fiber's last event.
+    pub(super) fn emit_after(
+        &self,
+        fiber: &mut Fiber,
+        prev: u64,
+        kind: EventType,
+        d: Option<Details>,
+    ) -> Result<u64, Failure> {
+        let id = fiber
+            .history
+            .as_ref()
+            .unwrap_or(&self.history)
+            .push(kind, prev, self.now(), d)
+            .map_err(|_| Failure::history_full())?;
+        fiber.first = false;
+        fiber.last = id;
+        Ok(id)
+    }
+
     /// An event that follows the fiber's last event without becoming it.
     pub(super) fn emit_side(
         &self,

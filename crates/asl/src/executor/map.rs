@@ -27,6 +27,11 @@ impl Entered<'_, '_> {
         let run = self.run;
         run.ledger.forget_inside(&fiber.here);
         let name = self.name;
+        // A JSONata Map whose items fail closes with MapStateFailed although it never
+        // started (recorded: scenarios/base_scenarios.map_state_items_eval_jsonata_fail__*).
+        if self.state.language() == crate::model::QueryLanguage::Jsonata {
+            fiber.failed_event = Some(EventType::MapStateFailed);
+        }
         let items = self.map_items(mp, &input)?;
         let max_conc = self
             .map_count(

@@ -13,7 +13,9 @@
 //! - `entered`: the state being run: its StateEntered/StateExited events, context object,
 //!   seeded templates and payload limit;
 //! - `io`: a state's input and output processing (InputPath … OutputPath, Assign);
-//! - `fields`: fields given by a path (`SecondsPath`, `TimeoutSecondsPath`, ...);
+//! - `fields`: fields given by a path (`SecondsPath`, `TimeoutSecondsPath`, ...) or by a
+//!   JSONata expression;
+//! - `jsonata_fields`: evaluating JSONata fields, and States.QueryEvaluationError;
 //! - `simple`: Pass, Wait, Succeed, Fail and Choice;
 //! - `retry`: Retry and Catch around Task, Parallel and Map work;
 //! - `task`: invoking a task handler and waiting for its callback;
@@ -25,6 +27,7 @@ mod fiber;
 mod fields;
 mod handle;
 mod io;
+mod jsonata_fields;
 mod map;
 mod parallel;
 mod retry;
@@ -494,12 +497,8 @@ impl Run {
         fiber: &mut Fiber,
     ) -> Result<Step<'m>, Failure> {
         let s = Entered::enter(self, state, &raw, fiber)?;
-        match &state.kind {
-            Kind::Pass {
-                result,
-                parameters,
-                result_path,
-            } => s.pass(result, parameters, result_path, raw, fiber),
+        let r = match &state.kind {
+            Kind::Pass(p) => s.pass(p.as_ref(), raw, fiber),
             Kind::Succeed => s.succeed(raw, fiber),
             Kind::Fail { error, cause } => s.fail(error, cause, raw),
             Kind::Choice { choices, default } => s.choice(choices, default, raw, fiber),
@@ -507,6 +506,10 @@ impl Run {
             Kind::Task(t) => s.with_retry(Work::Task(t), raw, fiber).await,
             Kind::Parallel(p) => s.with_retry(Work::Parallel(p), raw, fiber).await,
             Kind::Map(mp) => s.with_retry(Work::Map(mp), raw, fiber).await,
+        };
+        match r {
+            Err(f) => Err(s.report(fiber, f)?),
+            ok => ok,
         }
     }
 }

@@ -14,7 +14,8 @@ use super::failures::Failure;
 use super::fiber::Fiber;
 
 impl Entered<'_, '_> {
-    /// One attempt at a Parallel state's work: Parameters, then the branches; the result is
+    /// One attempt at a Parallel state's work: Parameters or Arguments, then the branches
+    /// (each with that input); the result is
     /// the array of their outputs.
     pub(super) async fn parallel_attempt(
         &self,
@@ -23,7 +24,7 @@ impl Entered<'_, '_> {
         fiber: &mut Fiber,
     ) -> Result<Value, Failure> {
         let run = self.run;
-        let input = self.parameters(&p.common.parameters, input, &self.context)?;
+        let input = self.work_input(&p.common.data, input, &self.context)?;
         run.ledger.forget_inside(&fiber.here);
         run.emit(fiber, EventType::ParallelStateStarted, None)?;
         fiber.failed_event = Some(EventType::ParallelStateFailed);

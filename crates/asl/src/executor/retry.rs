@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{Common, Jitter, MapState, Parallel, Retrier, Task};
+use crate::model::{Common, Jitter, MapState, Parallel, Retrier, Task, WorkData};
 
 use super::entered::Entered;
 use super::failures::{Failure, error_matches};
@@ -67,13 +67,12 @@ impl<'m> Entered<'_, 'm> {
             Ok(result) => result,
             Err(f) => return self.catch(common, raw, fiber, f),
         };
+        let result_path = match &common.data {
+            WorkData::JsonPath { result_path, .. } => Some(result_path),
+            WorkData::Jsonata { .. } => None,
+        };
         let out = match self.select_result(common, result).and_then(|result| {
-            self.output(
-                &raw,
-                result,
-                Some(&common.result_path),
-                self.state.assign.as_ref(),
-            )
+            self.output(&raw, result, result_path, self.state.assign.as_ref(), None)
         }) {
             Ok(out) => out,
             Err(f) => return self.catch(common, raw, fiber, f),
@@ -105,6 +104,10 @@ impl<'m> Entered<'_, 'm> {
                     return e;
                 }
                 f
+            };
+            let r = match r {
+                Err(f) => Err(self.report(fiber, f)?),
+                ok => ok,
             };
             let f = match r {
                 Ok(v) => {
@@ -166,6 +169,7 @@ impl<'m> Entered<'_, 'm> {
         fiber: &mut Fiber,
         f: Failure,
     ) -> Result<Step<'m>, Failure> {
+        let f = self.report(fiber, f)?;
         if f.fatal {
             return Err(f);
         }

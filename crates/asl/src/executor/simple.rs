@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::choice;
-use crate::model::{ChoiceRule, FailField, PathField, Template, Wait};
+use crate::model::{ChoiceRule, Condition, FailField, PassPath, Wait};
 
 use super::Step;
 use super::entered::Entered;
@@ -12,28 +12,36 @@ use super::failures::Failure;
 use super::fiber::Fiber;
 
 impl<'m> Entered<'_, 'm> {
-    /// Pass: its Result, or its Parameters, or its effective input, as its result.
+    /// Pass: its Result, or its Parameters, or its effective input, as its result (JSONata:
+    /// its input, which its Output may replace).
     pub(super) fn pass(
         &self,
-        result: &Option<Value>,
-        parameters: &Option<Template>,
-        result_path: &PathField,
+        p: Option<&PassPath>,
         raw: Value,
         fiber: &mut Fiber,
     ) -> Result<Step<'m>, Failure> {
         let effective = self.input(&raw)?;
-        let value = match result {
-            Some(r) => r.clone(),
-            None => self.parameters(parameters, effective, &self.context)?,
+        let (value, result_path) = match p {
+            Some(PassPath {
+                result: Some(r),
+                result_path,
+                ..
+            }) => (r.clone(), Some(result_path)),
+            Some(PassPath {
+                parameters,
+                result_path,
+                ..
+            }) => (self.parameters(parameters, effective)?, Some(result_path)),
+            None => (effective, None),
         };
-        let out = self.output(&raw, value, Some(result_path), self.state.assign.as_ref())?;
+        let out = self.output(&raw, value, result_path, self.state.assign.as_ref(), None)?;
         Ok(self.transition(self.exit(fiber, out)?))
     }
 
     /// Succeed: the effective input, through OutputPath, ends the machine.
     pub(super) fn succeed(&self, raw: Value, fiber: &mut Fiber) -> Result<Step<'m>, Failure> {
         let effective = self.input(&raw)?;
-        let out = self.output(&raw, effective, None, None)?;
+        let out = self.output(&raw, effective, None, None, None)?;
         Ok(Step::End(self.exit(fiber, out)?))
     }
 
@@ -49,8 +57,9 @@ impl<'m> Entered<'_, 'm> {
         Err(Failure::raised(error, cause))
     }
 
-    /// Choice: the first rule that matches the effective input, else Default, names the
-    /// next state; the rule's Assign (or the state's) applies.
+    /// Choice: the first rule that matches the effective input (JSONata: whose Condition is
+    /// true), else Default, names the next state; the rule's Assign and Output (or the
+    /// state's) apply.
     pub(super) fn choice(
         &self,
         choices: &'m [ChoiceRule],
@@ -61,20 +70,40 @@ impl<'m> Entered<'_, 'm> {
         let effective = self.input(&raw)?;
         let mut chosen = None;
         for c in choices {
-            let hit =
-                choice::eval(&c.rule, &effective, &self.env()).map_err(|e| self.runtime(&e.0))?;
+            let hit = match &c.rule {
+                Condition::Rule(r) => {
+                    choice::eval(r, &effective, &self.env()).map_err(|e| self.runtime(&e.0))?
+                }
+                Condition::Fixed(b) => *b,
+                Condition::Expr(e) => {
+                    match self.evaluate_expr(e, "Condition", self.sees(&raw, &self.context))? {
+                        Value::Bool(b) => b,
+                        other => {
+                            return Err(self.query_failure(
+                                &super::jsonata_fields::unexpected_type(
+                                    e,
+                                    "Condition",
+                                    "boolean",
+                                    &other,
+                                ),
+                            ));
+                        }
+                    }
+                }
+            };
             if hit {
                 chosen = Some(c);
                 break;
             }
         }
-        let (next, assign) = match chosen {
+        let (next, assign, output) = match chosen {
             Some(c) => (
                 c.next.as_str(),
                 c.assign.as_ref().or(self.state.assign.as_ref()),
+                c.output.as_ref(),
             ),
             None => match default {
-                Some(d) => (d.as_str(), self.state.assign.as_ref()),
+                Some(d) => (d.as_str(), self.state.assign.as_ref(), None),
                 None => {
                     return Err(Failure::in_state(
                         "States.NoChoiceMatched",
@@ -85,7 +114,7 @@ impl<'m> Entered<'_, 'm> {
                 }
             },
         };
-        let out = self.output(&raw, effective, None, assign)?;
+        let out = self.output(&raw, effective, None, assign, output)?;
         Ok(Step::Next(next, self.exit(fiber, out)?))
     }
 
@@ -102,7 +131,7 @@ impl<'m> Entered<'_, 'm> {
             let a = fiber.take_awake();
             fiber.awake = self.run.clock.sleep(a, delay).await;
         }
-        let out = self.output(&raw, effective, None, self.state.assign.as_ref())?;
+        let out = self.output(&raw, effective, None, self.state.assign.as_ref(), None)?;
         Ok(self.transition(self.exit(fiber, out)?))
     }
 }

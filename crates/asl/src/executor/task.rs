@@ -65,7 +65,7 @@ impl Entered<'_, '_> {
         if let Some(tok) = &token {
             tctx["Task"] = json!({"Token": tok});
         }
-        let input = self.parameters(&t.common.parameters, input, &tctx)?;
+        let input = self.work_input(&t.common.data, input, &tctx)?;
         let legacy = r.legacy_lambda;
         if legacy {
             let mut d = Details::new();

@@ -6,11 +6,18 @@ use serde_json::{Map, Value};
 use crate::model::*;
 
 use super::Validator;
-use super::fields::rule_extra;
+use super::fields::{other_language, rule_extra};
+use super::jsonata::Reads;
 
 impl Validator {
-    /// A Choice state's Choices and Default.
-    pub(super) fn choice(&mut self, obj: &Map<String, Value>, loc: &str) -> Kind {
+    /// A Choice state's Choices (JSONPath rules, or JSONata Conditions with their Output)
+    /// and Default.
+    pub(super) fn choice(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        lang: QueryLanguage,
+    ) -> Kind {
         let mut choices = Vec::new();
         match obj.get("Choices") {
             Some(Value::Array(a)) if !a.is_empty() => {
@@ -27,11 +34,33 @@ impl Validator {
                             continue;
                         }
                     };
-                    let assign = o
-                        .get("Assign")
-                        .map(|a| self.assign(a, &format!("{cloc}/Assign")));
-                    if let Some(rule) = self.rule(o, &cloc, true) {
-                        choices.push(ChoiceRule { rule, next, assign });
+                    let assign = o.get("Assign").and_then(|a| {
+                        self.assign(a, &format!("{cloc}/Assign"), lang, Reads::Input)
+                    });
+                    let (rule, output) = match lang {
+                        QueryLanguage::JsonPath => {
+                            (self.rule(o, &cloc, true).map(Condition::Rule), None)
+                        }
+                        QueryLanguage::Jsonata => {
+                            let jsonpath = self.jsonata_rule_fields(o, &cloc);
+                            let output = o.get("Output").and_then(|x| {
+                                self.payload(x, &format!("{cloc}/Output"), Reads::Input)
+                            });
+                            let condition = if jsonpath && !o.contains_key("Condition") {
+                                None
+                            } else {
+                                self.condition(o.get("Condition"), &cloc)
+                            };
+                            (condition, output)
+                        }
+                    };
+                    if let Some(rule) = rule {
+                        choices.push(ChoiceRule {
+                            rule,
+                            next,
+                            assign,
+                            output,
+                        });
                     }
                 }
             }
@@ -51,6 +80,21 @@ impl Validator {
     /// A Choice rule at `loc` (`top`: one of the Choices, which has Next and may have
     /// Assign; not one nested in And, Or or Not).
     fn rule(&mut self, o: &Map<String, Value>, loc: &str, top: bool) -> Option<Rule> {
+        // A JSONata rule's fields in a JSONPath state: refused as such, without the
+        // problems a JSONPath rule would have.
+        let jsonata: Vec<&String> = o
+            .keys()
+            .filter(|k| *k == "Condition" || (top && *k == "Output"))
+            .collect();
+        for k in &jsonata {
+            self.problem(
+                &format!("{loc}/{k}"),
+                other_language(QueryLanguage::JsonPath, k),
+            );
+        }
+        if !jsonata.is_empty() {
+            return None;
+        }
         let extra_ok = |k: &str| rule_extra(k, top);
         for key in ["And", "Or"] {
             if let Some(v) = o.get(key) {

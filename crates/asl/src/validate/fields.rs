@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::model::{Op, QueryLanguage};
+
 use super::Validator;
 
 /// The top level of a definition.
@@ -115,6 +117,54 @@ fn state_table(kind: &str) -> &'static [&'static str] {
 /// State fields only the JSONata query language has.
 const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items", "Condition"];
 
+/// The JSONata fields a state of type `kind` allows (AWS's "Table of State Types and
+/// Fields" in the Amazon States Language specification: Output everywhere but Fail,
+/// Arguments in Task and Parallel, Items in Map).
+fn jsonata_table(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Task" | "Parallel" => &["Arguments", "Output"],
+        "Map" => &["Items", "Output"],
+        "Pass" | "Wait" | "Choice" | "Succeed" => &["Output"],
+        _ => &[],
+    }
+}
+
+/// State fields only the JSONPath query language has ("JSONPath only" in each state's page of
+/// the AWS Step Functions developer guide, e.g.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/state-pass.html>; the `…Path`
+/// forms of the fields JSONata gives by expression).
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Result",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+];
+
+/// The problem for a field of the other query language. AWS's wording for a JSONata field
+/// in a JSONPath state is quoted from ValidateStateMachineDefinition (see
+/// /work/shared/specs/asl.md §1.2); the reverse is worded the same way by analogy.
+pub(super) fn other_language(lang: QueryLanguage, k: &str) -> String {
+    let (is, only) = match lang {
+        QueryLanguage::JsonPath => ("JSONPath", "JSONata"),
+        QueryLanguage::Jsonata => ("JSONata", "JSONPath"),
+    };
+    format!(
+        "The QueryLanguage is set to '{is}', but field '{k}' is only supported for the '{only}' QueryLanguage"
+    )
+}
+
 /// A retrier.
 const RETRIER: &[&str] = &[
     "ErrorEquals",
@@ -126,8 +176,8 @@ const RETRIER: &[&str] = &[
     "Comment",
 ];
 
-/// A catcher.
-const CATCHER: &[&str] = &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"];
+/// A catcher (JSONPath: ResultPath, JSONata: Output).
+const CATCHER: &[&str] = &["ErrorEquals", "Next", "Assign", "Comment"];
 
 /// Fields a Choice rule allows besides its own (And, Or, Not, or Variable and one
 /// comparison operator).
@@ -141,6 +191,10 @@ const TOP_RULE: &[&str] = &["Next", "Assign"];
 pub(super) fn rule_extra(k: &str, top: bool) -> bool {
     RULE.contains(&k) || (top && TOP_RULE.contains(&k))
 }
+
+/// The fields a JSONata Choice rule allows: Condition, Next, Assign, Output and Comment
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html>).
+const JSONATA_RULE: &[&str] = &["Condition", "Next", "Assign", "Output", "Comment"];
 
 impl Validator {
     /// A problem for every field of `obj` that `allowed` refuses, at `loc/<field>`, worded by
@@ -189,24 +243,60 @@ impl Validator {
         true
     }
 
-    /// A state of type `ty` at `loc`.
-    pub(super) fn state_fields(&mut self, obj: &Map<String, Value>, ty: &str, loc: &str) {
+    /// A state of type `ty` in query language `lang` at `loc`.
+    pub(super) fn state_fields(
+        &mut self,
+        obj: &Map<String, Value>,
+        ty: &str,
+        loc: &str,
+        lang: QueryLanguage,
+    ) {
         let fields = state_table(ty);
+        let jsonata = jsonata_table(ty);
+        let allowed = |k: &str| {
+            EVERY_STATE.contains(&k)
+                || match lang {
+                    QueryLanguage::JsonPath => fields.contains(&k),
+                    QueryLanguage::Jsonata => {
+                        (fields.contains(&k) && !JSONPATH_ONLY.contains(&k)) || jsonata.contains(&k)
+                    }
+                }
+        };
+        self.refuse_fields(obj, loc, allowed, |k| {
+            let foreign = match lang {
+                QueryLanguage::JsonPath => JSONATA_ONLY.contains(&k),
+                QueryLanguage::Jsonata => fields.contains(&k) && JSONPATH_ONLY.contains(&k),
+            };
+            if foreign {
+                other_language(lang, k)
+            } else {
+                format!("field '{k}' is not supported by a {ty} state")
+            }
+        });
+    }
+
+    /// A JSONata Choice rule (one of the Choices) at `loc`. Whether it has JSONPath rule
+    /// fields (refused as such; the caller then does not ask for a Condition as well).
+    pub(super) fn jsonata_rule_fields(&mut self, o: &Map<String, Value>, loc: &str) -> bool {
+        let jsonpath = |k: &str| {
+            matches!(k, "Variable" | "And" | "Or" | "Not")
+                || Op::ALL
+                    .iter()
+                    .any(|(n, _)| *n == k || k.strip_suffix("Path") == Some(n))
+        };
         self.refuse_fields(
-            obj,
+            o,
             loc,
-            |k| EVERY_STATE.contains(&k) || fields.contains(&k),
+            |k| JSONATA_RULE.contains(&k),
             |k| {
-                if JSONATA_ONLY.contains(&k) {
-                    format!(
-                        "The QueryLanguage is set to 'JSONPath', but field '{k}' is only \
-                         supported for the 'JSONata' QueryLanguage"
-                    )
+                if jsonpath(k) {
+                    other_language(QueryLanguage::Jsonata, k)
                 } else {
-                    format!("field '{k}' is not supported by a {ty} state")
+                    format!("field '{k}' is not supported in a JSONata choice rule")
                 }
             },
         );
+        o.keys().any(|k| jsonpath(k))
     }
 
     /// A retrier at `loc`.
@@ -219,13 +309,27 @@ impl Validator {
         );
     }
 
-    /// A catcher at `loc`.
-    pub(super) fn catcher_fields(&mut self, o: &Map<String, Value>, loc: &str) {
+    /// A catcher of a state in query language `lang` at `loc`.
+    pub(super) fn catcher_fields(
+        &mut self,
+        o: &Map<String, Value>,
+        loc: &str,
+        lang: QueryLanguage,
+    ) {
+        let own = match lang {
+            QueryLanguage::JsonPath => "ResultPath",
+            QueryLanguage::Jsonata => "Output",
+        };
         self.refuse_fields(
             o,
             loc,
-            |k| CATCHER.contains(&k),
-            |k| format!("field '{k}' is not supported in a catcher"),
+            |k| CATCHER.contains(&k) || k == own,
+            |k| match (lang, k) {
+                (QueryLanguage::JsonPath, "Output") | (QueryLanguage::Jsonata, "ResultPath") => {
+                    other_language(lang, k)
+                }
+                _ => format!("field '{k}' is not supported in a catcher"),
+            },
         );
     }
 }

@@ -7,10 +7,16 @@ use serde_json::{Map, Value};
 use crate::model::*;
 
 use super::Validator;
+use super::jsonata::Reads;
 
 impl Validator {
     /// A Map state's own fields.
-    pub(super) fn map(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<MapState> {
+    pub(super) fn map(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        lang: QueryLanguage,
+    ) -> Option<MapState> {
         let (key, proc_v) = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
             (Some(p), None) => ("ItemProcessor", p),
             (None, Some(p)) => ("Iterator", p),
@@ -56,15 +62,56 @@ impl Validator {
             );
         }
         let processor = self.machine(po, &ploc);
-        let items_path = match obj.get("ItemsPath") {
-            None => None,
-            Some(Value::String(s)) => self.path(s, &format!("{loc}/ItemsPath"), true),
+        if lang == QueryLanguage::Jsonata {
+            return Some(MapState {
+                processor: processor?,
+                distributed,
+                label,
+                items: match obj.get("Items") {
+                    None => Items::Input,
+                    Some(v @ (Value::Array(_) | Value::String(_)))
+                        if v.as_str().is_none_or(crate::jsonata::is_expression) =>
+                    {
+                        self.payload(v, &format!("{loc}/Items"), Reads::Input)
+                            .map_or(Items::Input, Items::Jsonata)
+                    }
+                    Some(_) => {
+                        self.problem(
+                            &format!("{loc}/Items"),
+                            "Items must be an array or a JSONata expression",
+                        );
+                        Items::Input
+                    }
+                },
+                item_selector: obj.get("ItemSelector").and_then(|v| {
+                    self.payload(v, &format!("{loc}/ItemSelector"), Reads::Input)
+                        .map(Builder::Jsonata)
+                }),
+                max_concurrency: self.number(obj, "MaxConcurrency", loc, false, lang),
+                tolerated_failure_count: self.number(
+                    obj,
+                    "ToleratedFailureCount",
+                    loc,
+                    false,
+                    lang,
+                ),
+                tolerated_failure_percentage: obj.get("ToleratedFailurePercentage").and_then(|v| {
+                    self.jsonata_percentage(v, &format!("{loc}/ToleratedFailurePercentage"))
+                }),
+                common: self.common(obj, loc, lang),
+            });
+        }
+        let items = match obj.get("ItemsPath") {
+            None => Items::Input,
+            Some(Value::String(s)) => self
+                .path(s, &format!("{loc}/ItemsPath"), true)
+                .map_or(Items::Input, Items::Path),
             Some(_) => {
                 self.problem(
                     &format!("{loc}/ItemsPath"),
                     "ItemsPath must be a path string",
                 );
-                None
+                Items::Input
             }
         };
         let selector_key = if obj.contains_key("ItemSelector") {
@@ -77,9 +124,10 @@ impl Validator {
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
             self.problem(loc, "'ItemSelector' and 'Parameters' cannot both be given");
         }
-        let item_selector = selector_key.map(|k| self.template(&obj[k], &format!("{loc}/{k}")));
-        let max_concurrency = self.number(obj, "MaxConcurrency", loc, false);
-        let tolerated_failure_count = self.number(obj, "ToleratedFailureCount", loc, false);
+        let item_selector =
+            selector_key.map(|k| Builder::Template(self.template(&obj[k], &format!("{loc}/{k}"))));
+        let max_concurrency = self.number(obj, "MaxConcurrency", loc, false, lang);
+        let tolerated_failure_count = self.number(obj, "ToleratedFailureCount", loc, false, lang);
         let tolerated_failure_percentage = match (
             obj.get("ToleratedFailurePercentage"),
             obj.get("ToleratedFailurePercentagePath"),
@@ -106,16 +154,18 @@ impl Validator {
                 None
             }
         };
-        let mut common = self.common(obj, loc);
+        let mut common = self.common(obj, loc, lang);
         // `Parameters` on a Map is the legacy ItemSelector, not a state-level template.
-        if selector_key == Some("Parameters") {
-            common.parameters = None;
+        if selector_key == Some("Parameters")
+            && let WorkData::JsonPath { parameters, .. } = &mut common.data
+        {
+            *parameters = None;
         }
         Some(MapState {
             processor: processor?,
             distributed,
             label,
-            items_path,
+            items,
             item_selector,
             max_concurrency,
             tolerated_failure_count,

@@ -11,11 +11,13 @@
 //! - `graph`: the transition graph (targets, reachability, an end);
 //! - `retry`: retriers and catchers;
 //! - `choice`: Choice rules;
-//! - `map`: Map states.
+//! - `map`: Map states;
+//! - `jsonata`: the field values of JSONata states.
 
 mod choice;
 mod fields;
 mod graph;
+mod jsonata;
 mod map;
 mod retry;
 mod states;
@@ -84,6 +86,7 @@ pub fn validate(def: &Value) -> Result<StateMachine, DefinitionError> {
     let mut v = Validator {
         problems: Vec::new(),
         names: HashMap::new(),
+        top_language: QueryLanguage::JsonPath,
     };
     let sm = v.machine_top(def);
     if v.problems.is_empty() {
@@ -112,6 +115,9 @@ struct Validator {
     problems: Vec<Problem>,
     /// Every state name seen, with its location (names are unique machine-wide).
     names: HashMap<String, String>,
+    /// The machine's query language: the default of every state, also inside Parallel
+    /// branches and Map processors.
+    top_language: QueryLanguage,
 }
 
 impl Validator {
@@ -134,7 +140,9 @@ impl Validator {
             return None;
         };
         self.top_level_fields(obj);
-        self.query_language(obj, "");
+        self.top_language = self
+            .query_language(obj, "", QueryLanguage::JsonPath)
+            .unwrap_or_default();
         let comment = obj
             .get("Comment")
             .and_then(|c| c.as_str())
@@ -156,19 +164,35 @@ impl Validator {
         })
     }
 
-    /// QueryLanguage at `loc`: JSONPath (JSONata is refused until it is supported).
-    fn query_language(&mut self, obj: &Map<String, Value>, loc: &str) {
+    /// The QueryLanguage at `loc` (`default` when absent). A state cannot go back to
+    /// JSONPath in a JSONata machine: AWS's ValidateStateMachineDefinition refuses it with
+    /// "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
+    /// (quoted in /work/shared/specs/asl.md §1.2). `None` when the value is not a language.
+    fn query_language(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        default: QueryLanguage,
+    ) -> Option<QueryLanguage> {
         match obj.get("QueryLanguage") {
-            None => {}
-            Some(Value::String(s)) if s == "JSONPath" => {}
-            Some(Value::String(s)) if s == "JSONata" => self.problem(
-                &format!("{loc}/QueryLanguage"),
-                "JSONata is not supported yet: rsqlflow runs JSONPath state machines only",
-            ),
-            Some(other) => self.problem(
-                &format!("{loc}/QueryLanguage"),
-                format!("QueryLanguage must be \"JSONPath\" or \"JSONata\", got {other}"),
-            ),
+            None => Some(default),
+            Some(Value::String(s)) if s == "JSONPath" => {
+                if !loc.is_empty() && self.top_language == QueryLanguage::Jsonata {
+                    self.problem(
+                        &format!("{loc}/QueryLanguage"),
+                        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                    );
+                }
+                Some(QueryLanguage::JsonPath)
+            }
+            Some(Value::String(s)) if s == "JSONata" => Some(QueryLanguage::Jsonata),
+            Some(other) => {
+                self.problem(
+                    &format!("{loc}/QueryLanguage"),
+                    format!("QueryLanguage must be \"JSONPath\" or \"JSONata\", got {other}"),
+                );
+                None
+            }
         }
     }
 
@@ -281,11 +305,45 @@ mod tests {
     }
 
     #[test]
-    fn refuses_jsonata() {
-        let p = problems(
-            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+    fn jsonata_machines_validate_without_jsonpath_cascades() {
+        let ok = problems(
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "x", "Arguments": {"a": "{% $states.input %}"},
+                  "Output": "{% $states.result %}", "Next": "B",
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "B"}]},
+            "B": {"Type": "Choice", "Choices": [{"Condition": "{% $x = 1 %}", "Next": "C", "Output": 1}],
+                  "Default": "C"},
+            "C": {"Type": "Succeed"}}}),
         );
-        assert!(p[0].contains("JSONata is not supported yet"), "{p:?}");
+        assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    #[test]
+    fn jsonata_refusals_name_the_field() {
+        let p = problems(
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "InputPath": "$.a", "Output": {"a": "{% 1 + %}"}, "Next": "B"},
+            "B": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true,
+                  "Assign": {"r": "{% $states.result %}"}}}}),
+        );
+        let all = p.join("\n");
+        assert!(all.contains("/States/A/InputPath: The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for the 'JSONPath' QueryLanguage"), "{all}");
+        assert!(
+            all.contains("/States/A/Output/a: invalid JSONata expression"),
+            "{all}"
+        );
+        assert!(
+            all.contains("/States/B/QueryLanguage: 'QueryLanguage' can not be 'JSONPath'"),
+            "{all}"
+        );
+        assert_eq!(p.len(), 3, "{all}");
+        let p = problems(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "QueryLanguage": "JSONata", "End": true,
+                  "Output": "{% $states.result %}"}}}));
+        assert!(
+            p[0].starts_with("/States/A/Output: $states.result is only available"),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::model::*;
 
+use super::jsonata::Reads;
 use super::{MAX_DELAY_SECONDS, Validator};
 
 impl Validator {
@@ -131,8 +132,13 @@ impl Validator {
         out
     }
 
-    /// A Catch array at `loc`.
-    pub(super) fn catchers(&mut self, v: Option<&Value>, loc: &str) -> Vec<Catcher> {
+    /// A Catch array at `loc`, of a state in query language `lang`.
+    pub(super) fn catchers(
+        &mut self,
+        v: Option<&Value>,
+        loc: &str,
+        lang: QueryLanguage,
+    ) -> Vec<Catcher> {
         let Some(v) = v else { return Vec::new() };
         let Some(a) = v.as_array() else {
             self.problem(loc, "Catch must be an array");
@@ -145,7 +151,7 @@ impl Validator {
                 self.problem(&cloc, "a catcher must be an object");
                 continue;
             };
-            self.catcher_fields(o, &cloc);
+            self.catcher_fields(o, &cloc, lang);
             let error_equals = self.error_equals(o, &cloc, i + 1 == a.len());
             let next = match o.get("Next") {
                 Some(Value::String(n)) => n.clone(),
@@ -154,14 +160,20 @@ impl Validator {
                     continue;
                 }
             };
-            let result_path = self.result_path(o, &cloc);
+            let output =
+                match lang {
+                    QueryLanguage::JsonPath => CatchOutput::ResultPath(self.result_path(o, &cloc)),
+                    QueryLanguage::Jsonata => CatchOutput::Output(o.get("Output").and_then(|x| {
+                        self.payload(x, &format!("{cloc}/Output"), Reads::ErrorOutput)
+                    })),
+                };
             let assign = o
                 .get("Assign")
-                .map(|a| self.assign(a, &format!("{cloc}/Assign")));
+                .and_then(|a| self.assign(a, &format!("{cloc}/Assign"), lang, Reads::ErrorOutput));
             out.push(Catcher {
                 error_equals,
                 next,
-                result_path,
+                output,
                 assign,
             });
         }

@@ -10,6 +10,7 @@ use crate::intrinsic::{self, looks_like_call};
 use crate::model::*;
 use crate::path::Path;
 
+use super::jsonata::Reads;
 use super::{MAX_SECONDS, Validator};
 
 impl Validator {
@@ -139,11 +140,21 @@ impl Validator {
         }
     }
 
-    /// An Assign template: its keys must be valid variable names.
-    pub(super) fn assign(&mut self, v: &Value, loc: &str) -> Template {
+    /// An Assign field: its keys must be valid variable names; its values a JSONPath
+    /// template or a JSONata payload (reading the `$states` members `reads` allows).
+    pub(super) fn assign(
+        &mut self,
+        v: &Value,
+        loc: &str,
+        lang: QueryLanguage,
+        reads: Reads,
+    ) -> Option<Builder> {
         if let Some(o) = v.as_object() {
             for k in o.keys() {
-                let name = k.strip_suffix(".$").unwrap_or(k);
+                let name = match lang {
+                    QueryLanguage::JsonPath => k.strip_suffix(".$").unwrap_or(k),
+                    QueryLanguage::Jsonata => k,
+                };
                 let valid = name
                     .chars()
                     .next()
@@ -162,7 +173,10 @@ impl Validator {
         } else {
             self.problem(loc, "Assign must be an object");
         }
-        self.template(v, loc)
+        match lang {
+            QueryLanguage::JsonPath => Some(Builder::Template(self.template(v, loc))),
+            QueryLanguage::Jsonata => self.payload(v, loc, reads).map(Builder::Jsonata),
+        }
     }
 
     /// A number of seconds: an integer from `min` to 99999999, the range AWS's own schema
@@ -185,14 +199,19 @@ impl Validator {
     }
 
     /// A number given as `key` (seconds when `positive`, else any non-negative integer)
-    /// or by `keyPath`.
+    /// or by `keyPath`; in JSONata, `key` may hold an expression instead.
     pub(super) fn number(
         &mut self,
         obj: &Map<String, Value>,
         key: &str,
         loc: &str,
         positive: bool,
+        lang: QueryLanguage,
     ) -> Option<Number> {
+        if lang == QueryLanguage::Jsonata {
+            let v = obj.get(key)?;
+            return self.jsonata_number(v, &format!("{loc}/{key}"), positive as u64, positive);
+        }
         let pkey = format!("{key}Path");
         match (obj.get(key), obj.get(&pkey)) {
             (Some(_), Some(_)) => {
