@@ -364,3 +364,77 @@ async fn stop_execution_aborts_every_running_branch_and_closes_the_history() {
         assert_eq!(r.history.events().len(), events.len());
     }
 }
+
+/// The names of the states entered, in history order.
+fn entered(r: &ExecutionResult) -> Vec<String> {
+    r.history
+        .events()
+        .iter()
+        .map(|e| e.to_json())
+        .filter_map(|e| {
+            e["stateEnteredEventDetails"]["name"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parallel_branches_take_turns_and_a_failing_branch_stops_a_longer_sibling() {
+    // AWS runs branches concurrently
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html: "the Parallel
+    // state ... fails if any branch fails"; the other branches are stopped). Whatever the
+    // order in the definition, the three-state sibling does not get to its end.
+    let long = json!({"StartAt": "L1", "States": {
+        "L1": {"Type": "Pass", "Next": "L2"},
+        "L2": {"Type": "Pass", "Next": "L3"},
+        "L3": {"Type": "Pass", "End": true}}});
+    let failing = json!({"StartAt": "F0", "States": {
+        "F0": {"Type": "Pass", "Next": "F1"},
+        "F1": {"Type": "Fail", "Error": "Boom"}}});
+    for branches in [json!([long, failing]), json!([failing, long])] {
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel",
+            "Branches": branches, "End": true}}});
+        let r = Executor::new(machine(def), Registry::new())
+            .run(json!({}), Options::default())
+            .await;
+        assert_eq!(r.status, Status::Failed);
+        assert_eq!(r.error.as_deref(), Some("Boom"));
+        let names = entered(&r);
+        assert!(names.contains(&"L1".to_string()), "{names:?}");
+        assert!(!names.contains(&"L3".to_string()), "{names:?}");
+    }
+    // Succeeding branches interleave one state at a time, in branch order.
+    let two = |p: &str| {
+        json!({"StartAt": format!("{p}1"), "States": {
+            format!("{p}1"): {"Type": "Pass", "Next": format!("{p}2")},
+            format!("{p}2"): {"Type": "Pass", "End": true}}})
+    };
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel",
+        "Branches": [two("A"), two("B")], "End": true}}});
+    let r = Executor::new(machine(def), Registry::new())
+        .run(json!({}), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Succeeded);
+    assert_eq!(entered(&r), ["P", "A1", "B1", "A2", "B2"]);
+}
+
+#[tokio::test]
+async fn map_iterations_take_turns_up_to_max_concurrency() {
+    let def = |max: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": max,
+            "ItemProcessor": {"StartAt": "X", "States": {
+                "X": {"Type": "Pass", "Next": "Y"},
+                "Y": {"Type": "Pass", "End": true}}},
+            "End": true}}})
+    };
+    let r = Executor::new(machine(def(0)), Registry::new())
+        .run(json!([1, 2, 3]), Options::default())
+        .await;
+    assert_eq!(r.status, Status::Succeeded);
+    assert_eq!(entered(&r), ["M", "X", "X", "X", "Y", "Y", "Y"]);
+    let r = Executor::new(machine(def(1)), Registry::new())
+        .run(json!([1, 2, 3]), Options::default())
+        .await;
+    assert_eq!(entered(&r), ["M", "X", "Y", "X", "Y", "X", "Y"]);
+}

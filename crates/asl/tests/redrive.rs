@@ -173,8 +173,9 @@ async fn only_the_failed_parallel_branch_and_map_iteration_run_again() {
 
 #[tokio::test]
 async fn a_retried_parallel_forgets_what_its_earlier_attempt_did() {
-    // Attempt 1: branch 0 passes A and B, branch 1 fails at C. Attempt 2 (the Retry): B fails
-    // (its second call). A redrive must run B again, not skip it on attempt 1's success, and
+    // Branches take turns, one state each. Attempt 1: branch 0 passes A and B while branch 1
+    // passes C0 and fails at C. Attempt 2 (the Retry): A passes, B fails (its second call) and
+    // stops the Parallel. A redrive must run B again, not skip it on attempt 1's success, and
     // skip A, which succeeded in the last attempt.
     let def = json!({"StartAt": "P", "States": {
         "P": {"Type": "Parallel", "End": true,
@@ -184,7 +185,9 @@ async fn a_retried_parallel_forgets_what_its_earlier_attempt_did() {
                 "A": {"Type": "Task", "Resource": RES, "Parameters": {"s": "a"}, "Next": "B"},
                 "B": {"Type": "Task", "Resource": RES,
                       "Parameters": {"s": "b", "fail_nth": 2}, "End": true}}},
-            {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": RES,
+            {"StartAt": "C0", "States": {
+                "C0": {"Type": "Pass", "Next": "C"},
+                "C": {"Type": "Task", "Resource": RES,
                 "Parameters": {"s": "c", "fail_first": true}, "End": true}}}]}}});
     let h = Arc::new(Flaky::default());
     let e = exec(def, h.clone());

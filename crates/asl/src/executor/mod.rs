@@ -58,6 +58,29 @@ pub use handle::{Handle, InvalidToken};
 use handle::{StopRequest, stop_requested};
 use retry::Work;
 
+/// Lets the other branches or iterations run: ready again at once, after one turn.
+#[derive(Default)]
+struct TakeTurns {
+    yielded: bool,
+}
+
+impl std::future::Future for TakeTurns {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.yielded {
+            std::task::Poll::Ready(())
+        } else {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// AWS's payload limit: 256 KiB.
 pub const MAX_PAYLOAD: usize = 262_144;
 
@@ -479,6 +502,14 @@ impl Run {
                         self.ledger.record(key, Some(next), &out, &fiber.scope.own);
                         name = next;
                         input = out;
+                        // Branches and iterations start together and take turns, one state
+                        // each, as AWS runs them concurrently: a branch that fails in its first
+                        // state fails the Parallel before a longer sibling has finished,
+                        // whatever their order in the definition. Deterministic: the turns go
+                        // in the order the combinators poll.
+                        if !fiber.path.is_empty() {
+                            TakeTurns::default().await;
+                        }
                     }
                     Step::End(out) => {
                         self.ledger.record(key, None, &out, &fiber.scope.own);
