@@ -33,3 +33,14 @@ pub use writer::{
     ChildOutcome, ChildStatus, MAX_RESULT_FILE_BYTES, OutputType, ResultWriterSpec, S3Destination,
     WriterConfig, WriterTransformation,
 };
+
+/// The S3 a Distributed Map reads its items from and writes its results to (local S3 or
+/// Amazon S3), given to the executor in [`crate::Options::object_store`].
+#[derive(Clone)]
+pub struct Store(pub std::sync::Arc<dyn objects::ObjectStore>);
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store(..)")
+    }
+}

@@ -135,6 +135,9 @@ pub struct Options {
     pub max_transitions: u64,
     /// Redrive a previous execution of this name: replay its successful states, run the rest.
     pub redrive: Option<Redrive>,
+    /// Where a Distributed Map's ItemReader and ResultWriter reach S3; without one, such a
+    /// Map fails (States.ItemReaderFailed / States.ResultWriterFailed) saying so.
+    pub object_store: Option<crate::distributed::Store>,
 }
 
 impl Default for Options {
@@ -151,6 +154,7 @@ impl Default for Options {
             start_time: Utc::now(),
             max_transitions: 1_000_000,
             redrive: None,
+            object_store: None,
         }
     }
 }
