@@ -7,15 +7,28 @@
 //! sit anywhere: Arguments, Output, Assign, ItemSelector), [`Bindings`] (what an expression
 //! sees) and [`QueryError`] (AWS's `States.QueryEvaluationError` messages).
 
+mod extras;
+mod facts;
+mod typed;
+mod value;
+
+use std::cell::RefCell;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use jsonata_core::ast::AstNode;
-use jsonata_core::evaluator::{Context, Evaluator, EvaluatorOptions};
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
 use jsonata_core::value::JValue;
 use serde_json::{Map, Value};
 
 use crate::rng::Rng;
+use facts::Facts;
+use value::{Need, Unsupported};
+
+pub use typed::IntegerRange;
+pub use value::{number, type_name};
 
 /// The error name of every failure in a JSONata expression at run time.
 pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
@@ -25,14 +38,39 @@ pub fn is_expression(s: &str) -> bool {
     s.len() >= 4 && s.starts_with("{%") && s.ends_with("%}")
 }
 
+/// The most a JSONata evaluation may take, wall-clock: a loop JSONata runs as a tail call
+/// never deepens the stack, so only a clock ends it. AWS bounds evaluation too (an unbounded
+/// recursion fails the state: floci-io/floci#2667 measured it); its bound is not published.
+pub const EVALUATION_TIMEOUT_MS: u64 = 2_000;
+
+/// The deepest an evaluation may nest. AWS fails `1+1+…+1` with 200 terms with a stack
+/// overflow (quoted in floci-io/floci#2737); the engine counts about one level per operator.
+pub const MAX_EVALUATION_DEPTH: usize = 150;
+
+/// The largest payload AWS passes between states: 256 KiB of UTF-8 (Step Functions service
+/// quotas; `/work/shared/specs/asl.md` §1.12). A bigger state output is
+/// `States.DataLimitExceeded`, which the executor raises with the state's name.
+pub const PAYLOAD_LIMIT_BYTES: usize = 262_144;
+
+/// AWS's message for an evaluation that nests too deep (floci-io/floci#2737, quoted from a
+/// `TestState` cause; jsonata-js 2.0.6 has no such message, so it is AWS's own).
+const STACK_OVERFLOW: &str = "Stack overflow error: Check for non-terminating recursive function. Consider rewriting as tail-recursive.";
+
+/// AWS's message for an evaluation that holds too much (floci-io/floci#2737).
+const MEMORY_LIMIT: &str =
+    "Expression evaluation memory limit exceeded: Check for excessive memory usage";
+
+/// jsonata-js 2.2's message for a timed-out evaluation (AWS's own wording is not known).
+const TIMEOUT: &str = "Expression evaluation timeout: Check for infinite loop";
+
 /// One compiled `{% … %}` expression.
 #[derive(Clone)]
 pub struct Expr {
     /// The text between `{%` and `%}`, as written.
     source: String,
     ast: Arc<AstNode>,
-    /// The `$name`s the expression mentions (candidates for workflow variables).
-    names: Arc<[String]>,
+    /// What the expression reads and calls.
+    facts: Arc<Facts>,
 }
 
 impl fmt::Debug for Expr {
@@ -42,12 +80,24 @@ impl fmt::Debug for Expr {
 }
 
 /// Why an expression does not compile (a validation problem; the caller adds the location).
+///
+/// `message` starts with AWS's diagnostic code, as ValidateStateMachineDefinition reports
+/// it: `INVALID_JSONATA_EXPRESSION: …` for text that is not JSONata,
+/// `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported.`
+/// for a reference to an input document (AWS's words, quoted in floci-io/floci#2670).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct CompileError {
     /// JSON pointer below the field given to [`Payload::compile`] (`""` for the field itself).
     pub pointer: String,
     pub message: String,
+}
+
+impl CompileError {
+    /// The diagnostic code the message starts with (`INVALID_JSONATA_EXPRESSION`, …).
+    pub fn code(&self) -> &str {
+        self.message.split(':').next().unwrap_or("")
+    }
 }
 
 /// Why an evaluation failed: raised as `States.QueryEvaluationError` with this cause.
@@ -75,25 +125,59 @@ pub struct Bindings<'a> {
     pub rng: &'a mut Rng,
 }
 
+/// How an evaluation ended without a value.
+enum Failure {
+    /// The engine raised an error.
+    Engine(EvaluatorError),
+    /// The engine panicked (a bug in it, contained here).
+    Panic,
+}
+
 impl Expr {
     /// Compiles a whole `{% … %}` string.
     pub fn compile(text: &str) -> Result<Expr, CompileError> {
-        if !is_expression(text) {
-            return Err(CompileError {
+        Expr::compile_all(text).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Compiles a whole `{% … %}` string, reporting every problem (AWS reports each name
+    /// referred to at the top level once). Never empty on error.
+    pub fn compile_all(text: &str) -> Result<Expr, Vec<CompileError>> {
+        let invalid = |message: String| {
+            vec![CompileError {
                 pointer: String::new(),
-                message: format!("not a JSONata expression (must be '{{% ... %}}'): {text}"),
-            });
+                message: format!("INVALID_JSONATA_EXPRESSION: {message}"),
+            }]
+        };
+        if !is_expression(text) {
+            return Err(invalid(format!(
+                "not a JSONata expression (must be '{{% ... %}}'): {text}"
+            )));
         }
         let source = text[2..text.len() - 2].to_string();
-        let ast = jsonata_core::parser::parse(&source).map_err(|e| CompileError {
-            pointer: String::new(),
-            message: e.to_string(),
-        })?;
-        let names = mentioned_names(&source);
+        let ast = match catch_unwind(|| jsonata_core::parser::parse(&source)) {
+            Ok(Ok(ast)) => ast,
+            Ok(Err(e)) => return Err(invalid(e.to_string())),
+            Err(_) => return Err(invalid("the expression could not be parsed".into())),
+        };
+        let Some(facts) = Facts::of(&ast) else {
+            return Err(invalid("the expression is nested too deeply".into()));
+        };
+        if !facts.top_level_input.is_empty() {
+            return Err(facts
+                .top_level_input
+                .iter()
+                .map(|name| CompileError {
+                    pointer: String::new(),
+                    message: format!(
+                        "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '{name}' at the top level is not supported."
+                    ),
+                })
+                .collect());
+        }
         Ok(Expr {
             source,
             ast: Arc::new(ast),
-            names,
+            facts: Arc::new(facts),
         })
     }
 
@@ -102,72 +186,144 @@ impl Expr {
         &self.source
     }
 
+    /// Whether the expression reads `$states.<field>` (`input`, `context`, `result`,
+    /// `errorOutput`) by name. For the validator: AWS makes `$states.result` available only
+    /// in a Task, Map or Parallel state's `Output` and `Assign`, `$states.errorOutput` only
+    /// in a Catcher's (SPEC "JSONata Concepts"). A bare `$states` does not count.
+    pub fn mentions_states_field(&self, field: &str) -> bool {
+        self.facts.names_states_field(field)
+    }
+
+    /// The variables the expression reads (`$name`, without the `$`), `states` excluded;
+    /// names it binds itself with `:=` or as parameters may appear too.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.facts
+            .vars
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| *n != "states")
+    }
+
     /// Evaluates the expression; `field` names it in AWS's messages (`Output/result`).
     /// An undefined result is an error, as on AWS.
     pub fn evaluate(&self, b: &mut Bindings, field: &str) -> Result<Value, QueryError> {
+        let v = self.run(b).map_err(|f| self.failure(field, f))?;
+        if v.is_undefined() {
+            return Err(self.error(field, "returned nothing (undefined)."));
+        }
+        value::from_jvalue(&v).map_err(|u| match u {
+            Unsupported::Function => self.error(field, "returned an unsupported result type."),
+            Unsupported::TooDeep => self.error(
+                field,
+                &format!(
+                    "returned a value nested deeper than {} levels.",
+                    value::MAX_RESULT_DEPTH
+                ),
+            ),
+        })
+    }
+
+    /// Runs the engine with `$states`, the variables the expression reads and AWS's
+    /// functions bound, within the limits, containing any panic.
+    fn run(&self, b: &mut Bindings) -> Result<JValue, Failure> {
         let mut ctx = Context::new();
-        let mut states = Map::new();
-        states.insert("input".into(), b.states.input.clone());
-        states.insert("context".into(), b.states.context.clone());
-        if let Some(r) = b.states.result {
-            states.insert("result".into(), r.clone());
-        }
-        if let Some(e) = b.states.error_output {
-            states.insert("errorOutput".into(), e.clone());
-        }
-        ctx.bind("states".into(), JValue::from(Value::Object(states)));
-        for name in self.names.iter() {
-            if let Some(v) = (b.variable)(name) {
-                ctx.bind(name.clone(), JValue::from(v.clone()));
+        for (name, need) in &self.facts.vars {
+            if name == "states" {
+                ctx.bind(name.clone(), states_value(&b.states, need));
+            } else if let Some(v) = (b.variable)(name) {
+                ctx.bind(name.clone(), value::to_jvalue_needed(v, need));
             }
         }
-        let mut ev = Evaluator::with_options(ctx, EvaluatorOptions::default());
-        let v = ev
-            .evaluate(&self.ast, &JValue::Undefined)
-            .map_err(|e| QueryError {
-                cause: format!(
-                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {}",
-                    self.source.trim(),
-                    e
-                ),
-            })?;
-        if v.is_undefined() {
-            return Err(QueryError {
-                cause: format!(
-                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                    self.source.trim()
-                ),
-            });
+        let options = EvaluatorOptions {
+            timeout_ms: Some(EVALUATION_TIMEOUT_MS),
+            max_stack_depth: Some(MAX_EVALUATION_DEPTH),
+            max_sequence_length: Some(extras::MAX_ITEMS),
+            ..EvaluatorOptions::default()
+        };
+        let mut ev = Evaluator::with_options(ctx, options);
+        let uses_rng = self
+            .facts
+            .names
+            .iter()
+            .any(|n| matches!(n.as_str(), "random" | "uuid" | "shuffle"));
+        let rng = uses_rng.then(|| Rc::new(RefCell::new(b.rng.clone())));
+        extras::register(&mut ev, &self.facts.names, rng.as_ref());
+        let out = catch_unwind(AssertUnwindSafe(|| {
+            ev.evaluate(&self.ast, &JValue::Undefined)
+        }));
+        if let Some(rng) = rng {
+            *b.rng = rng.borrow().clone();
         }
-        Ok(Value::from(&v))
+        match out {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Failure::Engine(e)),
+            Err(_) => Err(Failure::Panic),
+        }
+    }
+
+    /// AWS's cause for a failed evaluation: `… threw an error during evaluation. T1006: …`
+    /// after a coded JSONata message, `…: <message>` after one without a code (both
+    /// recorded or quoted: `math_operations_jsonata.math_random_seeded`, floci-io/floci#2783).
+    fn failure(&self, field: &str, f: Failure) -> QueryError {
+        let e = match f {
+            Failure::Engine(e) => e,
+            Failure::Panic => {
+                return self.error(field, "threw an internal error during evaluation.");
+            }
+        };
+        let message = e.message();
+        let message = match e.code() {
+            Some("D1011" | "U1001") => STACK_OVERFLOW,
+            Some("D2015" | "D2014") => MEMORY_LIMIT,
+            Some("D1012") => TIMEOUT,
+            // jsonata-js names no function in T1006 (its message template has no token);
+            // the engine appends `: $name`.
+            Some("T1006") => "T1006: Attempted to invoke a non-function",
+            _ => message,
+        };
+        let separator = if jsonata_core::evaluator::error_code_prefix(message).is_some() {
+            ". "
+        } else {
+            ": "
+        };
+        self.error(
+            field,
+            &format!("threw an error during evaluation{separator}{message}"),
+        )
+    }
+
+    /// `The JSONata expression '<source>' specified for the field '<field>' <what>`.
+    fn error(&self, field: &str, what: &str) -> QueryError {
+        QueryError {
+            cause: format!(
+                "The JSONata expression '{}' specified for the field '{field}' {what}",
+                self.source.trim()
+            ),
+        }
     }
 }
 
-/// The names after `$` in an expression's text (a superset of the variables it reads:
-/// names inside strings or bound by the expression itself are looked up and not found).
-fn mentioned_names(source: &str) -> Arc<[String]> {
-    let mut out: Vec<String> = Vec::new();
-    let mut chars = source.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c != '$' {
-            continue;
-        }
-        let start = i + 1;
-        let mut end = start;
-        while let Some(&(j, d)) = chars.peek() {
-            if d.is_alphanumeric() || d == '_' {
-                end = j + d.len_utf8();
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let name = &source[start..end];
-        if !name.is_empty() && name != "states" && !out.iter().any(|n| n == name) {
-            out.push(name.to_string());
-        }
+/// `$states` with the fields the expression reads, each converted as far as it is read.
+fn states_value(states: &States, need: &Need) -> JValue {
+    let fields: [(&str, Option<&Value>); 4] = [
+        ("input", Some(states.input)),
+        ("context", Some(states.context)),
+        ("result", states.result),
+        ("errorOutput", states.error_output),
+    ];
+    let mut out = indexmap::IndexMap::with_capacity(4);
+    for (name, v) in fields {
+        let Some(v) = v else { continue };
+        let field_need = match need {
+            Need::All => &Need::All,
+            Need::Fields(fs) => match fs.iter().find(|(f, _)| f == name) {
+                Some((_, n)) => n,
+                None => continue,
+            },
+        };
+        out.insert(name.to_string(), value::to_jvalue_needed(v, field_need));
     }
-    out.into()
+    JValue::object(out)
 }
 
 /// A field value in a JSONata state: literals with `{% … %}` strings anywhere inside, each
@@ -193,20 +349,48 @@ impl Payload {
     }
 
     /// Evaluates the payload; `field` is the field's name (`Output`, `Arguments`), extended
-    /// with the keys passed on the way down in AWS's messages (`Output/result`).
+    /// in AWS's messages with the keys passed on the way down (`Output/result`, recorded in
+    /// `outputdecl`/`assign` cases) and array indices (`Output/list[0]`, as floci-io/floci#2689
+    /// measured).
     pub fn evaluate(&self, b: &mut Bindings, field: &str) -> Result<Value, QueryError> {
+        let mut path = field.to_string();
+        self.evaluate_at(b, &mut path)
+    }
+
+    /// Whether any expression in the payload reads `$states.<field>` by name.
+    pub fn mentions_states_field(&self, field: &str) -> bool {
+        match self {
+            Payload::Literal(_) => false,
+            Payload::Expr(e) => e.mentions_states_field(field),
+            Payload::Array(items) => items.iter().any(|p| p.mentions_states_field(field)),
+            Payload::Object(fields) => fields.iter().any(|(_, p)| p.mentions_states_field(field)),
+        }
+    }
+
+    fn evaluate_at(&self, b: &mut Bindings, path: &mut String) -> Result<Value, QueryError> {
         match self {
             Payload::Literal(v) => Ok(v.clone()),
-            Payload::Expr(e) => e.evaluate(b, field),
-            Payload::Array(items) => items
-                .iter()
-                .map(|i| i.evaluate(b, field))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+            Payload::Expr(e) => e.evaluate(b, path),
+            Payload::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let v = item.evaluate_at(b, path);
+                    path.truncate(len);
+                    out.push(v?);
+                }
+                Ok(Value::Array(out))
+            }
             Payload::Object(fields) => {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(fields.len());
                 for (k, v) in fields {
-                    m.insert(k.clone(), v.evaluate(b, &format!("{field}/{k}"))?);
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(k);
+                    let v = v.evaluate_at(b, path);
+                    path.truncate(len);
+                    m.insert(k.clone(), v?);
                 }
                 Ok(Value::Object(m))
             }
@@ -216,11 +400,13 @@ impl Payload {
 
 fn compile_at(v: &Value, pointer: &str, errors: &mut Vec<CompileError>) -> Payload {
     match v {
-        Value::String(s) if is_expression(s) => match Expr::compile(s) {
+        Value::String(s) if is_expression(s) => match Expr::compile_all(s) {
             Ok(e) => Payload::Expr(e),
-            Err(mut e) => {
-                e.pointer = pointer.to_string();
-                errors.push(e);
+            Err(es) => {
+                errors.extend(es.into_iter().map(|mut e| {
+                    e.pointer = pointer.to_string();
+                    e
+                }));
                 Payload::Literal(v.clone())
             }
         },
@@ -251,69 +437,4 @@ fn has_expression(v: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn eval(text: &str, input: Value) -> Result<Value, QueryError> {
-        let e = Expr::compile(text).unwrap();
-        let ctx = json!({});
-        let mut rng = Rng::new(1);
-        let none = |_: &str| None;
-        let mut b = Bindings {
-            states: States {
-                input: &input,
-                context: &ctx,
-                result: None,
-                error_output: None,
-            },
-            variable: &none,
-            rng: &mut rng,
-        };
-        e.evaluate(&mut b, "Output")
-    }
-
-    #[test]
-    fn variables_are_bound_by_name() {
-        let e = Expr::compile("{% $x + $states.input.n %}").unwrap();
-        let (input, ctx, x) = (json!({"n": 1}), json!({}), json!(41));
-        let mut rng = Rng::new(1);
-        let look = |n: &str| (n == "x").then_some(&x);
-        let mut b = Bindings {
-            states: States {
-                input: &input,
-                context: &ctx,
-                result: None,
-                error_output: None,
-            },
-            variable: &look,
-            rng: &mut rng,
-        };
-        assert_eq!(e.evaluate(&mut b, "Output").unwrap().as_f64(), Some(42.0));
-    }
-
-    #[test]
-    fn states_input_is_bound() {
-        assert_eq!(
-            eval("{% $states.input.a & 'x' %}", json!({"a": "b"})).unwrap(),
-            json!("bx")
-        );
-    }
-
-    #[test]
-    fn undefined_is_an_error_with_aws_message() {
-        let e = eval("{% $states.input.missing %}", json!({})).unwrap_err();
-        assert_eq!(
-            e.cause,
-            "The JSONata expression '$states.input.missing' specified for the field 'Output' returned nothing (undefined)."
-        );
-    }
-
-    #[test]
-    fn payloads_compile_only_expression_strings() {
-        let p =
-            Payload::compile(&json!({"a": "{% 1 + %}", "b": ["{% 2 %}", "{not}"]})).unwrap_err();
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].pointer, "/a");
-    }
-}
+mod tests;
