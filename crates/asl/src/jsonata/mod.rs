@@ -223,8 +223,7 @@ impl Expr {
         })
     }
 
-    /// Runs the engine with `$states`, the variables the expression reads and AWS's
-    /// functions bound, within the limits, containing any panic.
+    /// Runs the engine with `$states` and the variables the expression reads bound.
     fn run(&self, b: &mut Bindings) -> Result<JValue, Failure> {
         let mut ctx = Context::new();
         for (name, need) in &self.facts.vars {
@@ -234,31 +233,7 @@ impl Expr {
                 ctx.bind(name.clone(), value::to_jvalue_needed(v, need));
             }
         }
-        let options = EvaluatorOptions {
-            timeout_ms: Some(EVALUATION_TIMEOUT_MS),
-            max_stack_depth: Some(MAX_EVALUATION_DEPTH),
-            max_sequence_length: Some(extras::MAX_ITEMS),
-            ..EvaluatorOptions::default()
-        };
-        let mut ev = Evaluator::with_options(ctx, options);
-        let uses_rng = self
-            .facts
-            .names
-            .iter()
-            .any(|n| matches!(n.as_str(), "random" | "uuid" | "shuffle"));
-        let rng = uses_rng.then(|| Rc::new(RefCell::new(b.rng.clone())));
-        extras::register(&mut ev, &self.facts.names, rng.as_ref());
-        let out = catch_unwind(AssertUnwindSafe(|| {
-            ev.evaluate(&self.ast, &JValue::Undefined)
-        }));
-        if let Some(rng) = rng {
-            *b.rng = rng.borrow().clone();
-        }
-        match out {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Failure::Engine(e)),
-            Err(_) => Err(Failure::Panic),
-        }
+        run_engine(&self.ast, &self.facts, ctx, &JValue::Undefined, b.rng)
     }
 
     /// AWS's cause for a failed evaluation: `… threw an error during evaluation. T1006: …`
@@ -271,8 +246,8 @@ impl Expr {
                 return self.error(field, "threw an internal error during evaluation.");
             }
         };
-        let message = e.message();
-        let message = match e.code() {
+        let message = from_code(e.message());
+        let message = match jsonata_core::evaluator::error_code_prefix(message) {
             Some("D1011" | "U1001") => STACK_OVERFLOW,
             Some("D2015" | "D2014") => MEMORY_LIMIT,
             Some("D1012") => TIMEOUT,
@@ -301,6 +276,91 @@ impl Expr {
             ),
         }
     }
+}
+
+/// Runs the engine on `ast` as every evaluation here runs: within the limits, with AWS's
+/// functions registered (those `facts` names), containing any panic.
+fn run_engine(
+    ast: &AstNode,
+    facts: &Facts,
+    ctx: Context,
+    data: &JValue,
+    rng: &mut Rng,
+) -> Result<JValue, Failure> {
+    let options = EvaluatorOptions {
+        timeout_ms: Some(EVALUATION_TIMEOUT_MS),
+        max_stack_depth: Some(MAX_EVALUATION_DEPTH),
+        max_sequence_length: Some(extras::MAX_ITEMS),
+        ..EvaluatorOptions::default()
+    };
+    let mut ev = Evaluator::with_options(ctx, options);
+    let uses_rng = facts
+        .names
+        .iter()
+        .any(|n| matches!(n.as_str(), "random" | "uuid" | "shuffle"));
+    let shared = uses_rng.then(|| Rc::new(RefCell::new(rng.clone())));
+    extras::register(&mut ev, &facts.names, shared.as_ref());
+    let out = catch_unwind(AssertUnwindSafe(|| ev.evaluate(ast, data)));
+    if let Some(shared) = shared {
+        *rng = shared.borrow().clone();
+    }
+    match out {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failure::Engine(e)),
+        Err(_) => Err(Failure::Panic),
+    }
+}
+
+/// Evaluates JSONata `source` (no `{% %}`) against an input `document`, with `bindings` as
+/// variables, configured as every expression of a state machine is (limits, AWS's
+/// functions, value conversion) but without Step Functions' compile-time rules, which
+/// refuse any reference to an input document. For jsonata-js's own test suite
+/// (`tests/jsonata_suite.rs`), whose cases read one. `Ok(None)` is an undefined result;
+/// an error is the JSONata error code (`T2001`), or the message when there is none.
+#[doc(hidden)]
+pub fn evaluate_document(
+    source: &str,
+    document: Option<&Value>,
+    bindings: &Map<String, Value>,
+) -> Result<Option<Value>, String> {
+    let ast = match catch_unwind(|| jsonata_core::parser::parse(source)) {
+        Ok(Ok(ast)) => ast,
+        Ok(Err(e)) => return Err(code_or_message(&e.to_string())),
+        Err(_) => return Err("panic while parsing".into()),
+    };
+    let facts = Facts::of(&ast).ok_or("nested too deeply")?;
+    let mut ctx = Context::new();
+    for (k, v) in bindings {
+        ctx.bind(k.clone(), value::to_jvalue(v));
+    }
+    let data = document.map_or(JValue::Undefined, value::to_jvalue);
+    let mut rng = Rng::new(0);
+    match run_engine(&ast, &facts, ctx, &data, &mut rng) {
+        Ok(v) if v.is_undefined() => Ok(None),
+        Ok(v) => value::from_jvalue(&v)
+            .map(Some)
+            .map_err(|u| format!("unsupported result: {u:?}")),
+        Err(Failure::Engine(e)) => Err(code_or_message(e.message())),
+        Err(Failure::Panic) => Err("panic while evaluating".into()),
+    }
+}
+
+/// `msg` from its JSONata error code on (`Signature validation failed: T0410: …` is
+/// `T0410: …`, as jsonata-js words it), or all of it when it has none.
+fn from_code(msg: &str) -> &str {
+    let b = msg.as_bytes();
+    (0..b.len())
+        .find(|&i| {
+            jsonata_core::evaluator::error_code_prefix(&msg[i..]).is_some()
+                && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+        })
+        .map_or(msg, |i| &msg[i..])
+}
+
+/// The JSONata error code in `msg`, or `msg` when it has none.
+fn code_or_message(msg: &str) -> String {
+    let m = from_code(msg);
+    jsonata_core::evaluator::error_code_prefix(m).map_or_else(|| msg.to_string(), str::to_string)
 }
 
 /// `$states` with the fields the expression reads, each converted as far as it is read.
