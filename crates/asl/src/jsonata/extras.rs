@@ -100,11 +100,15 @@ fn number_arg(function: &str, args: &[JValue], i: usize) -> Result<f64, Evaluato
 
 fn partition(args: &[JValue]) -> Result<JValue, EvaluatorError> {
     arity("partition", args, 2)?;
-    let items: Vec<JValue> = match args.first() {
+    let single;
+    let items: &[JValue] = match args.first() {
         None | Some(JValue::Undefined) => return Ok(JValue::Undefined),
-        Some(JValue::Array(a)) => a.iter().cloned().collect(),
+        Some(JValue::Array(a)) => a,
         // A signature's array parameter takes a single value as a one-item array.
-        Some(other) => vec![other.clone()],
+        Some(other) => {
+            single = [other.clone()];
+            &single
+        }
     };
     let size = number_arg("partition", args, 1)?;
     if size.fract() != 0.0 || size < 1.0 {

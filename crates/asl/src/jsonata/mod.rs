@@ -7,6 +7,7 @@
 //! sit anywhere: Arguments, Output, Assign, ItemSelector), [`Bindings`] (what an expression
 //! sees) and [`QueryError`] (AWS's `States.QueryEvaluationError` messages).
 
+mod cache;
 mod extras;
 mod facts;
 mod typed;
@@ -27,6 +28,7 @@ use crate::rng::Rng;
 use facts::Facts;
 use value::{Need, Unsupported};
 
+pub use cache::clear as clear_conversion_cache;
 pub use typed::IntegerRange;
 pub use value::{number, type_name};
 
@@ -230,7 +232,7 @@ impl Expr {
             if name == "states" {
                 ctx.bind(name.clone(), states_value(&b.states, need));
             } else if let Some(v) = (b.variable)(name) {
-                ctx.bind(name.clone(), value::to_jvalue_needed(v, need));
+                ctx.bind(name.clone(), cache::convert(name, v, need));
             }
         }
         run_engine(&self.ast, &self.facts, ctx, &JValue::Undefined, b.rng)
@@ -363,6 +365,14 @@ fn code_or_message(msg: &str) -> String {
     jsonata_core::evaluator::error_code_prefix(m).map_or_else(|| msg.to_string(), str::to_string)
 }
 
+/// The cache's names for `$states`' fields (a variable's is its name, which has no `.`).
+const STATES_SLOTS: [&str; 4] = [
+    "states.input",
+    "states.context",
+    "states.result",
+    "states.errorOutput",
+];
+
 /// `$states` with the fields the expression reads, each converted as far as it is read.
 fn states_value(states: &States, need: &Need) -> JValue {
     let fields: [(&str, Option<&Value>); 4] = [
@@ -372,7 +382,7 @@ fn states_value(states: &States, need: &Need) -> JValue {
         ("errorOutput", states.error_output),
     ];
     let mut out = indexmap::IndexMap::with_capacity(4);
-    for (name, v) in fields {
+    for (i, (name, v)) in fields.into_iter().enumerate() {
         let Some(v) = v else { continue };
         let field_need = match need {
             Need::All => &Need::All,
@@ -381,7 +391,10 @@ fn states_value(states: &States, need: &Need) -> JValue {
                 None => continue,
             },
         };
-        out.insert(name.to_string(), value::to_jvalue_needed(v, field_need));
+        out.insert(
+            name.to_string(),
+            cache::convert(STATES_SLOTS[i], v, field_need),
+        );
     }
     JValue::object(out)
 }

@@ -13,7 +13,7 @@
 //! regex anywhere in a result is refused ([`Unsupported`]).
 
 use indexmap::IndexMap;
-use jsonata_core::value::{JArray, JValue};
+use jsonata_core::value::{JArray, JMap, JValue};
 use serde_json::{Map, Number, Value};
 
 /// How deep a result may nest before it is refused (the walk back to `Value` recurses).
@@ -122,57 +122,127 @@ pub(super) fn from_jvalue(v: &JValue) -> Result<Value, Unsupported> {
 }
 
 fn from_at(v: &JValue, depth: usize) -> Result<Value, Unsupported> {
-    if depth > MAX_RESULT_DEPTH {
-        return Err(Unsupported::TooDeep);
-    }
     Ok(match v {
         JValue::Null | JValue::Undefined => Value::Null,
         JValue::Bool(b) => Value::Bool(*b),
         JValue::Number(n) => number(*n),
         JValue::String(s) => Value::String(s.to_string()),
-        JValue::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for x in items.iter() {
-                out.push(from_at(x, depth + 1)?);
-            }
-            Value::Array(out)
-        }
-        JValue::Object(m) => {
-            let mut out = Map::with_capacity(m.len());
-            for (k, x) in m.iter() {
-                if !x.is_undefined() {
-                    out.insert(k.clone(), from_at(x, depth + 1)?);
-                }
-            }
-            Value::Object(out)
-        }
+        JValue::Array(items) => from_array(items, depth + 1)?,
+        JValue::Object(m) => from_object(m, depth + 1)?,
         JValue::Lambda(_) | JValue::Builtin { .. } | JValue::Regex { .. } => {
             return Err(Unsupported::Function);
         }
     })
 }
 
+#[inline(never)]
+fn from_array(items: &[JValue], depth: usize) -> Result<Value, Unsupported> {
+    if depth > MAX_RESULT_DEPTH {
+        return Err(Unsupported::TooDeep);
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for x in items {
+        out.push(match x {
+            JValue::Number(n) => number(*n),
+            JValue::String(s) => Value::String(s.to_string()),
+            other => from_at(other, depth)?,
+        });
+    }
+    Ok(Value::Array(out))
+}
+
+#[inline(never)]
+fn from_object(m: &JMap, depth: usize) -> Result<Value, Unsupported> {
+    if depth > MAX_RESULT_DEPTH {
+        return Err(Unsupported::TooDeep);
+    }
+    let mut out = Map::with_capacity(m.len());
+    for (k, x) in m.iter() {
+        if !x.is_undefined() {
+            out.insert(k.clone(), from_at(x, depth)?);
+        }
+    }
+    Ok(Value::Object(out))
+}
+
 /// A JavaScript number as JSON: whole numbers in the 64-bit range as integers, the rest as
 /// `f64`. JSON has no non-finite numbers: AWS answers `["Infinity"]` for `[1/0]` and
 /// `{"k":"Infinity"}` for `{'k': 1/0}` (measured with TestState, quoted in
 /// floci-io/floci#2783), so they become the strings JavaScript prints for them.
+#[inline]
 pub fn number(n: f64) -> Value {
+    // `as` saturates: i64::MAX stands for 2^63 and above, handled below.
+    let i = n as i64;
+    if i as f64 == n && i != i64::MAX {
+        return Value::Number(Number::from(i));
+    }
+    number_slow(n)
+}
+
+#[cold]
+fn number_slow(n: f64) -> Value {
     if n.is_nan() {
         return Value::String("NaN".into());
     }
     if n.is_infinite() {
         return Value::String(if n > 0.0 { "Infinity" } else { "-Infinity" }.into());
     }
-    if n.fract() == 0.0 {
-        // -2^63 ..= 2^63 - 1 and 0 ..= 2^64 - 1 are exact in f64 at these bounds.
-        if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
-            return Value::Number(Number::from(n as i64));
-        }
-        if (0.0..18_446_744_073_709_551_616.0).contains(&n) {
-            return Value::Number(Number::from(n as u64));
-        }
+    let u = n as u64;
+    if n >= 0.0 && u as f64 == n && u != u64::MAX {
+        return Value::Number(Number::from(u));
     }
     Number::from_f64(n).map_or(Value::Null, Value::Number)
+}
+
+/// Whether converting `v` as far as `need` goes would give `j`: compares without
+/// allocating, so a conversion made earlier can be reused ([`super::cache`]).
+pub(super) fn same_needed(v: &Value, j: &JValue, need: &Need) -> bool {
+    match (need, v) {
+        (Need::All, _) | (Need::Fields(_), Value::Null | Value::Bool(_)) => same(v, j),
+        (Need::Fields(_), Value::Number(_) | Value::String(_)) => same(v, j),
+        (Need::Fields(fields), Value::Object(m)) => {
+            let JValue::Object(jm) = j else { return false };
+            let mut theirs = jm.iter();
+            for (k, x) in m {
+                let Some((_, n)) = fields.iter().find(|(f, _)| f == k) else {
+                    continue;
+                };
+                match theirs.next() {
+                    Some((jk, jx)) if jk == k && same_needed(x, jx, n) => {}
+                    _ => return false,
+                }
+            }
+            theirs.next().is_none()
+        }
+        (Need::Fields(_), Value::Array(items)) => {
+            let JValue::Array(ja) = j else { return false };
+            ja.len() == items.len()
+                && items
+                    .iter()
+                    .zip(ja.iter())
+                    .all(|(x, jx)| same_needed(x, jx, need))
+        }
+    }
+}
+
+/// Whether `to_jvalue(v)` would give `j`.
+fn same(v: &Value, j: &JValue) -> bool {
+    match (v, j) {
+        (Value::Null, JValue::Null) => true,
+        (Value::Bool(a), JValue::Bool(b)) => a == b,
+        (Value::Number(a), JValue::Number(b)) => a.as_f64().unwrap_or(0.0).to_bits() == b.to_bits(),
+        (Value::String(a), JValue::String(b)) => a.as_str() == &**b,
+        (Value::Array(a), JValue::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| same(x, y))
+        }
+        (Value::Object(a), JValue::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|((ka, x), (kb, y))| ka == kb && same(x, y))
+        }
+        _ => false,
+    }
 }
 
 /// JavaScript's `typeof`-like name of a JSON value, as AWS names it in "Expected 'array',
