@@ -6,6 +6,17 @@
 //! executor: [`Expr`] (one expression), [`Payload`] (a field value in which expressions may
 //! sit anywhere: Arguments, Output, Assign, ItemSelector), [`Bindings`] (what an expression
 //! sees) and [`QueryError`] (AWS's `States.QueryEvaluationError` messages).
+//!
+//! For the validator: [`Expr::compile`] refuses what AWS refuses when a definition is created
+//! (text that is not JSONata, references to an input document at the top level), and
+//! [`Expr::mentions_states_field`] / [`Payload::mentions_states_field`] tell which `$states`
+//! fields an expression reads. For the executor: [`Expr::evaluate`] and the typed
+//! evaluations ([`Expr::evaluate_array`], [`Expr::evaluate_bool`], [`Expr::evaluate_string`],
+//! [`Expr::evaluate_integer`], [`Expr::evaluate_percentage`]) word every failure as AWS does.
+//!
+//! The parts: `facts` (what an expression reads, from its syntax tree), `value` (JSON in
+//! and out of the engine), `cache` (conversions reused between evaluations), `extras` (the
+//! functions Step Functions adds), `typed` (the typed evaluations).
 
 mod cache;
 mod extras;
@@ -49,10 +60,12 @@ pub const EVALUATION_TIMEOUT_MS: u64 = 2_000;
 /// overflow (quoted in floci-io/floci#2737); the engine counts about one level per operator.
 pub const MAX_EVALUATION_DEPTH: usize = 150;
 
-/// The largest payload AWS passes between states: 256 KiB of UTF-8 (Step Functions service
-/// quotas; `/work/shared/specs/asl.md` §1.12). A bigger state output is
-/// `States.DataLimitExceeded`, which the executor raises with the state's name.
-pub const PAYLOAD_LIMIT_BYTES: usize = 262_144;
+/// The most a result may hold, in bytes (a string's UTF-8, 8 for any other value). AWS
+/// accepts `[1..873782]` and refuses `[1..873783]`, accepts a string of 2^22 characters and
+/// refuses one of 2^23, with its memory-limit message (measured with TestState, quoted in
+/// floci-io/floci#2783); 8 bytes a number fits both. A result within it may still exceed
+/// the 256 KiB a state passes on: the executor raises that as `States.DataLimitExceeded`.
+pub const MAX_RESULT_BYTES: usize = 873_782 * 8;
 
 /// AWS's message for an evaluation that nests too deep (floci-io/floci#2737, quoted from a
 /// `TestState` cause; jsonata-js 2.0.6 has no such message, so it is AWS's own).
@@ -215,6 +228,10 @@ impl Expr {
         }
         value::from_jvalue(&v).map_err(|u| match u {
             Unsupported::Function => self.error(field, "returned an unsupported result type."),
+            Unsupported::TooLarge => self.error(
+                field,
+                &format!("threw an error during evaluation: {MEMORY_LIMIT}"),
+            ),
             Unsupported::TooDeep => self.error(
                 field,
                 &format!(

@@ -412,6 +412,43 @@ fn limits_turn_runaway_evaluations_into_errors() {
 }
 
 #[test]
+fn results_past_aws_memory_limit_fail() {
+    // AWS refuses a string of 2^23 characters and accepts one of 2^22 (floci-io/floci#2783).
+    assert!(
+        cause("{% $pad('', 8388608, 'x') %}").ends_with(
+            "threw an error during evaluation: Expression evaluation memory limit exceeded: Check for excessive memory usage"
+        )
+    );
+    assert_eq!(
+        eval("{% $length($pad('', 4194304, 'x')) %}", json!({})).unwrap(),
+        json!(4194304)
+    );
+    assert_eq!(
+        eval("{% $count([1..873782]) %}", json!({})).unwrap(),
+        json!(873782)
+    );
+}
+
+#[test]
+fn evaluation_never_panics() {
+    // Every expression that compiles evaluates to a value or an error, whatever it is.
+    let texts = [
+        "{% $states.input.a.b.c[0].d %}",
+        "{% $sort($states.input.x, function($a, $b) { $a > $b }) %}",
+        "{% $states.input ~> $keys() ~> $map(function($k) { $k & 'x' }) %}",
+        "{% $formatNumber(1, 'x') %}",
+        "{% $base64decode('!!!') %}",
+        "{% $states.input.x.% %}",
+        "{% $states.input.*.**[0] %}",
+        "{% $single($states.input.x) %}",
+        "{% $states.input.x@$v#$i.{'v': $v, 'i': $i} %}",
+    ];
+    for t in texts {
+        let _ = eval(t, json!({"x": [3, 1, 2], "a": {"b": 1}}));
+    }
+}
+
+#[test]
 fn deep_nesting_does_not_compile() {
     let text = format!("{{% {}1{} %}}", "[".repeat(10_000), "]".repeat(10_000));
     assert_eq!(
@@ -423,6 +460,25 @@ fn deep_nesting_does_not_compile() {
 }
 
 proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(512))]
+
+    #[test]
+    fn compile_and_evaluate_never_panic(
+        body in r#"[ $a-z0-9.\[\]\(\)\{\}:,;'+*/%&=<>!?~^#@|-]{0,24}"#
+    ) {
+        if let Ok(e) = Expr::compile(&format!("{{%$states.input{body}%}}")) {
+            let (input, ctx) = (json!({"a": [1, {"b": "c"}], "n": 2}), json!({}));
+            let mut rng = Rng::new(1);
+            let none = |_: &str| None;
+            let mut b = Bindings {
+                states: States { input: &input, context: &ctx, result: None, error_output: None },
+                variable: &none,
+                rng: &mut rng,
+            };
+            let _ = e.evaluate(&mut b, "Output");
+        }
+    }
+
     #[test]
     fn compile_never_panics(body in ".{0,64}") {
         let _ = Expr::compile(&format!("{{%{body}%}}"));

@@ -114,21 +114,38 @@ pub(super) enum Unsupported {
     Function,
     /// Nested deeper than [`MAX_RESULT_DEPTH`].
     TooDeep,
+    /// Larger than [`super::MAX_RESULT_BYTES`].
+    TooLarge,
 }
 
 /// Converts a defined result back to JSON (the caller handles a top-level undefined).
 pub(super) fn from_jvalue(v: &JValue) -> Result<Value, Unsupported> {
-    from_at(v, 0)
+    let mut budget = Budget(super::MAX_RESULT_BYTES);
+    from_at(v, 0, &mut budget)
 }
 
-fn from_at(v: &JValue, depth: usize) -> Result<Value, Unsupported> {
+/// The bytes a result may still take.
+struct Budget(usize);
+
+impl Budget {
+    #[inline]
+    fn take(&mut self, n: usize) -> Result<(), Unsupported> {
+        self.0 = self.0.checked_sub(n).ok_or(Unsupported::TooLarge)?;
+        Ok(())
+    }
+}
+
+fn from_at(v: &JValue, depth: usize, budget: &mut Budget) -> Result<Value, Unsupported> {
     Ok(match v {
         JValue::Null | JValue::Undefined => Value::Null,
         JValue::Bool(b) => Value::Bool(*b),
         JValue::Number(n) => number(*n),
-        JValue::String(s) => Value::String(s.to_string()),
-        JValue::Array(items) => from_array(items, depth + 1)?,
-        JValue::Object(m) => from_object(m, depth + 1)?,
+        JValue::String(s) => {
+            budget.take(s.len())?;
+            Value::String(s.to_string())
+        }
+        JValue::Array(items) => from_array(items, depth + 1, budget)?,
+        JValue::Object(m) => from_object(m, depth + 1, budget)?,
         JValue::Lambda(_) | JValue::Builtin { .. } | JValue::Regex { .. } => {
             return Err(Unsupported::Function);
         }
@@ -136,30 +153,31 @@ fn from_at(v: &JValue, depth: usize) -> Result<Value, Unsupported> {
 }
 
 #[inline(never)]
-fn from_array(items: &[JValue], depth: usize) -> Result<Value, Unsupported> {
+fn from_array(items: &[JValue], depth: usize, budget: &mut Budget) -> Result<Value, Unsupported> {
     if depth > MAX_RESULT_DEPTH {
         return Err(Unsupported::TooDeep);
     }
+    budget.take(8 * items.len())?;
     let mut out = Vec::with_capacity(items.len());
     for x in items {
         out.push(match x {
             JValue::Number(n) => number(*n),
-            JValue::String(s) => Value::String(s.to_string()),
-            other => from_at(other, depth)?,
+            other => from_at(other, depth, budget)?,
         });
     }
     Ok(Value::Array(out))
 }
 
 #[inline(never)]
-fn from_object(m: &JMap, depth: usize) -> Result<Value, Unsupported> {
+fn from_object(m: &JMap, depth: usize, budget: &mut Budget) -> Result<Value, Unsupported> {
     if depth > MAX_RESULT_DEPTH {
         return Err(Unsupported::TooDeep);
     }
     let mut out = Map::with_capacity(m.len());
     for (k, x) in m.iter() {
         if !x.is_undefined() {
-            out.insert(k.clone(), from_at(x, depth)?);
+            budget.take(8 + k.len())?;
+            out.insert(k.clone(), from_at(x, depth, budget)?);
         }
     }
     Ok(Value::Object(out))
