@@ -21,6 +21,14 @@ pub(super) struct Facts {
     pub names: Vec<String>,
     /// The references to an input document at the top level: `$`, `$$` or field names.
     pub top_level_input: Vec<String>,
+    /// The built-in functions called by name, with their number of arguments (to name the
+    /// function in an error message).
+    pub calls: Vec<(String, usize)>,
+    /// The ordering operators used (`<`, `<=`, `>`, `>=`), each once.
+    pub comparisons: Vec<&'static str>,
+    /// An operator jsonata-js added after 2.0.6, the version AWS runs: `??` or `?:`
+    /// (jsonata-js v2.1.0), which 2.0.6 does not parse.
+    pub newer_operator: Option<&'static str>,
 }
 
 impl Facts {
@@ -103,6 +111,26 @@ impl Walker {
             AstNode::Path { steps } => self.path(steps, d),
             AstNode::Parent(_) => self.parent_used = true,
             AstNode::Binary { lhs, rhs, op } => {
+                let comparison = match op {
+                    BinaryOp::Coalesce => {
+                        self.facts.newer_operator = Some("??");
+                        None
+                    }
+                    BinaryOp::Default => {
+                        self.facts.newer_operator = Some("?:");
+                        None
+                    }
+                    BinaryOp::LessThan => Some("<"),
+                    BinaryOp::LessThanOrEqual => Some("<="),
+                    BinaryOp::GreaterThan => Some(">"),
+                    BinaryOp::GreaterThanOrEqual => Some(">="),
+                    _ => None,
+                };
+                if let Some(c) = comparison
+                    && !self.facts.comparisons.contains(&c)
+                {
+                    self.facts.comparisons.push(c);
+                }
                 // `$x := …` binds `$x`; it does not read it.
                 if !(*op == BinaryOp::ColonEqual && matches!(**lhs, AstNode::Variable(_))) {
                     self.node(lhs, d);
@@ -110,8 +138,21 @@ impl Walker {
                 self.node(rhs, d);
             }
             AstNode::Unary { operand, .. } => self.node(operand, d),
-            AstNode::Function { name, args, .. } => {
+            AstNode::Function {
+                name,
+                args,
+                is_builtin,
+            } => {
                 self.mention(name);
+                if *is_builtin
+                    && !self
+                        .facts
+                        .calls
+                        .iter()
+                        .any(|(n, c)| n == name && *c == args.len())
+                {
+                    self.facts.calls.push((name.clone(), args.len()));
+                }
                 for a in args {
                     self.node(a, d);
                 }

@@ -21,6 +21,7 @@
 mod cache;
 mod extras;
 mod facts;
+mod messages;
 mod typed;
 mod value;
 
@@ -171,12 +172,19 @@ impl Expr {
         let source = text[2..text.len() - 2].to_string();
         let ast = match catch_unwind(|| jsonata_core::parser::parse(&source)) {
             Ok(Ok(ast)) => ast,
-            Ok(Err(e)) => return Err(invalid(e.to_string())),
+            Ok(Err(e)) => return Err(invalid(parse_message(&e.to_string()))),
             Err(_) => return Err(invalid("the expression could not be parsed".into())),
         };
         let Some(facts) = Facts::of(&ast) else {
             return Err(invalid("the expression is nested too deeply".into()));
         };
+        if let Some(op) = facts.newer_operator {
+            // jsonata-js 2.0.6 reads `??` as `?` then a second `?` it cannot start an
+            // operand with.
+            return Err(invalid(format!(
+                "S0211: The symbol ? cannot be used as a unary operator (the '{op}' operator came with JSONata 2.1; Step Functions runs 2.0.6)"
+            )));
+        }
         if !facts.top_level_input.is_empty() {
             return Err(facts
                 .top_level_input
@@ -265,17 +273,8 @@ impl Expr {
                 return self.error(field, "threw an internal error during evaluation.");
             }
         };
-        let message = from_code(e.message());
-        let message = match jsonata_core::evaluator::error_code_prefix(message) {
-            Some("D1011" | "U1001") => STACK_OVERFLOW,
-            Some("D2015" | "D2014") => MEMORY_LIMIT,
-            Some("D1012") => TIMEOUT,
-            // jsonata-js names no function in T1006 (its message template has no token);
-            // the engine appends `: $name`.
-            Some("T1006") => "T1006: Attempted to invoke a non-function",
-            _ => message,
-        };
-        let separator = if jsonata_core::evaluator::error_code_prefix(message).is_some() {
+        let message = engine_message(&e, &self.facts);
+        let separator = if jsonata_core::evaluator::error_code_prefix(&message).is_some() {
             ". "
         } else {
             ": "
@@ -335,7 +334,7 @@ fn run_engine(
 /// functions, value conversion) but without Step Functions' compile-time rules, which
 /// refuse any reference to an input document. For jsonata-js's own test suite
 /// (`tests/jsonata_suite.rs`), whose cases read one. `Ok(None)` is an undefined result;
-/// an error is the JSONata error code (`T2001`), or the message when there is none.
+/// an error is the message from its JSONata code on (`T2001: …`), as AWS quotes it.
 #[doc(hidden)]
 pub fn evaluate_document(
     source: &str,
@@ -344,7 +343,7 @@ pub fn evaluate_document(
 ) -> Result<Option<Value>, String> {
     let ast = match catch_unwind(|| jsonata_core::parser::parse(source)) {
         Ok(Ok(ast)) => ast,
-        Ok(Err(e)) => return Err(code_or_message(&e.to_string())),
+        Ok(Err(e)) => return Err(parse_message(&e.to_string())),
         Err(_) => return Err("panic while parsing".into()),
     };
     let facts = Facts::of(&ast).ok_or("nested too deeply")?;
@@ -359,9 +358,28 @@ pub fn evaluate_document(
         Ok(v) => value::from_jvalue(&v)
             .map(Some)
             .map_err(|u| format!("unsupported result: {u:?}")),
-        Err(Failure::Engine(e)) => Err(code_or_message(e.message())),
+        Err(Failure::Engine(e)) => Err(engine_message(&e, &facts).to_string()),
         Err(Failure::Panic) => Err("panic while evaluating".into()),
     }
+}
+
+/// The engine's message as AWS words it: from its JSONata code on, jsonata-js's text where
+/// the engine's differs, AWS's own for the limits.
+fn engine_message<'a>(e: &'a EvaluatorError, facts: &Facts) -> std::borrow::Cow<'a, str> {
+    let message = from_code(e.message());
+    match jsonata_core::evaluator::error_code_prefix(message) {
+        Some("D1011" | "U1001") => STACK_OVERFLOW.into(),
+        Some("D2015") => MEMORY_LIMIT.into(),
+        Some("D1012") => TIMEOUT.into(),
+        Some(_) => messages::jsonata_js(message, facts),
+        None => message.into(),
+    }
+}
+
+/// A parse error's message as jsonata-js words it (the tree is not there to name anything).
+fn parse_message(full: &str) -> String {
+    let message = from_code(full);
+    messages::jsonata_js(message, &Facts::default()).into_owned()
 }
 
 /// `msg` from its JSONata error code on (`Signature validation failed: T0410: …` is
@@ -374,12 +392,6 @@ fn from_code(msg: &str) -> &str {
                 && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
         })
         .map_or(msg, |i| &msg[i..])
-}
-
-/// The JSONata error code in `msg`, or `msg` when it has none.
-fn code_or_message(msg: &str) -> String {
-    let m = from_code(msg);
-    jsonata_core::evaluator::error_code_prefix(m).map_or_else(|| msg.to_string(), str::to_string)
 }
 
 /// The cache's names for `$states`' fields (a variable's is its name, which has no `.`).

@@ -120,6 +120,38 @@ fn engine_errors_read_as_on_aws() {
 }
 
 #[test]
+fn engine_messages_read_as_jsonata_js_words_them() {
+    // AWS quotes jsonata-js: `T0412: Argument 1 of function "sum" must be an array of
+    // "numbers"` (floci-io/floci#2668).
+    assert!(
+        cause("{% $sum(['a']) %}").ends_with(
+            r#"threw an error during evaluation. T0412: Argument 1 of function "sum" must be an array of "numbers""#
+        ),
+        "{}",
+        cause("{% $sum(['a']) %}")
+    );
+    assert!(
+        cause("{% $abs('x') %}").ends_with(
+            r#"threw an error during evaluation. T0410: Argument 1 of function "abs" does not match function signature"#
+        ),
+        "{}",
+        cause("{% $abs('x') %}")
+    );
+    assert!(
+        cause("{% 'a' - 1 %}")
+            .ends_with(r#"T2001: The left side of the "-" operator must evaluate to a number"#),
+        "{}",
+        cause("{% 'a' - 1 %}")
+    );
+    // jsonata-js's S0211 names the symbol.
+    let e = Expr::compile("{% > 1 %}").unwrap_err();
+    assert_eq!(
+        e.message,
+        r#"INVALID_JSONATA_EXPRESSION: S0211: The symbol ">" cannot be used as a unary operator"#
+    );
+}
+
+#[test]
 fn functions_in_results_are_refused() {
     for text in [
         "{% $sum %}",
@@ -285,6 +317,11 @@ fn top_level_input_references_do_not_compile() {
         "{% ($x := 1; $x) %}",
     ] {
         assert!(Expr::compile(text).is_ok(), "{text}");
+    }
+    // `??` and `?:` came with jsonata-js 2.1.0; AWS runs 2.0.6.
+    for text in ["{% $states.input.a ?? 1 %}", "{% $states.input.a ?: 1 %}"] {
+        let e = Expr::compile(text).unwrap_err();
+        assert_eq!(e.code(), "INVALID_JSONATA_EXPRESSION", "{e}");
     }
     let e = Expr::compile("{% 1 + %}").unwrap_err();
     assert_eq!(e.code(), "INVALID_JSONATA_EXPRESSION", "{e}");
