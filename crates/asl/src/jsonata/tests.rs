@@ -528,3 +528,12 @@ proptest! {
         let _ = Expr::compile(&format!("{{%{body}%}}"));
     }
 }
+
+#[test]
+fn compiled_expressions_cross_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Expr>();
+    shareable::<Payload>();
+    shareable::<CompileError>();
+    shareable::<QueryError>();
+}
