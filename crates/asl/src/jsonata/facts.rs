@@ -37,6 +37,7 @@ impl Facts {
         let mut w = Walker {
             facts: Facts::default(),
             parent_used: false,
+            dollar_dollar: false,
             too_deep: false,
         };
         w.node(ast, 0);
@@ -51,6 +52,11 @@ impl Facts {
             }
         }
         top_level_inputs(ast, 0, &mut facts.top_level_input);
+        // SPEC "JSONata Concepts": "Since the variable "$$" always refers to the entire
+        // input document, a JSONata expression MUST NOT reference "$$"" anywhere.
+        if w.dollar_dollar && !facts.top_level_input.iter().any(|n| n == "$$") {
+            facts.top_level_input.push("$$".into());
+        }
         Some(facts)
     }
 
@@ -74,6 +80,8 @@ impl Facts {
 struct Walker {
     facts: Facts,
     parent_used: bool,
+    /// `$$` appears somewhere.
+    dollar_dollar: bool,
     too_deep: bool,
 }
 
@@ -110,6 +118,11 @@ impl Walker {
             }
             AstNode::Path { steps } => self.path(steps, d),
             AstNode::Parent(_) => self.parent_used = true,
+            AstNode::ParentVariable(name) => {
+                if name.is_empty() {
+                    self.dollar_dollar = true;
+                }
+            }
             AstNode::Binary { lhs, rhs, op } => {
                 let comparison = match op {
                     BinaryOp::Coalesce => {
@@ -219,7 +232,6 @@ impl Walker {
             | AstNode::Undefined
             | AstNode::Placeholder
             | AstNode::Regex { .. }
-            | AstNode::ParentVariable(_)
             | AstNode::Wildcard
             | AstNode::Descendant => {}
         }

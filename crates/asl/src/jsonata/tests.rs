@@ -308,6 +308,8 @@ fn top_level_input_references_do_not_compile() {
         assert!(Expr::compile(text).is_err(), "{text}");
     }
     assert_eq!(Expr::compile_all("{% a + b + a %}").unwrap_err().len(), 2);
+    // `$$` is refused anywhere (SPEC "JSONata Concepts").
+    assert!(Expr::compile("{% $states.input.a.($$) %}").is_err());
     // Nested inside an expression, `$` and names refer to a value it produced.
     for text in [
         "{% $states.input.items[price > 10].name %}",
