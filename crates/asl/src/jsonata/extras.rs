@@ -14,11 +14,13 @@
 //! - `$parse(json)`: the value a JSON text denotes;
 //! - `$eval` does not exist on AWS: calling it fails with T1006 like any other non-function
 //!   (floci-io/floci#2737 quotes AWS: "T1006: Attempted to invoke a non-function");
-//! - `$shuffle` draws from the execution's generator, so a seeded execution repeats.
+//! - `$shuffle` draws from the execution's generator, so a seeded execution repeats;
+//! - `$now()` and `$millis()` read the executor's clock when it sets one ([`with_clock`]),
+//!   the same instant for every call in one evaluation, as in jsonata-js.
 //!
 //! Functions are registered per evaluation, only those the expression names.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use jsonata_core::evaluator::{Evaluator, EvaluatorError};
@@ -38,6 +40,31 @@ pub(super) const MAX_ITEMS: usize = 873_782;
 const HASH_ALGORITHMS: [&str; 5] = ["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"];
 
 type Shared = Rc<RefCell<Rng>>;
+
+thread_local! {
+    static CLOCK: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `$now()` and `$millis()` reading `now_millis` (milliseconds since the Unix
+/// epoch): the executor's virtual clock, so an execution repeats. Outside, they read the
+/// system clock.
+pub fn with_clock<R>(now_millis: i64, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<i64>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CLOCK.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CLOCK.with(|c| c.replace(Some(now_millis))));
+    f()
+}
+
+/// The instant `$now()` and `$millis()` answer for an evaluation starting now.
+fn now_millis() -> i64 {
+    CLOCK
+        .with(Cell::get)
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+}
 
 /// Registers, on `ev`, the functions among `names` that Step Functions adds or changes.
 /// `rng` is there when `names` holds one of the functions that draw from it.
@@ -64,6 +91,21 @@ pub(super) fn register(ev: &mut Evaluator, names: &[String], rng: Option<&Shared
             "shuffle" if let Some(rng) = rng => {
                 let rng = rng.clone();
                 ev.register_fn_override("shuffle", move |args: &[JValue]| shuffle(args, &rng))
+            }
+            "now" | "millis" => {
+                let ms = now_millis();
+                let _ = ev.register_fn_override("millis", move |args: &[JValue]| {
+                    arity("millis", args, 0)?;
+                    Ok(JValue::Number(ms as f64))
+                });
+                ev.register_fn_override("now", move |args: &[JValue]| {
+                    arity("now", args, 0)?;
+                    // jsonata-js: `new Date(millis).toISOString()`.
+                    let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+                    Ok(JValue::string(
+                        at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                    ))
+                })
             }
             "eval" => ev.register_fn_override("eval", |_: &[JValue]| {
                 Err(error("T1006: Attempted to invoke a non-function"))

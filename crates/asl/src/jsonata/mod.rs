@@ -41,6 +41,7 @@ use facts::Facts;
 use value::{Need, Unsupported};
 
 pub use cache::clear as clear_conversion_cache;
+pub use extras::with_clock;
 pub use typed::IntegerRange;
 pub use value::{number, type_name};
 

@@ -539,3 +539,20 @@ fn compiled_expressions_cross_threads() {
     shareable::<CompileError>();
     shareable::<QueryError>();
 }
+
+#[test]
+fn now_reads_the_executor_clock() {
+    let at = with_clock(1_764_842_400_123, || {
+        eval("{% [$now(), $millis(), $now() = $now()] %}", json!({})).unwrap()
+    });
+    assert_eq!(
+        at,
+        json!(["2025-12-04T10:00:00.123Z", 1_764_842_400_123i64, true])
+    );
+    // Outside, the system clock.
+    let ms = eval("{% $millis() %}", json!({}))
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(ms > 1_764_842_400_123);
+}
