@@ -69,15 +69,18 @@ pub const MAX_EVALUATION_DEPTH: usize = 150;
 /// the 256 KiB a state passes on: the executor raises that as `States.DataLimitExceeded`.
 pub const MAX_RESULT_BYTES: usize = 873_782 * 8;
 
-/// AWS's message for an evaluation that nests too deep (floci-io/floci#2737, quoted from a
-/// `TestState` cause; jsonata-js 2.0.6 has no such message, so it is AWS's own).
-const STACK_OVERFLOW: &str = "Stack overflow error: Check for non-terminating recursive function. Consider rewriting as tail-recursive.";
+/// AWS's message for an evaluation that nests too deep (floci-io/floci#2737 quotes a
+/// `TestState` cause, re-wrapped). It is the text of the time box jsonata-js 2.0.6's test
+/// runner installs (`timeboxExpression` in test/run-test-suite.js), two spaces included,
+/// which AWS prints without its code.
+const STACK_OVERFLOW: &str = "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.";
 
 /// AWS's message for an evaluation that holds too much (floci-io/floci#2737).
 const MEMORY_LIMIT: &str =
     "Expression evaluation memory limit exceeded: Check for excessive memory usage";
 
-/// jsonata-js 2.2's message for a timed-out evaluation (AWS's own wording is not known).
+/// The same time box's message for an evaluation that runs too long (AWS's wording for it
+/// is not recorded; it prints the depth one from the same place).
 const TIMEOUT: &str = "Expression evaluation timeout: Check for infinite loop";
 
 /// One compiled `{% … %}` expression.

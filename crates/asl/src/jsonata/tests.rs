@@ -430,7 +430,7 @@ fn limits_turn_runaway_evaluations_into_errors() {
     // AWS fails a 200-term sum on depth (floci-io/floci#2737).
     let chain = format!("{{% {} %}}", vec!["1"; 200].join("+"));
     assert!(
-        cause(&chain).ends_with("threw an error during evaluation: Stack overflow error: Check for non-terminating recursive function. Consider rewriting as tail-recursive."),
+        cause(&chain).ends_with("threw an error during evaluation: Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive."),
         "{}",
         cause(&chain)
     );
