@@ -113,6 +113,9 @@ async fn exec(a: AslExecArgs) -> Result<i32> {
         },
         seed: a.seed,
         max_transitions: a.max_transitions,
+        object_store: Some(asl::distributed::Store(std::sync::Arc::new(
+            objects::LocalS3::new(&a.s3_root),
+        ))),
         ..Options::default()
     };
     let exec = Executor::new(machine, registry);

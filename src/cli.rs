@@ -381,6 +381,7 @@ Examples:
   rsqlflow asl exec machine.asl.json --input '{\"date\": \"2024-01-01\"}'
   rsqlflow asl exec machine.asl.json --input @input.json --history history.json
   rsqlflow asl exec machine.asl.json --mocks MockConfigFile.json --test-case HappyPath
+  rsqlflow asl exec distributed-map.asl.json --s3-root .rsqlflow/s3   # ItemReader from local S3
 
 Task states need a handler: with --mocks, the states of the chosen test case are answered
 from the file (Step Functions Local's MockConfigFile format); any other Task fails as AWS
@@ -435,6 +436,11 @@ pub struct AslExecArgs {
     /// Stop an execution after this many state transitions (a loop guard).
     #[arg(long, default_value_t = 1_000_000)]
     pub max_transitions: u64,
+
+    /// Directory standing in for Amazon S3 (one subdirectory per bucket): where a Distributed
+    /// Map's ItemReader reads and its ResultWriter writes.
+    #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
+    pub s3_root: PathBuf,
 }
 
 const SAMPLE_EXAMPLES: &str = "\

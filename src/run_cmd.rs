@@ -330,7 +330,7 @@ async fn run_pipeline(
         claim: e.claim,
         state_dir: state_dir(),
         runner: prepared.runner.clone(),
-        scripts: prepared.scripts,
+        s3: prepared.scripts,
         real_time: e.real_time,
         inject_infra_failures: e.injections,
         send_success_notifications: e.send_success,

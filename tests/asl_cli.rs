@@ -71,17 +71,35 @@ fn validate_reports_every_problem_with_its_location() {
 }
 
 #[test]
-fn jsonata_is_refused_not_run() {
+fn jsonata_machines_validate_and_run() {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
         "j.json",
-        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% 1 + 1 %}", "End": true}}}"#,
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"n": "{% $states.input.n %}"}, "Output": "{% {'sum': $states.input.n + 1, 'range': $range(0, 6, 2)} %}", "End": true}}}"#,
     );
-    let (code, out, err) = run(dir.path(), &["asl", "exec", "j.json"]);
+    let (code, out, err) = run(dir.path(), &["asl", "validate", "j.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(
+        dir.path(),
+        &["asl", "exec", "j.json", "--input", r#"{"n": 41}"#],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v, serde_json::json!({"sum": 42, "range": [0, 2, 4, 6]}));
+    // An expression that does not parse is a validation problem at its field.
+    write(
+        dir.path(),
+        "bad.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": {"x": "{% 1 + %}"}, "End": true}}}"#,
+    );
+    let (code, _, err) = run(dir.path(), &["asl", "validate", "bad.json"]);
     assert_eq!(code, 1);
-    assert!(out.is_empty());
-    assert!(err.contains("JSONata is not supported yet"), "{err}");
+    assert!(err.contains("/States/A/Output/x"), "{err}");
+    // A value an expression cannot give fails the execution with States.QueryEvaluationError.
+    let (code, _, err) = run(dir.path(), &["asl", "exec", "j.json", "--input", "{}"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("States.QueryEvaluationError"), "{err}");
 }
 
 #[test]

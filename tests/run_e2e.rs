@@ -213,3 +213,86 @@ fn a_template_placeholder_the_local_run_cannot_fill_is_named() {
     );
     assert!(!dir.path().join(".rsqlflow/executions").exists() || logs(dir.path()).is_empty());
 }
+
+/// The execution's output, from its saved history, with the measured durations and the
+/// execution's name blanked.
+fn execution_output(dir: &Path, name: &str) -> Value {
+    let h: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!(".rsqlflow/executions/{name}.history.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    let last = h["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "ExecutionSucceeded", "{last}");
+    let mut out: Value = serde_json::from_str(
+        last["executionSucceededEventDetails"]["output"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    fn blank(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "durationSeconds" {
+                        *x = Value::Null;
+                    } else {
+                        blank(x);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    blank(&mut out);
+    // Batch job names hold the execution's name.
+    let text = out.to_string().replace(&format!("-{name}-"), "-EXECUTION-");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_jsonata_sample_runs_the_same_jobs_with_the_same_output() {
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["run", "--name", "jsonpath"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "run",
+            "state-machines/rsql-etl.jsonata.asl.json",
+            "--name",
+            "jsonata",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("jsonata SUCCEEDED"), "{out}");
+    let all_logs: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
+    assert!(
+        all_logs.contains("vacuum_analyze: customers 1500 regions 5 nations 25"),
+        "{all_logs}"
+    );
+    let (p, j) = (
+        execution_output(dir.path(), "jsonpath"),
+        execution_output(dir.path(), "jsonata"),
+    );
+    assert_eq!(p, j, "JSONPath output:\n{p:#}\nJSONata output:\n{j:#}");
+    assert_eq!(
+        p["loads"]["customer"]["customer_merge"]["status"],
+        "SUCCEEDED"
+    );
+    // The five jobs were submitted with Arguments built by JSONata (task token included).
+    let h: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".rsqlflow/executions/jsonata.history.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let submitted = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskSubmitted")
+        .count();
+    assert_eq!(submitted, 5);
+    assert_eq!(outbox(dir.path()).len(), 2);
+}

@@ -56,7 +56,9 @@ pub struct RunConfig {
     pub claim: Claim,
     pub state_dir: PathBuf,
     pub runner: Arc<dyn ScriptRunner>,
-    pub scripts: Arc<dyn objects::ObjectStore>,
+    /// S3 as the run sees it (local S3): the scripts bucket the jobs read, and the buckets a
+    /// Distributed Map's ItemReader and ResultWriter reach.
+    pub s3: Arc<dyn objects::ObjectStore>,
     pub real_time: bool,
     /// Spec names of jobs whose first attempts fail with an infrastructure error.
     pub inject_infra_failures: Vec<(String, u32)>,
@@ -369,6 +371,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
             asl::Mode::Accelerated
         },
         redrive: redrive.clone(),
+        object_store: Some(asl::distributed::Store(cfg.s3.clone())),
         ..asl::Options::default()
     };
     let execution_arn = opts.execution_arn();
@@ -396,7 +399,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     let (tx, rx) = bus::channel();
     let batch = LocalBatch::new(
         cfg.runner.clone(),
-        cfg.scripts.clone(),
+        cfg.s3.clone(),
         logs.clone(),
         tx,
         REGION,
@@ -423,7 +426,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
                 .unwrap_or_else(|| SUBMIT_JOB_FUNCTION.into()),
             settings: settings.clone(),
             batch: batch.clone(),
-            scripts: cfg.scripts.clone(),
+            scripts: cfg.s3.clone(),
         }),
     );
     let exec = asl::Executor::new(machine, registry);
