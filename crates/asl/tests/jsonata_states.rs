@@ -280,3 +280,36 @@ async fn states_in_branches_default_to_the_machine_language() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn now_and_millis_read_the_execution_clock() {
+    // The virtual clock starts at Options::start_time and a Wait of a day moves it: `$now()`
+    // and `$millis()` follow it, so an execution repeats.
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "Before", "States": {
+        "Before": {"Type": "Pass", "Assign": {"t0": "{% $millis() %}"}, "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 86400, "Next": "After"},
+        "After": {"Type": "Pass", "Output": "{% {'now': $now(), 'elapsed': $millis() - $t0} %}", "End": true}}});
+    let m = asl::validate(&def).unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339("2024-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let r = Executor::new(m, Registry::new())
+        .run(
+            json!({}),
+            Options {
+                start_time: start,
+                ..Options::default()
+            },
+        )
+        .await;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.cause);
+    let out = r.output.unwrap();
+    assert_eq!(out["elapsed"], json!(86_400_000));
+    assert!(
+        out["now"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-06-02T00:00:00"),
+        "{out}"
+    );
+}

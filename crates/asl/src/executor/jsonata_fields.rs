@@ -132,7 +132,10 @@ impl Entered<'_, '_> {
             variable: &look,
             rng: &mut rng,
         };
-        f(&mut b).map_err(|e| self.query_failure(&e.cause))
+        // `$now()` and `$millis()` read the execution's clock (virtual by default), so an
+        // execution repeats.
+        let now = self.run.now().timestamp_millis();
+        crate::jsonata::with_clock(now, || f(&mut b)).map_err(|e| self.query_failure(&e.cause))
     }
 }
 
