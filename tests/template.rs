@@ -64,6 +64,16 @@ const STAR_RESOURCE_ALLOWED: &[(&str, &str, &str)] = &[
         "xray:*",
         "X-Ray trace-writing actions have no resource-level permissions",
     ),
+    (
+        "LoadPrefixStateMachine",
+        "logs:*",
+        "CloudWatch Logs vended-log delivery actions have no resource-level permissions",
+    ),
+    (
+        "LoadPrefixStateMachine",
+        "xray:*",
+        "X-Ray trace-writing actions have no resource-level permissions",
+    ),
 ];
 
 /// Whether one allowlist entry covers `action` on resource `id`.
