@@ -31,8 +31,10 @@ pub enum Segment {
     Wildcard,
     /// `[start:end:step]`.
     Slice(Option<i64>, Option<i64>, Option<i64>),
-    /// `..name` / `..*`.
-    DeepScan(Option<String>),
+    /// `..` followed by a step (`..name`, `..*`, `..[0]`, `..['a','b']`, `..[?(...)]`): the
+    /// step applied to the node and to every object and array below it, in document order
+    /// (Jayway's `ScanPathToken`).
+    DeepScan(Box<Segment>),
     /// `[?(expr)]`.
     Filter(Box<Filter>),
     /// `.length()`.
@@ -103,8 +105,10 @@ impl Path {
             text: text.to_string(),
             reason: reason.to_string(),
         };
+        // Jayway trims the path before compiling it (`PathCompiler.compile`: `ci.trim()`).
+        let trimmed = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         let mut p = Parser {
-            s: text.as_bytes(),
+            s: trimmed.as_bytes(),
             i: 0,
             terms: 0,
             nest: 0,
@@ -119,7 +123,7 @@ impl Path {
             while p.peek().is_some_and(is_name_char) {
                 p.i += 1;
             }
-            Root::Variable(text[start..p.i].to_string())
+            Root::Variable(trimmed[start..p.i].to_string())
         } else {
             Root::Input
         };
@@ -141,20 +145,64 @@ impl Path {
 
     /// Whether the path names at most one node (no wildcards, slices, filters, unions or
     /// deep scans).
+    ///
+    /// A multi-property bracket as the last step (`$.o['a','b']`) is definite too: Jayway merges
+    /// the properties into one object there (`PropertyPathToken.isTokenDefinite`:
+    /// "in case of leaf multiprops will be merged, so it's kinda definite").
     pub fn is_definite(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_) | Segment::Length))
+        match self.segments.split_last() {
+            Some((Segment::Fields(_), rest)) => rest.iter().all(is_single_node),
+            _ => self.segments.iter().all(is_single_node),
+        }
     }
 
-    /// Whether this is a reference path (one node, no operators).
+    /// Whether this is a reference path: one node, and none of the operators `@ , : ?`
+    /// (SPEC "Reference Paths"), so no multi-property brackets.
     pub fn is_reference(&self) -> bool {
-        self.is_definite()
+        self.segments.iter().all(is_single_node)
     }
 
     /// Evaluates against `doc`. A definite path gives its node or [`NoResults`]; an indefinite
     /// one gives an array of every match (possibly empty).
     pub fn eval(&self, doc: &Value) -> Result<Value, NoResults> {
+        // Jayway merges a multi-property bracket in last place into one object of the
+        // properties present (absent ones are skipped: MultiPropTest
+        // `multi_prop_can_be_read_from_root`, "current semantics: absent props are skipped").
+        if let Some((Segment::Fields(names), rest)) = self.segments.split_last() {
+            let prefix = Path {
+                root: self.root.clone(),
+                segments: rest.to_vec(),
+                text: String::new(),
+            };
+            if prefix.is_definite() {
+                let parent = prefix.eval(doc).map_err(|e| {
+                    // The prefix's last step is not the leaf of the whole path.
+                    let message = match prefix.segments.last() {
+                        Some(Segment::Field(_)) if e.message.starts_with("No results") => {
+                            format!("Missing property in path {}", prefix.render())
+                        }
+                        _ => self.no_results().message,
+                    };
+                    NoResults {
+                        rendered: self.render(),
+                        message,
+                    }
+                })?;
+                return match merge_fields(&parent, names) {
+                    Some(m) => Ok(m),
+                    None => Err(self.no_results()),
+                };
+            }
+            let Value::Array(parents) = prefix.eval(doc)? else {
+                return Ok(Value::Array(Vec::new()));
+            };
+            return Ok(Value::Array(
+                parents
+                    .iter()
+                    .filter_map(|p| merge_fields(p, names))
+                    .collect(),
+            ));
+        }
         if self.is_definite() {
             let mut cur = doc;
             let owned;
@@ -195,7 +243,13 @@ impl Path {
             return Ok(cur.clone());
         }
         let mut current: Vec<&Value> = vec![doc];
-        for seg in &self.segments {
+        let last = self.segments.len().saturating_sub(1);
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i == last
+                && let Some(merged) = merge_leaf(seg, &current)
+            {
+                return Ok(Value::Array(merged));
+            }
             let mut next = Vec::new();
             for v in current {
                 step(seg, v, doc, &mut next);
@@ -260,11 +314,26 @@ fn render_segment(seg: &Segment) -> String {
             a.map(|v| v.to_string()).unwrap_or_default(),
             b.map(|v| v.to_string()).unwrap_or_default()
         ),
-        Segment::DeepScan(Some(n)) => format!("..['{n}']"),
-        Segment::DeepScan(None) => "..[*]".into(),
+        Segment::DeepScan(target) => format!("..{}", render_segment(target)),
         Segment::Filter(_) => "[?]".into(),
         Segment::Length => ".length()".into(),
     }
+}
+
+fn is_single_node(s: &Segment) -> bool {
+    matches!(s, Segment::Field(_) | Segment::Index(_) | Segment::Length)
+}
+
+/// The object of those `names` that `v` has, in the bracket's order; `None` when `v` is not
+/// an object (Jayway's `handleObjectProperty`, multi-property case).
+fn merge_fields(v: &Value, names: &[String]) -> Option<Value> {
+    let o = v.as_object()?;
+    Some(Value::Object(
+        names
+            .iter()
+            .filter_map(|n| o.get(n).map(|x| (n.clone(), x.clone())))
+            .collect(),
+    ))
 }
 
 fn index(a: &[Value], n: i64) -> Option<&Value> {
@@ -319,45 +388,101 @@ fn step<'a>(seg: &Segment, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Valu
                 }
             }
         }
-        Segment::DeepScan(name) => deep(v, name.as_deref(), out),
-        Segment::Filter(f) => {
-            let items: Vec<&Value> = match v {
-                Value::Array(a) => a.iter().collect(),
-                Value::Object(o) => o.values().collect(),
-                _ => Vec::new(),
-            };
-            for it in items {
-                if filter_matches(f, it, root) {
-                    out.push(it)
-                }
+        Segment::DeepScan(target) => {
+            for node in walk(v) {
+                scan_step(target, node, root, out);
             }
         }
+        // Jayway's `PredicatePathToken`: a filter tests each element of an array, but an
+        // object as a whole (`$[2]['d'][?(@.random)]` keeps `d` itself: IssuesTest
+        // `issue_131_3`); anything else gives nothing.
+        Segment::Filter(f) => match v {
+            Value::Array(a) => out.extend(a.iter().filter(|it| filter_matches(f, it, root))),
+            Value::Object(_) if filter_matches(f, v, root) => out.push(v),
+            _ => {}
+        },
         Segment::Length => {}
     }
 }
 
-/// Recursive descent (`..`), in document order, without recursion: the input may nest
-/// arbitrarily deep.
-fn deep<'a>(v: &'a Value, name: Option<&str>, out: &mut Vec<&'a Value>) {
+/// Every object and array from `v` down, `v` first, in document order (the nodes Jayway's
+/// `ScanPathToken.walk` visits), without recursion: the input may nest arbitrarily deep.
+fn walk(v: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
             Value::Object(o) => {
-                for (k, x) in o {
-                    if name.is_none_or(|n| n == k) {
-                        out.push(x);
-                    }
-                }
+                out.push(v);
                 stack.extend(o.values().rev());
             }
             Value::Array(a) => {
-                if name.is_none() {
-                    out.extend(a.iter());
-                }
+                out.push(v);
                 stack.extend(a.iter().rev());
             }
             _ => {}
         }
+    }
+    out
+}
+
+/// The step after `..` on one visited node. Jayway applies a property step to objects only,
+/// an index or slice to arrays only, a wildcard to both, and a filter to the node itself
+/// (`ScanPathToken.createScanPredicate`).
+fn scan_step<'a>(target: &Segment, node: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
+    match target {
+        Segment::Field(_) | Segment::Fields(_) => {
+            if node.is_object() {
+                step(target, node, root, out)
+            }
+        }
+        Segment::Index(_) | Segment::Indexes(_) | Segment::Slice(..) => {
+            if node.is_array() {
+                step(target, node, root, out)
+            }
+        }
+        Segment::Wildcard => step(target, node, root, out),
+        Segment::Filter(f) => {
+            if filter_matches(f, node, root) {
+                match node {
+                    Value::Array(a) => {
+                        out.extend(a.iter().filter(|it| filter_matches(f, it, root)))
+                    }
+                    _ => out.push(node),
+                }
+            }
+        }
+        Segment::DeepScan(_) | Segment::Length => {}
+    }
+}
+
+/// A multi-property bracket as the last step of an indefinite path: one merged object per
+/// object matched (MultiPropTest `multi_props_can_be_in_the_middle` is the non-leaf case,
+/// which iterates instead). After `..`, only objects holding every property count
+/// (DeepScanTest `when_deep_scanning_leaf_multi_props_work`). `None` for any other step.
+fn merge_leaf(seg: &Segment, current: &[&Value]) -> Option<Vec<Value>> {
+    match seg {
+        Segment::Fields(names) => Some(
+            current
+                .iter()
+                .filter_map(|v| merge_fields(v, names))
+                .collect(),
+        ),
+        Segment::DeepScan(target) => match target.as_ref() {
+            Segment::Fields(names) => Some(
+                current
+                    .iter()
+                    .flat_map(|v| walk(v))
+                    .filter(|n| {
+                        n.as_object()
+                            .is_some_and(|o| names.iter().all(|k| o.contains_key(k)))
+                    })
+                    .filter_map(|n| merge_fields(n, names))
+                    .collect(),
+            ),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -470,16 +595,15 @@ impl Parser<'_> {
                 b'.' => {
                     self.i += 1;
                     if self.eat(b'.') {
-                        if self.eat(b'*') {
-                            out.push(Segment::DeepScan(None));
-                        } else if self.peek() == Some(b'[') {
-                            // `..['name']`
-                            self.i += 1;
-                            let names = self.bracket_names()?;
-                            out.push(Segment::DeepScan(names.into_iter().next()));
+                        let target = if self.eat(b'*') {
+                            Segment::Wildcard
+                        } else if self.eat(b'[') {
+                            self.ws();
+                            self.bracket()?
                         } else {
-                            out.push(Segment::DeepScan(Some(self.dot_name()?)));
-                        }
+                            Segment::Field(self.dot_name()?)
+                        };
+                        out.push(Segment::DeepScan(Box::new(target)));
                     } else if self.eat(b'*') {
                         out.push(Segment::Wildcard);
                     } else if self.peek() == Some(b'[') {
@@ -500,6 +624,10 @@ impl Parser<'_> {
                     self.ws();
                     out.push(self.bracket()?);
                 }
+                // Jayway reads a name straight after a step as a property
+                // (`$..[*]foo`: DeepScanTest `when_deep_scanning_illegal_predicate_is_ignored`).
+                b' ' => return Err("unexpected ' '".into()),
+                _ if !out.is_empty() => out.push(Segment::Field(self.dot_name()?)),
                 _ => return Err(format!("unexpected '{}'", c as char)),
             }
         }
@@ -526,17 +654,51 @@ impl Parser<'_> {
         String::from_utf8(name).map_err(|_| "invalid UTF-8 in field name".into())
     }
 
-    fn quoted(&mut self) -> Result<String, String> {
+    /// A quoted name in brackets or a quoted string in a filter.
+    ///
+    /// In a bracket name only the quote itself is escaped, and other backslashes are kept:
+    /// AWS found the key `Test\""Name"` with the path `$['Test\""Name"']`
+    /// (scenarios/base_scenarios.escape_sequence_parsing__ESCAPE_SEQUENCES_JSONPATH, recorded
+    /// on AWS), where current Jayway would unescape `\"` to `"`. A filter's string literal is
+    /// unescaped the way Jayway does (`Utils.unescape`: `\\` is `\`, InlineFilterTest
+    /// `escaped_literals2`); no AWS recording covers it.
+    fn quoted(&mut self, unescape: bool) -> Result<String, String> {
         let q = self.peek().ok_or("unterminated brackets")?;
         self.i += 1;
         let mut out = Vec::new();
         loop {
             let c = self.peek().ok_or("unterminated quoted name")?;
             self.i += 1;
-            if c == b'\\' && self.peek() == Some(q) {
-                // Only the quote itself is escaped; other backslashes are literal.
+            if c == b'\\' && !unescape {
+                if self.peek() == Some(q) {
+                    self.i += 1;
+                    out.push(q);
+                } else {
+                    out.push(c);
+                }
+            } else if c == b'\\' {
+                let n = self.peek().ok_or("unterminated quoted name")?;
                 self.i += 1;
-                out.push(q);
+                match n {
+                    b'r' => out.push(b'\r'),
+                    b'f' => out.push(0x0c),
+                    b't' => out.push(b'\t'),
+                    b'n' => out.push(b'\n'),
+                    b'b' => out.push(0x08),
+                    b'u' => {
+                        let hex = self
+                            .s
+                            .get(self.i..self.i + 4)
+                            .and_then(|h| std::str::from_utf8(h).ok())
+                            .and_then(|h| u32::from_str_radix(h, 16).ok())
+                            .ok_or("invalid \\u escape")?;
+                        self.i += 4;
+                        let ch = char::from_u32(hex).unwrap_or(char::REPLACEMENT_CHARACTER);
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    }
+                    other => out.push(other),
+                }
             } else if c == q {
                 break;
             } else {
@@ -550,7 +712,7 @@ impl Parser<'_> {
         let mut names = Vec::new();
         loop {
             self.ws();
-            names.push(self.quoted()?);
+            names.push(self.quoted(false)?);
             self.ws();
             if self.eat(b',') {
                 continue;
@@ -771,7 +933,7 @@ impl Parser<'_> {
                     Operand::Root(segs)
                 })
             }
-            Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Value::String(self.quoted(true)?))),
             _ => {
                 let start = self.i;
                 while self.peek().is_some_and(|c| {
@@ -817,6 +979,55 @@ mod tests {
         assert_eq!(
             Path::parse("$.items[-1].v").unwrap().eval(&doc).unwrap(),
             json!(3)
+        );
+    }
+
+    #[test]
+    fn multi_property_brackets() {
+        // Jayway merges a last-place multi-property bracket into one object (MultiPropTest).
+        let doc = json!({"o": {"a": 1, "b": 2, "c": 3}, "n": 5});
+        let p = Path::parse("$.o['a','b']").unwrap();
+        assert!(p.is_definite());
+        assert!(!p.is_reference());
+        assert_eq!(p.eval(&doc).unwrap(), json!({"a": 1, "b": 2}));
+        assert_eq!(p.render(), "$['o']['a','b']");
+        assert_eq!(
+            Path::parse("$.o['b','x']").unwrap().eval(&doc).unwrap(),
+            json!({"b": 2})
+        );
+        // Over a missing or non-object parent a definite path finds nothing.
+        let e = Path::parse("$.x['a','b']").unwrap().eval(&doc).unwrap_err();
+        assert_eq!(e.message, "Missing property in path $['x']");
+        assert!(Path::parse("$.n['a','b']").unwrap().eval(&doc).is_err());
+        // Whatever the values are.
+        let p = Path::parse("$['o','n']").unwrap();
+        assert_eq!(
+            p.eval(&doc).unwrap(),
+            json!({"o": {"a": 1, "b": 2, "c": 3}, "n": 5})
+        );
+        // After an indefinite step, one merged object per object matched.
+        let p = Path::parse("$[*]['a','c']").unwrap();
+        assert!(!p.is_definite());
+        assert_eq!(p.eval(&doc).unwrap(), json!([{"a": 1, "c": 3}]));
+    }
+
+    #[test]
+    fn filters_test_objects_whole_and_array_items() {
+        let doc = json!({"d": {"random": null, "date": 1}, "a": [{"x": 1}, {"y": 2}]});
+        assert_eq!(
+            Path::parse("$.d[?(@.random)].date")
+                .unwrap()
+                .eval(&doc)
+                .unwrap(),
+            json!([1])
+        );
+        assert_eq!(
+            Path::parse("$.a[?(@.x)]").unwrap().eval(&doc).unwrap(),
+            json!([{"x": 1}])
+        );
+        assert_eq!(
+            Path::parse("$..[?(@.y)]").unwrap().eval(&doc).unwrap(),
+            json!([{"y": 2}])
         );
     }
 
