@@ -61,7 +61,8 @@ pub enum Operand {
     Literal(Value),
 }
 
-/// A comparison operator in a filter.
+/// A comparison operator in a filter: the symbols, and Jayway's word operators
+/// (`RelationalOperator`, matched case-insensitively).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CmpOp {
     Eq,
@@ -70,6 +71,38 @@ pub enum CmpOp {
     Le,
     Gt,
     Ge,
+    /// `in`: the left value is one of the right array's.
+    In,
+    /// `nin`: not `in`.
+    Nin,
+    /// `size`: the left string's, array's or object's length is the right number.
+    Size,
+    /// `empty`: whether the left string, array or object is empty is the right boolean.
+    Empty,
+    /// `contains`: the left string contains the right string, or the left array the value.
+    Contains,
+    /// `subsetof`: every item of the left array is in the right one.
+    SubsetOf,
+    /// `anyof`: some item of the left array is in the right one.
+    AnyOf,
+    /// `noneof`: no item of the left array is in the right one.
+    NoneOf,
+}
+
+impl CmpOp {
+    fn word(w: &str) -> Option<CmpOp> {
+        Some(match w.to_ascii_uppercase().as_str() {
+            "IN" => CmpOp::In,
+            "NIN" => CmpOp::Nin,
+            "SIZE" => CmpOp::Size,
+            "EMPTY" => CmpOp::Empty,
+            "CONTAINS" => CmpOp::Contains,
+            "SUBSETOF" => CmpOp::SubsetOf,
+            "ANYOF" => CmpOp::AnyOf,
+            "NONEOF" => CmpOp::NoneOf,
+            _ => return None,
+        })
+    }
 }
 
 /// A parsed path.
@@ -521,8 +554,53 @@ fn filter_matches(f: &Filter, cur: &Value, root: &Value) -> bool {
     }
 }
 
+/// Jayway's `EvaluatorFactory` evaluators.
 fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
     use std::cmp::Ordering;
+    let within = |x: &Value, list: &Value| {
+        list.as_array()
+            .is_some_and(|a| a.iter().any(|y| crate::intrinsic::json_eq(x, y)))
+    };
+    match op {
+        CmpOp::In => return within(l, r),
+        CmpOp::Nin => return !within(l, r),
+        CmpOp::Size => {
+            let Some(n) = r.as_u64() else { return false };
+            return match l {
+                Value::String(s) => s.encode_utf16().count() as u64 == n,
+                Value::Array(a) => a.len() as u64 == n,
+                Value::Object(o) => o.len() as u64 == n,
+                _ => false,
+            };
+        }
+        CmpOp::Empty => {
+            let Some(b) = r.as_bool() else { return false };
+            return match l {
+                Value::String(s) => s.is_empty() == b,
+                Value::Array(a) => a.is_empty() == b,
+                Value::Object(o) => o.is_empty() == b,
+                _ => false,
+            };
+        }
+        CmpOp::Contains => {
+            return match (l, r) {
+                (Value::String(a), Value::String(b)) => a.contains(b.as_str()),
+                (Value::Array(_), _) => within(r, l),
+                _ => false,
+            };
+        }
+        CmpOp::SubsetOf | CmpOp::AnyOf | CmpOp::NoneOf => {
+            let (Some(a), true) = (l.as_array(), r.is_array()) else {
+                return false;
+            };
+            return match op {
+                CmpOp::SubsetOf => a.iter().all(|x| within(x, r)),
+                CmpOp::AnyOf => a.iter().any(|x| within(x, r)),
+                _ => !a.iter().any(|x| within(x, r)),
+            };
+        }
+        _ => {}
+    }
     let ord = match (l, r) {
         (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
@@ -542,6 +620,7 @@ fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
         CmpOp::Le => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
+        _ => false,
     }
 }
 
@@ -611,9 +690,15 @@ impl Parser<'_> {
                         continue;
                     } else {
                         let name = self.dot_name()?;
-                        if name == "length" && self.s[self.i..].starts_with(b"()") {
-                            self.i += 2;
-                            out.push(Segment::Length);
+                        if self.peek() == Some(b'(') {
+                            // A name before '(' is a function (Jayway's
+                            // `readPropertyOrFunctionToken`); only length() is implemented.
+                            if name == "length" && self.s[self.i..].starts_with(b"()") {
+                                self.i += 2;
+                                out.push(Segment::Length);
+                            } else {
+                                return Err(format!("the path function {name}() is not supported"));
+                            }
                         } else {
                             out.push(Segment::Field(name));
                         }
@@ -642,7 +727,7 @@ impl Parser<'_> {
                 self.i += 2;
                 continue;
             }
-            if c == b'.' || c == b'[' || c == b' ' {
+            if c == b'.' || c == b'[' || c == b' ' || c == b'(' {
                 break;
             }
             name.push(c);
@@ -891,7 +976,60 @@ impl Parser<'_> {
                 return Ok(Filter::Compare(l, op, r));
             }
         }
+        // A word operator runs to the next blank (Jayway's `readRelationalOperator`).
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            self.i += 1;
+        }
+        if self.i > start && self.peek() == Some(b' ') {
+            let w = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
+            if let Some(op) = CmpOp::word(w) {
+                let r = self.operand()?;
+                return Ok(Filter::Compare(l, op, r));
+            }
+        }
+        self.i = start;
+        // Without an operator the value must be a path: Jayway's `readExpression` turns it
+        // into an existence check, and a literal there is an error (FilterCompilerTest
+        // `invalid_filters_does_not_compile`: `[?(!5)]`, `[?(!'foo')]`).
+        if matches!(l, Operand::Literal(_)) {
+            return Err("a filter term without a comparison must be a path".into());
+        }
         Ok(Filter::Exists(l))
+    }
+
+    /// A JSON array or object in a filter (`@.a in [1,2]`): Jayway's `readJsonLiteral`, whose
+    /// parser also takes single-quoted strings.
+    fn json_literal(&mut self) -> Result<Operand, String> {
+        let start = self.i;
+        let mut depth = 0usize;
+        let mut quote: Option<u8> = None;
+        while let Some(c) = self.peek() {
+            self.i += 1;
+            match (quote, c) {
+                (Some(_), b'\\') => self.i += 1,
+                (Some(q), _) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'\'' | b'"') => quote = Some(c),
+                (None, b'[' | b'{') => depth += 1,
+                (None, b']' | b'}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if depth != 0 {
+            return Err("unterminated JSON value in a filter".into());
+        }
+        let t = std::str::from_utf8(&self.s[start..self.i.min(self.s.len())])
+            .map_err(|e| e.to_string())?;
+        serde_json::from_str(t)
+            .or_else(|_| serde_json::from_str(&t.replace('\'', "\"")))
+            .map(Operand::Literal)
+            .map_err(|_| format!("invalid JSON value '{t}' in a filter"))
     }
 
     fn operand(&mut self) -> Result<Operand, String> {
@@ -901,19 +1039,32 @@ impl Parser<'_> {
                 let rel = self.peek() == Some(b'@');
                 self.i += 1;
                 let start = self.i;
-                // Segments end at whitespace, an operator or the closing parenthesis.
-                let mut depth = 0;
+                // Segments end at whitespace, an operator or the closing parenthesis, outside
+                // brackets, parentheses and quotes (FilterCompilerTest
+                // `string_can_contain_path_chars`: `@[')]@$)]']`).
+                let (mut depth, mut parens) = (0i32, 0i32);
+                let mut quote: Option<u8> = None;
                 while let Some(c) = self.peek() {
-                    match c {
-                        b'[' => depth += 1,
-                        b']' => depth -= 1,
-                        b' ' | b'=' | b'!' | b'<' | b'>' | b')' | b'&' | b'|' if depth == 0 => {
+                    match (quote, c) {
+                        (Some(_), b'\\') => self.i += 1,
+                        (Some(q), _) if c == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, b'\'' | b'"') => quote = Some(c),
+                        (None, b'[') => depth += 1,
+                        (None, b']') => depth -= 1,
+                        (None, b'(') => parens += 1,
+                        (None, b')') if parens > 0 => parens -= 1,
+                        (None, b' ' | b'=' | b'!' | b'<' | b'>' | b')' | b'&' | b'|')
+                            if depth == 0 && parens == 0 =>
+                        {
                             break;
                         }
                         _ => {}
                     }
                     self.i += 1;
                 }
+                let end = self.i.min(self.s.len());
+                self.i = end;
                 let mut sub = Parser {
                     s: &self.s[start..self.i],
                     i: 0,
@@ -934,6 +1085,7 @@ impl Parser<'_> {
                 })
             }
             Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Value::String(self.quoted(true)?))),
+            Some(b'[') | Some(b'{') => self.json_literal(),
             _ => {
                 let start = self.i;
                 while self.peek().is_some_and(|c| {

@@ -70,14 +70,34 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "regular-expression filters (`=~ /re/`) are not implemented: asl has no regex dependency",
     ),
     (
-        "InlineFilterTest::filter_evaluation_does_not_break_path_evaluation",
-        "$[?(@.s size @.expected_size)]",
-        "Jayway's word operators (size, in, nin, subsetof, anyof, noneof, empty) are not implemented",
-    ),
-    (
         "PathCompilerTest::a_bracket_notation_property_token_can_be_compiled",
         "$[\"prop\"]",
         "the rendering always quotes names with ' (Jayway keeps the path's own quote); only error messages show it",
+    ),
+    (
+        "FilterCompilerTest::valid_filters_compile",
+        "$[?(@.message.min() > 10)]",
+        "path functions other than length() (min, max, avg, stddev, sum, keys, first, last, index, concat, append) are not implemented",
+    ),
+    (
+        "FilterCompilerTest::valid_filters_compile",
+        "$[?(@.message.min()==10)]",
+        "path functions other than length() (min, max, avg, stddev, sum, keys, first, last, index, concat, append) are not implemented",
+    ),
+    (
+        "FilterCompilerTest::valid_filters_compile",
+        "$[?(10 == @.message.min())]",
+        "path functions other than length() (min, max, avg, stddev, sum, keys, first, last, index, concat, append) are not implemented",
+    ),
+    (
+        "FilterCompilerTest::valid_filters_compile",
+        "$[?(@.name =~ /.*?/i)]",
+        "regular-expression filters (`=~ /re/`) are not implemented: asl has no regex dependency",
+    ),
+    (
+        "FilterCompilerTest::valid_filters_compile",
+        "$[?(@.name =~ /.*?/)]",
+        "regular-expression filters (`=~ /re/`) are not implemented: asl has no regex dependency",
     ),
 ];
 
@@ -117,6 +137,9 @@ fn check(case: &Value, docs: &BTreeMap<String, Value>) -> Result<(), String> {
         };
     }
     let path = parsed.map_err(|e| format!("does not parse: {e}"))?;
+    if case["compiles"] == true {
+        return Ok(());
+    }
     if let Some(r) = case["rendered"].as_str() {
         let got = path.render();
         if got != r {
