@@ -29,7 +29,12 @@ pub enum Segment {
     Indexes(Vec<i64>),
     /// `[*]` or `.*`.
     Wildcard,
-    /// `[start:end:step]`.
+    /// `[start:end]` or `[start:end:step]`, start or end given.
+    ///
+    /// Jayway reads no step: it splits the bracket on ':' and keeps the first two parts
+    /// (`ArraySliceOperation.parse`), so on AWS `[1:5:2]` would be `[1:5]`. The executor still
+    /// steps when a step is given (`tests/arithmetic.rs` `slices_with_huge_steps_end` relies
+    /// on it); two-part slices follow Jayway exactly.
     Slice(Option<i64>, Option<i64>, Option<i64>),
     /// `..` followed by a step (`..name`, `..*`, `..[0]`, `..['a','b']`, `..[?(...)]`): the
     /// step applied to the node and to every object and array below it, in document order
@@ -353,6 +358,27 @@ fn render_segment(seg: &Segment) -> String {
     }
 }
 
+/// The indexes a slice visits, as Jayway's `ArraySliceToken` computes them. `[from:]` and
+/// `[:to]` count a negative bound from the end; `[from:to]` does not, and visits
+/// `from..min(to, len)` index by index, a negative index counting from the end: `[-2:5]` of
+/// seven items is items 5, 6, 0, 1, 2, 3, 4. The range is clamped to the indexes that can
+/// hit, so a huge bound costs nothing.
+fn slice(a: &[Value], start: Option<i64>, end: Option<i64>) -> std::ops::Range<i64> {
+    let len = a.len() as i64;
+    match (start, end) {
+        (Some(f), None) => {
+            let f = if f < 0 { len.saturating_add(f) } else { f };
+            f.max(0)..len
+        }
+        (Some(f), Some(t)) => f.max(-len)..t.min(len),
+        (None, Some(t)) => {
+            let t = if t < 0 { len.saturating_add(t) } else { t };
+            0..t.min(len)
+        }
+        (None, None) => 0..0,
+    }
+}
+
 fn is_single_node(s: &Segment) -> bool {
     matches!(s, Segment::Field(_) | Segment::Index(_) | Segment::Length)
 }
@@ -401,13 +427,18 @@ fn step<'a>(seg: &Segment, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Valu
             Value::Object(o) => out.extend(o.values()),
             _ => {}
         },
-        Segment::Slice(start, end, st) => {
+        Segment::Slice(start, end, None) => {
+            if let Some(a) = v.as_array() {
+                out.extend(slice(a, *start, *end).filter_map(|i| index(a, i)))
+            }
+        }
+        Segment::Slice(start, end, Some(st)) => {
             if let Some(a) = v.as_array() {
                 let len = a.len() as i64;
                 let norm = |x: i64| if x < 0 { (len + x).max(0) } else { x.min(len) };
                 let s = start.map(norm).unwrap_or(0);
                 let e = end.map(norm).unwrap_or(len);
-                let stp = st.unwrap_or(1).max(1);
+                let stp = (*st).max(1);
                 let mut i = s;
                 while i < e {
                     if let Some(x) = usize::try_from(i).ok().and_then(|j| a.get(j)) {
@@ -872,6 +903,9 @@ impl Parser<'_> {
                     self.ws();
                     if !self.eat(b']') {
                         return Err("expected ']' closing the slice".into());
+                    }
+                    if first.is_none() && end.is_none() {
+                        return Err("a slice needs a start or an end".into());
                     }
                     return Ok(Segment::Slice(first, end, stepv));
                 }
