@@ -76,6 +76,10 @@ pub enum CmpOp {
     Le,
     Gt,
     Ge,
+    /// `===`: equal and of the same JSON type.
+    TsEq,
+    /// `!==`: not `===`.
+    TsNe,
     /// `in`: the left value is one of the right array's.
     In,
     /// `nin`: not `in`.
@@ -561,12 +565,29 @@ fn operand_value(op: &Operand, cur: &Value, root: &Value) -> Option<Value> {
         segments: segs.clone(),
         text: String::new(),
     };
-    match p.eval(base) {
-        Ok(v) if p.is_definite() => Some(v),
-        Ok(Value::Array(a)) if a.len() == 1 => a.into_iter().next(),
-        Ok(v) => Some(v),
-        Err(_) => None,
+    // An indefinite path gives its list of matches, even a list of one (Jayway's
+    // `PathNode.evaluate`: `getValue()` of an indefinite path is the list).
+    p.eval(base).ok()
+}
+
+/// Jayway's `==` (`EqualsEvaluator`): a number and a string compare as numbers when the
+/// string reads as one (`NumberNode.equals`) or as text (`StringNode.equals`); JSON values
+/// compare as JSON; numbers by value.
+fn loose_eq(l: &Value, r: &Value) -> bool {
+    match (l, r) {
+        (Value::Number(n), Value::String(s)) => s
+            .parse::<f64>()
+            .ok()
+            .zip(n.as_f64())
+            .is_some_and(|(a, b)| a == b),
+        (Value::String(s), Value::Number(n)) => *s == n.to_string(),
+        _ => crate::intrinsic::json_eq(l, r),
     }
+}
+
+/// `===` (`TypeSafeEqualsEvaluator`): the same kind of value, then `==`.
+fn strict_eq(l: &Value, r: &Value) -> bool {
+    std::mem::discriminant(l) == std::mem::discriminant(r) && loose_eq(l, r)
 }
 
 fn filter_matches(f: &Filter, cur: &Value, root: &Value) -> bool {
@@ -576,11 +597,12 @@ fn filter_matches(f: &Filter, cur: &Value, root: &Value) -> bool {
         Filter::Not(a) => !filter_matches(a, cur, root),
         Filter::Exists(o) => operand_value(o, cur, root).is_some(),
         Filter::Compare(l, op, r) => {
-            let (Some(l), Some(r)) = (operand_value(l, cur, root), operand_value(r, cur, root))
-            else {
-                return false;
-            };
-            compare(&l, *op, &r)
+            match (operand_value(l, cur, root), operand_value(r, cur, root)) {
+                (Some(l), Some(r)) => compare(&l, *op, &r),
+                // A path that finds nothing is Jayway's UNDEFINED, equal to nothing: so `!=`,
+                // `!==` and `nin` hold and every other operator fails.
+                _ => matches!(op, CmpOp::Ne | CmpOp::TsNe | CmpOp::Nin),
+            }
         }
     }
 }
@@ -593,6 +615,10 @@ fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
             .is_some_and(|a| a.iter().any(|y| crate::intrinsic::json_eq(x, y)))
     };
     match op {
+        CmpOp::Eq => return loose_eq(l, r),
+        CmpOp::Ne => return !loose_eq(l, r),
+        CmpOp::TsEq => return strict_eq(l, r),
+        CmpOp::TsNe => return !strict_eq(l, r),
         CmpOp::In => return within(l, r),
         CmpOp::Nin => return !within(l, r),
         CmpOp::Size => {
@@ -635,18 +661,11 @@ fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
     let ord = match (l, r) {
         (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
-        _ => {
-            return match op {
-                CmpOp::Eq => l == r,
-                CmpOp::Ne => l != r,
-                _ => false,
-            };
-        }
+        // `<` and friends compare numbers with numbers and strings with strings only.
+        _ => None,
     };
     let Some(ord) = ord else { return false };
     match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
         CmpOp::Lt => ord == Ordering::Less,
         CmpOp::Le => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
@@ -995,7 +1014,9 @@ impl Parser<'_> {
     fn comparison(&mut self) -> Result<Filter, String> {
         let l = self.operand()?;
         self.ws();
-        let ops: [(&[u8], CmpOp); 6] = [
+        let ops: [(&[u8], CmpOp); 8] = [
+            (b"===", CmpOp::TsEq),
+            (b"!==", CmpOp::TsNe),
             (b"==", CmpOp::Eq),
             (b"!=", CmpOp::Ne),
             (b"<=", CmpOp::Le),
@@ -1215,6 +1236,29 @@ mod tests {
             Path::parse("$..[?(@.y)]").unwrap().eval(&doc).unwrap(),
             json!([{"y": 2}])
         );
+    }
+
+    #[test]
+    fn filter_comparisons_follow_jayways_evaluators() {
+        // EvaluatorFactory / ValueNodes (Jayway source): `==` reads a string as a number
+        // against a number, `===` does not; a missing path is UNDEFINED, so `!=` holds; an
+        // indefinite path is its list even with one match.
+        let doc = json!([{"v": 5, "a": [1]}, {"v": "x"}]);
+        let run = |p: &str| Path::parse(p).unwrap().eval(&doc).unwrap();
+        assert_eq!(run("$[?(@.v == '5')].v"), json!([5]));
+        assert_eq!(run("$[?(@.v === '5')].v"), json!([]));
+        assert_eq!(run("$[?(@.v === 5)].v"), json!([5]));
+        assert_eq!(run("$[?(@.v !== 5)].v"), json!(["x"]));
+        assert_eq!(run("$[?(@.a != 1)].v"), json!([5, "x"]));
+        assert_eq!(run("$[?(@.a[*] == 1)].v"), json!([]));
+        assert_eq!(run("$[?(@.a[*] == [1])].v"), json!([5]));
+        assert_eq!(run("$[?(@.v in [5, 6])].v"), json!([5]));
+        assert_eq!(run("$[?(@.a nin [5])].v"), json!([5, "x"]));
+        assert_eq!(run("$[?(@.a size 1)].v"), json!([5]));
+        assert_eq!(run("$[?(@.a empty false)].v"), json!([5]));
+        assert_eq!(run("$[?(@.a contains 1)].v"), json!([5]));
+        assert_eq!(run("$[?(@.a subsetof [1, 2])].v"), json!([5]));
+        assert_eq!(run("$[?(@.a noneof [2])].v"), json!([5]));
     }
 
     #[test]
