@@ -41,10 +41,35 @@ fn load(path: &Path) -> Result<Option<asl::model::StateMachine>> {
     }
 }
 
+/// Loads a definition the local executor can run: what it cannot run yet is printed as
+/// `FILE: not supported by the local executor yet: FIELD at /States/X`.
+fn load_runnable(path: &Path) -> Result<Option<asl::model::StateMachine>> {
+    let Some(machine) = load(path)? else {
+        return Ok(None);
+    };
+    match asl::runnable(machine) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => {
+            for line in e.to_string().lines() {
+                eprintln!("{}: {line}", path.display());
+            }
+            Ok(None)
+        }
+    }
+}
+
 fn validate(a: AslValidateArgs) -> Result<i32> {
     Ok(match load(&a.file)? {
-        Some(_) => {
+        Some(m) => {
             println!("{}: valid", a.file.display());
+            // Valid as AWS sees it; say what `asl exec` would refuse.
+            for p in &m.unsupported {
+                eprintln!(
+                    "{}: note: {}",
+                    a.file.display(),
+                    asl::validate::unsupported_line(p)
+                );
+            }
             0
         }
         None => 1,
@@ -82,7 +107,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 async fn exec(a: AslExecArgs) -> Result<i32> {
     let input = input(&a.input)?;
-    let Some(machine) = load(&a.file)? else {
+    let Some(machine) = load_runnable(&a.file)? else {
         return Ok(1);
     };
     let mut registry = Registry::new();

@@ -203,6 +203,9 @@ Examples:
   rsqlflow run                                   # the sample workflow, embedded warehouse, SF 0.01
   rsqlflow run --scale 1 --database postgres://etl@localhost/dw
   rsqlflow run state-machines/rsql-etl.asl.json --input '{\"note\": \"rerun\"}'
+  rsqlflow run state-machines/rsql-etl.jsonata.asl.json    # the same workflow in JSONata
+  rsqlflow run state-machines/load-prefix.asl.json --input '{\"prefix\": \"tpch/\"}'
+                                                 # one job per file under s3://rsqlflow-data/tpch/
   rsqlflow run --inject-infra-failure customer_staging   # the first attempt fails as a failed image pull
 
 Before running, local S3 (--s3-root) is seeded: etl/ goes to the scripts bucket

@@ -103,6 +103,56 @@ fn jsonata_machines_validate_and_run() {
 }
 
 #[test]
+fn distributed_maps_read_local_s3_and_executor_limits_are_not_definition_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s3/data/in");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("rows.csv"), "id,name\n1,a\n2,b\n").unwrap();
+    write(
+        dir.path(),
+        "d.json",
+        r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}, "Parameters": {"Bucket": "data", "Key.$": "$.key"}}, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}"#,
+    );
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "asl",
+            "exec",
+            "d.json",
+            "--s3-root",
+            "s3",
+            "--input",
+            r#"{"key": "in/rows.csv"}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        v,
+        json!([{"id": "1", "name": "a"}, {"id": "2", "name": "b"}])
+    );
+    // Parquet: valid for AWS (validate says so, with a note), refused by exec by field and state.
+    write(
+        dir.path(),
+        "pq.json",
+        r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "PARQUET"}, "Parameters": {"Bucket": "data", "Key": "x.parquet"}}, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}"#,
+    );
+    let (code, out, err) = run(dir.path(), &["asl", "validate", "pq.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pq.json: valid"), "{out}");
+    assert!(
+        err.contains("note: not supported by the local executor yet: ItemReader.ReaderConfig.InputType PARQUET at /States/M"),
+        "{err}"
+    );
+    let (code, out, err) = run(dir.path(), &["asl", "exec", "pq.json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("pq.json: not supported by the local executor yet: ItemReader.ReaderConfig.InputType PARQUET at /States/M"),
+        "{err}"
+    );
+}
+
+#[test]
 fn exec_with_mocks_virtual_time_and_history() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "etl.json", ETL);

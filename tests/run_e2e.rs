@@ -296,3 +296,75 @@ fn the_jsonata_sample_runs_the_same_jobs_with_the_same_output() {
     assert_eq!(submitted, 5);
     assert_eq!(outbox(dir.path()).len(), 2);
 }
+
+#[test]
+fn load_prefix_loads_every_file_under_the_prefix_with_one_job_each() {
+    let dir = workdir();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "run",
+            "state-machines/load-prefix.asl.json",
+            "--input",
+            r#"{"prefix": "tpch/"}"#,
+            "--name",
+            "lp",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("execution:load-prefix:lp SUCCEEDED"), "{out}");
+    // One load_file job per .tbl.gz object in the listing (customer, nation, region); the
+    // listing's other objects were skipped by the Choice.
+    let all_logs: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
+    let loaded: Vec<&str> = all_logs
+        .lines()
+        .filter(|l| l.starts_with("load_file: rows loaded:"))
+        .collect();
+    assert_eq!(loaded.len(), 3, "{all_logs}");
+    assert!(
+        all_logs.contains("landing_summary: files 3 rows 1530"),
+        "{all_logs}"
+    );
+    // The Map Run is in the parent's history; its children are not.
+    let h: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".rsqlflow/executions/lp.history.json")).unwrap(),
+    )
+    .unwrap();
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"MapRunStarted"), "{types:?}");
+    assert!(types.contains(&"MapRunSucceeded"), "{types:?}");
+    // ResultWriter: one run directory with its manifest and the succeeded children.
+    let results = dir
+        .path()
+        .join(".rsqlflow/s3/rsqlflow-data/load-prefix-results");
+    let runs: Vec<PathBuf> = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["DestinationBucket"], "rsqlflow-data");
+    let succeeded: Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("SUCCEEDED_0.json")).unwrap())
+            .unwrap();
+    // Every object under tpch/ had a child: the three data files and the markers skipped.
+    assert!(succeeded.as_array().unwrap().len() >= 3, "{succeeded}");
+    let sent = outbox(dir.path());
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["attributes"]["status"], "SUCCEEDED");
+    let message = sent[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "2 job(s) ran in the execution itself, and 1 Distributed Map run(s) ran theirs as \
+             child executions."
+        ),
+        "{message}"
+    );
+}

@@ -25,4 +25,4 @@ pub use checkpoint::{Checkpoint, Completed, Redrive};
 pub use clock::Mode;
 pub use executor::{ExecutionResult, Executor, Handle, Options, Status};
 pub use task::{Pattern, Registry, Resource, TaskCall, TaskContext, TaskFailure, TaskHandler};
-pub use validate::{DefinitionError, Problem, load, parse_text, validate};
+pub use validate::{DefinitionError, Problem, load, load_runnable, parse_text, runnable, validate};

@@ -42,6 +42,10 @@ pub struct StateMachine {
     pub comment: Option<String>,
     pub timeout_seconds: Option<u64>,
     pub root: Machine,
+    /// What AWS accepts but the local executor cannot run yet (location: the state; message:
+    /// the field and value). `asl validate` accepts such a machine; running it is refused
+    /// (see [`crate::validate::runnable`]).
+    pub unsupported: Vec<crate::validate::Problem>,
 }
 
 /// A set of states with an entry point: the machine itself, a Parallel branch or a Map's
@@ -287,19 +291,40 @@ pub struct Parallel {
     pub common: Common,
 }
 
-/// An inline Map state.
+/// A Map state, inline or distributed.
 #[derive(Debug, Clone)]
 pub struct MapState {
     pub processor: Machine,
     /// `ProcessorConfig.Mode: DISTRIBUTED`: iterations run as child executions.
     pub distributed: bool,
     pub label: Option<String>,
+    /// A Distributed Map's ItemReader, ItemBatcher and ResultWriter (`None` without any).
+    pub s3: Option<Box<DistributedFields>>,
     pub items: Items,
     pub item_selector: Option<Builder>,
     pub max_concurrency: Option<Number>,
     pub tolerated_failure_count: Option<Number>,
     pub tolerated_failure_percentage: Option<PercentSpec>,
     pub common: Common,
+}
+
+/// A Distributed Map's ItemReader, ItemBatcher and ResultWriter: the fields as parsed, and
+/// the values the executor evaluates on the state's input compiled in its query language
+/// (`Parameters` templates for JSONPath, `Arguments` payloads for JSONata).
+#[derive(Debug, Clone)]
+pub struct DistributedFields {
+    pub spec: crate::distributed::DistributedSpec,
+    /// The ItemReader's Parameters/Arguments (Bucket, Key or Prefix).
+    pub reader_args: Option<Builder>,
+    /// ReaderConfig MaxItems / MaxItemsPath.
+    pub reader_max_items: Option<Number>,
+    /// ItemBatcher's BatchInput.
+    pub batch_input: Option<Builder>,
+    /// ItemBatcher's MaxItemsPerBatch[Path] and MaxInputBytesPerBatch[Path].
+    pub batch_max_items: Option<Number>,
+    pub batch_max_bytes: Option<Number>,
+    /// The ResultWriter's Parameters/Arguments (Bucket, Prefix).
+    pub writer_args: Option<Builder>,
 }
 
 /// A Map's items: the effective input, what ItemsPath selects (JSONPath) or what Items

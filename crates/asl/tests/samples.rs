@@ -66,6 +66,7 @@ fn first_problem(e: &DefinitionError) -> String {
             None => "refused without a problem".to_string(),
         },
         DefinitionError::Syntax(m) => format!("syntax: {m}"),
+        DefinitionError::Unsupported(_) => e.to_string(),
     };
     text.replace(['\n', '\t'], " ")
 }
@@ -95,7 +96,7 @@ fn aws_sample_definitions() {
         .expect("tests/samples/definitions.jsonl");
     let known = known_rejections();
 
-    let (mut ran, mut jsonata, mut distributed, mut accepted) = (0, 0, 0, 0);
+    let (mut ran, mut jsonata, mut distributed, mut accepted, mut runnable) = (0, 0, 0, 0, 0);
     let mut refused: BTreeMap<String, String> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
     let mut sources = BTreeSet::new();
@@ -116,8 +117,9 @@ fn aws_sample_definitions() {
         distributed += is_distributed(def) as usize;
         match catch_unwind(AssertUnwindSafe(|| asl::validate(def))) {
             Err(_) => failures.push(format!("{source}: the validator panicked")),
-            Ok(Ok(_)) => {
+            Ok(Ok(m)) => {
                 accepted += 1;
+                runnable += m.unsupported.is_empty() as usize;
                 if known.contains_key(&source) {
                     failures.push(format!(
                         "{source}: accepted now; remove it from known-rejections.txt"
@@ -148,7 +150,7 @@ fn aws_sample_definitions() {
 
     eprintln!(
         "samples: {ran} definitions ({jsonata} JSONata, {distributed} Distributed Map): \
-         {accepted} accepted, {} refused ({} listed)",
+         {accepted} accepted ({runnable} of them runnable here), {} refused ({} listed)",
         refused.len(),
         known.len()
     );

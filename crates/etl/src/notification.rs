@@ -26,6 +26,9 @@ pub struct Outcome {
     pub job_url: Option<String>,
     pub trigger: Option<String>,
     pub jobs_run: usize,
+    /// Distributed Map runs started: their child executions' jobs are not in this
+    /// execution's history (AWS keeps each child's events in its own).
+    pub map_runs: usize,
     /// How many times the execution was redriven (its last `ExecutionRedriven` event's
     /// `redriveCount`, as GetExecutionHistory shows it:
     /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionRedrivenEventDetails.html>).
@@ -71,11 +74,13 @@ impl Outcome {
                         .as_u64()
                         .unwrap_or(o.redrive_count + 1);
                     o.jobs_run = 0;
+                    o.map_runs = 0;
                     o.failed_state = None;
                     o.error = change.error.clone();
                     cause = change.cause.clone();
                 }
                 "TaskStateEntered" => o.jobs_run += 1,
+                "MapRunStarted" => o.map_runs += 1,
                 "TaskFailed" | "TaskTimedOut" => {
                     let d = e
                         .get("taskFailedEventDetails")
@@ -240,7 +245,15 @@ pub fn compose(
             ));
         }
     } else {
-        b.push_str(&format!("{} job(s) ran.\n", o.jobs_run));
+        if o.map_runs == 0 {
+            b.push_str(&format!("{} job(s) ran.\n", o.jobs_run));
+        } else {
+            b.push_str(&format!(
+                "{} job(s) ran in the execution itself, and {} Distributed Map run(s) ran \
+                 theirs as child executions.\n",
+                o.jobs_run, o.map_runs
+            ));
+        }
     }
     b.push_str("\nLINKS\n");
     b.push_str(&format!(

@@ -406,14 +406,6 @@ fn parse_reader_config(
         }
         t
     });
-    if input_type == Some(InputType::Parquet) {
-        problem(
-            &at("InputType"),
-            "InputType PARQUET is not supported by the local executor (it cannot read Parquet \
-             files)"
-                .into(),
-        );
-    }
     let manifest_type = word("ManifestType", problem).and_then(|s| match s.as_str() {
         "ATHENA_DATA" => Some(ManifestType::AthenaData),
         "S3_INVENTORY" => Some(ManifestType::S3Inventory),

@@ -34,6 +34,23 @@ impl MapRunNames {
         })
     }
 
+    /// From the parts of the parent's ARN: `arn:<partition>:states:<region>:<account>:`
+    /// and the state machine's name.
+    pub fn from_parts(
+        partition: &str,
+        region: &str,
+        account: &str,
+        machine: &str,
+        label: &str,
+        run_id: &str,
+    ) -> MapRunNames {
+        MapRunNames {
+            base: format!("arn:{partition}:states:{region}:{account}:"),
+            qualified: format!("{machine}/{label}"),
+            run_id: run_id.to_string(),
+        }
+    }
+
     /// The Map Run's ARN.
     pub fn map_run_arn(&self) -> String {
         format!("{}mapRun:{}:{}", self.base, self.qualified, self.run_id)

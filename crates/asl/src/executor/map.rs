@@ -1,23 +1,26 @@
 //! Map states: one attempt runs the item processor once per item, one after another or up
 //! to MaxConcurrency at once, within the tolerated failures; a Distributed Map's iterations
-//! are child executions (a map run) whose events stay out of this history.
+//! are child executions (a map run) whose events stay out of this history, its items read,
+//! batched and its results written as `map_run` says.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use crate::distributed::MapRunNames;
 use crate::history::{EventType, History};
 use crate::model::MapState;
 
 use super::entered::Entered;
 use super::failures::Failure;
 use super::fiber::Fiber;
+use super::map_run::ChildRun;
 use super::{Run, details};
 
 impl Entered<'_, '_> {
     /// One attempt at a Map state's work, from its effective input to the array of the
-    /// iterations' outputs.
+    /// iterations' outputs (or, for a Distributed Map with a ResultWriter, what it gives).
     pub(super) async fn map_attempt(
         &self,
         mp: &MapState,
@@ -32,7 +35,14 @@ impl Entered<'_, '_> {
         if self.state.language() == crate::model::QueryLanguage::Jsonata {
             fiber.failed_event = Some(EventType::MapStateFailed);
         }
-        let items = self.map_items(mp, &input)?;
+        // An ItemReader's items are read once the Map Run has started: MapStateStarted
+        // records length 0 (AWS-recorded; see map_run.rs).
+        let reads = mp.s3.as_ref().is_some_and(|d| d.spec.reader.is_some());
+        let items = if reads {
+            Vec::new()
+        } else {
+            self.map_items(mp, &input)?
+        };
         let max_conc = self
             .map_count(
                 &mp.max_concurrency,
@@ -54,11 +64,52 @@ impl Entered<'_, '_> {
             &input,
         )?;
         let tol_pct = self.map_percentage(&mp.tolerated_failure_percentage, &input)?;
-        // Items after ItemSelector.
+        let plan = match mp.s3.as_deref() {
+            Some(d) => Some(self.map_run_plan(d, &input)?),
+            None => None,
+        };
+        let distributed = mp.distributed.then(|| {
+            let mut rng = run.rng();
+            let label = mp.label.clone().unwrap_or_else(|| rng.uuid_v4());
+            MapRunNames::from_parts(
+                &run.opts.partition,
+                &run.opts.region,
+                &run.opts.account,
+                &run.opts.state_machine_name,
+                &label,
+                &rng.uuid_v4(),
+            )
+        });
+        let mut run_started = 0;
+        if let Some(names) = &distributed {
+            run_started = run.emit(
+                fiber,
+                EventType::MapRunStarted,
+                details(vec![("mapRunArn", json!(names.map_run_arn()))]),
+            )?;
+        }
+        let plan = match plan {
+            None => None,
+            Some(Ok(p)) => Some(p),
+            Some(Err(f)) => return Err(run.map_run_failed(fiber, f)?),
+        };
+        let items = match plan.as_ref().and_then(|p| p.reader.as_ref()) {
+            Some(reader) => match self.read_items(reader).await {
+                Ok(items) => items,
+                Err(f) => return Err(run.map_run_failed(fiber, f)?),
+            },
+            None => items,
+        };
+        // Items after ItemSelector, then grouped into batches.
         let mut inputs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             inputs.push(self.map_item_input(mp, &input, i, item)?);
         }
+        if let Some((limits, batch_input)) = plan.as_ref().and_then(|p| p.batcher.as_ref()) {
+            inputs = limits.batch(inputs, batch_input.as_ref());
+        }
+        let writer = plan.and_then(|p| p.writer);
+        let child_inputs = writer.as_ref().map(|_| inputs.clone());
         let n = inputs.len();
         let limit = if max_conc == 0 {
             n.max(1)
@@ -74,28 +125,23 @@ impl Entered<'_, '_> {
             by_count || by_pct
         };
         let mut results: Vec<Value> = vec![Value::Null; n];
+        let mut runs: Vec<Option<ChildRun>> = Vec::new();
+        runs.resize_with(n, || None);
+        let mut record = |i: usize, r: &Result<Value, Failure>, started, stopped| {
+            if writer.is_some() {
+                runs[i] = Some(ChildRun {
+                    result: match r {
+                        Ok(v) => Ok(v.clone()),
+                        Err(e) => Err((e.error.clone(), e.cause.clone())),
+                    },
+                    started,
+                    stopped,
+                });
+            }
+        };
         let mut failed = 0usize;
         let mut first_failure: Option<Failure> = None;
-        let distributed = mp.distributed.then(|| {
-            let mut rng = run.rng();
-            format!(
-                "arn:{}:states:{}:{}:mapRun:{}/{}:{}",
-                run.opts.partition,
-                run.opts.region,
-                run.opts.account,
-                run.opts.state_machine_name,
-                mp.label.clone().unwrap_or_else(|| rng.uuid_v4()),
-                rng.uuid_v4()
-            )
-        });
-        let mut run_started = 0;
-        if let Some(arn) = &distributed {
-            run_started = run.emit(
-                fiber,
-                EventType::MapRunStarted,
-                details(vec![("mapRunArn", json!(arn))]),
-            )?;
-        }
+        let mut stop: Option<Failure> = None;
         // Distributed iterations are child executions: their events are not in this history.
         let child_history = distributed.as_ref().map(|_| History::default());
         let mut last = fiber.last;
@@ -112,7 +158,9 @@ impl Entered<'_, '_> {
                     format!("{}#{i}/", fiber.here),
                 )
                 .recording_in(child_history.clone());
+                let t0 = run.now();
                 let r = run.iteration(mp, name, i, item, &mut f).await;
+                record(i, &r, t0, run.now());
                 fiber.awake = f.take_awake();
                 prev = f.last;
                 last = f.last;
@@ -123,12 +171,8 @@ impl Entered<'_, '_> {
                     Err(e) => {
                         failed += 1;
                         if !tolerated(failed) {
-                            fiber.last = if distributed.is_some() { started } else { last };
-                            return Err(run.map_failed(
-                                fiber,
-                                &distributed,
-                                first_failure.unwrap_or(e),
-                            )?);
+                            stop = Some(first_failure.take().unwrap_or(e));
+                            break;
                         }
                         first_failure.get_or_insert(e);
                     }
@@ -147,15 +191,15 @@ impl Entered<'_, '_> {
                     )
                     .recording_in(child_history.clone());
                     async move {
+                        let t0 = run.now();
                         let r = run.iteration(mp, name, i, item, &mut f).await;
-                        (i, r, f.last.max(f.side), f.take_awake())
+                        (i, r, f.last.max(f.side), f.take_awake(), t0, run.now())
                     }
                 }))
                 .buffer_unordered(limit);
             // Hold an Awake until the stream has started the next iterations, so virtual time
             // does not jump between one iteration ending and the next starting.
             let mut hold = Some(fiber.take_awake());
-            let mut stop: Option<Failure> = None;
             loop {
                 let mut next = stream.next();
                 let item = match futures::poll!(&mut next) {
@@ -165,9 +209,12 @@ impl Entered<'_, '_> {
                         next.await
                     }
                 };
-                let Some((i, r, l, awake)) = item else { break };
+                let Some((i, r, l, awake, t0, t1)) = item else {
+                    break;
+                };
                 hold = Some(awake);
                 last = last.max(l);
+                record(i, &r, t0, t1);
                 match r {
                     Ok(v) => results[i] = v,
                     Err(e) if e.fatal => {
@@ -189,16 +236,29 @@ impl Entered<'_, '_> {
                 Some(a) if !a.is_none() => a,
                 _ => run.clock.acquire(),
             };
-            if let Some(e) = stop {
-                fiber.last = if distributed.is_some() { started } else { last };
-                if e.fatal {
-                    return Err(e);
-                }
-                return Err(run.map_failed(fiber, &distributed, e)?);
-            }
         }
-        if distributed.is_some() {
+        if let Some(e) = stop {
+            fiber.last = if distributed.is_some() { started } else { last };
+            if e.fatal {
+                return Err(e);
+            }
+            if let (Some(to), Some(names), Some(inputs)) = (&writer, &distributed, child_inputs) {
+                // The results so far are exported although the run fails (AWSDOC
+                // "ResultWriter (Map)": FAILED and PENDING result files); the run's failure
+                // is the threshold's, whatever the export gives.
+                let _ = run.write_results(to, names, inputs, runs).await;
+            }
+            return Err(run.map_failed(fiber, &distributed, e)?);
+        }
+        let mut output = Value::Array(results);
+        if let Some(names) = &distributed {
             fiber.last = started;
+            if let (Some(to), Some(inputs)) = (&writer, child_inputs) {
+                match run.write_results(to, names, inputs, runs).await {
+                    Ok(v) => output = v,
+                    Err(f) => return Err(run.map_run_failed(fiber, f)?),
+                }
+            }
             run.emit(fiber, EventType::MapRunSucceeded, None)?;
             run.emit_side(fiber, EventType::MapStateSucceeded, None)?;
             // Since late 2024 AWS links MapStateExited to MapRunStarted (older recordings
@@ -209,7 +269,7 @@ impl Entered<'_, '_> {
             fiber.last = last.max(side);
             run.emit_side(fiber, EventType::MapStateSucceeded, None)?;
         }
-        Ok(Value::Array(results))
+        Ok(output)
     }
 }
 
@@ -220,7 +280,7 @@ impl Run {
     fn map_failed(
         &self,
         fiber: &mut Fiber,
-        distributed: &Option<String>,
+        distributed: &Option<MapRunNames>,
         e: Failure,
     ) -> Result<Failure, Failure> {
         if distributed.is_some() {

@@ -29,6 +29,7 @@ mod handle;
 mod io;
 mod jsonata_fields;
 mod map;
+mod map_run;
 mod parallel;
 mod retry;
 mod simple;

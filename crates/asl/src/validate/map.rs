@@ -1,6 +1,6 @@
 //! Map states: the item processor (inline or distributed), ItemsPath, ItemSelector (or the
-//! legacy Parameters), MaxConcurrency, the tolerated failures, and the fields the local
-//! executor does not support (ItemReader, ItemBatcher, ResultWriter).
+//! legacy Parameters), MaxConcurrency and the tolerated failures; a Distributed Map's
+//! ItemReader, ItemBatcher and ResultWriter are in `distributed`.
 
 use serde_json::{Map, Value};
 
@@ -46,14 +46,7 @@ impl Validator {
                 ),
             }
         }
-        for k in ["ItemReader", "ItemBatcher", "ResultWriter"] {
-            if obj.contains_key(k) {
-                self.problem(
-                    &format!("{loc}/{k}"),
-                    format!("{k} is not supported by the local executor yet (it reads or writes S3 or batches items for child executions)"),
-                );
-            }
-        }
+        let s3 = self.distributed_fields(obj, loc, lang, distributed);
         let label = obj.get("Label").and_then(|l| l.as_str()).map(String::from);
         if obj.contains_key("Label") && !distributed {
             self.problem(
@@ -67,6 +60,7 @@ impl Validator {
                 processor: processor?,
                 distributed,
                 label,
+                s3,
                 items: match obj.get("Items") {
                     None => Items::Input,
                     Some(v @ (Value::Array(_) | Value::String(_)))
@@ -165,6 +159,7 @@ impl Validator {
             processor: processor?,
             distributed,
             label,
+            s3,
             items,
             item_selector,
             max_concurrency,

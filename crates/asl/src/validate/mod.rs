@@ -12,9 +12,11 @@
 //! - `retry`: retriers and catchers;
 //! - `choice`: Choice rules;
 //! - `map`: Map states;
+//! - `distributed`: a Distributed Map's ItemReader, ItemBatcher and ResultWriter;
 //! - `jsonata`: the field values of JSONata states.
 
 mod choice;
+mod distributed;
 mod fields;
 mod graph;
 mod jsonata;
@@ -52,6 +54,34 @@ pub enum DefinitionError {
     Syntax(String),
     #[error("the definition has {} problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
+    /// A valid definition the local executor cannot run (only from [`runnable`]).
+    #[error("{}", .0.iter().map(unsupported_line).collect::<Vec<_>>().join("\n"))]
+    Unsupported(Vec<Problem>),
+}
+
+/// How a feature the local executor cannot run is reported:
+/// `not supported by the local executor yet: FIELD at /States/X`.
+pub fn unsupported_line(p: &Problem) -> String {
+    format!(
+        "not supported by the local executor yet: {} at {}",
+        p.message, p.location
+    )
+}
+
+/// A validated machine the local executor can run, or what it cannot run yet. `asl validate`
+/// answers as AWS's ValidateStateMachineDefinition does ([`validate`]); `asl exec` and
+/// `rsqlflow run` also need this.
+pub fn runnable(machine: StateMachine) -> Result<StateMachine, DefinitionError> {
+    if machine.unsupported.is_empty() {
+        Ok(machine)
+    } else {
+        Err(DefinitionError::Unsupported(machine.unsupported))
+    }
+}
+
+/// Parses, validates and checks that the local executor can run definition text.
+pub fn load_runnable(text: &str) -> Result<StateMachine, DefinitionError> {
+    runnable(load(text)?)
 }
 
 /// Parses definition text: JSON, or YAML when it is not JSON.
@@ -85,10 +115,14 @@ pub fn validate(def: &Value) -> Result<StateMachine, DefinitionError> {
     }
     let mut v = Validator {
         problems: Vec::new(),
+        unsupported: Vec::new(),
         names: HashMap::new(),
         top_language: QueryLanguage::JsonPath,
     };
-    let sm = v.machine_top(def);
+    let sm = v.machine_top(def).map(|mut sm| {
+        sm.unsupported = std::mem::take(&mut v.unsupported);
+        sm
+    });
     if v.problems.is_empty() {
         sm.ok_or_else(|| DefinitionError::Invalid(Vec::new()))
     } else {
@@ -113,6 +147,8 @@ pub const MAX_DELAY_SECONDS: u64 = 31_622_400;
 /// Walks a definition, collecting problems.
 struct Validator {
     problems: Vec<Problem>,
+    /// What AWS accepts but the local executor cannot run yet.
+    unsupported: Vec<Problem>,
     /// Every state name seen, with its location (names are unique machine-wide).
     names: HashMap<String, String>,
     /// The machine's query language: the default of every state, also inside Parallel
@@ -161,6 +197,7 @@ impl Validator {
             comment,
             timeout_seconds,
             root,
+            unsupported: Vec::new(),
         })
     }
 

@@ -302,7 +302,7 @@ pub async fn load_machine(
         .await
         .map_err(|e| RunError::Io(format!("reading {path}: {e}")))?;
     let text = substitute(&raw, substitutions, &path)?;
-    asl::load(&text).map_err(|e| RunError::Definition {
+    asl::load_runnable(&text).map_err(|e| RunError::Definition {
         path,
         message: e.to_string(),
     })
