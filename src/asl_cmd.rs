@@ -138,9 +138,10 @@ async fn exec(a: AslExecArgs) -> Result<i32> {
         },
         seed: a.seed,
         max_transitions: a.max_transitions,
-        object_store: Some(asl::distributed::Store(std::sync::Arc::new(
-            objects::LocalS3::new(&a.s3_root),
-        ))),
+        object_store: Some(asl::distributed::Store(match a.s3 {
+            crate::cli::S3Mode::Local => std::sync::Arc::new(objects::LocalS3::new(&a.s3_root)),
+            crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
+        })),
         ..Options::default()
     };
     let exec = Executor::new(machine, registry);

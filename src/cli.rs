@@ -377,6 +377,11 @@ Examples:
   rsqlflow asl validate state-machines/etl.asl.json
   rsqlflow asl validate workflow.yaml
 
+Valid means what AWS's ValidateStateMachineDefinition would accept. What AWS accepts but the
+local executor cannot run yet (an ItemReader of Parquet files) is valid, with a note on stderr:
+`not supported by the local executor yet: FIELD at /States/X`; `asl exec` and `rsqlflow run`
+refuse it with that line.
+
 Exit status: 0 valid, 1 invalid (problems on stderr), 2 usage error.";
 
 const ASL_EXEC_EXAMPLES: &str = "\
@@ -385,6 +390,7 @@ Examples:
   rsqlflow asl exec machine.asl.json --input @input.json --history history.json
   rsqlflow asl exec machine.asl.json --mocks MockConfigFile.json --test-case HappyPath
   rsqlflow asl exec distributed-map.asl.json --s3-root .rsqlflow/s3   # ItemReader from local S3
+  rsqlflow asl exec distributed-map.asl.json --s3 aws    # from Amazon S3 (AWS_PROFILE, ...)
 
 Task states need a handler: with --mocks, the states of the chosen test case are answered
 from the file (Step Functions Local's MockConfigFile format); any other Task fails as AWS
@@ -444,6 +450,12 @@ pub struct AslExecArgs {
     /// Map's ItemReader reads and its ResultWriter writes.
     #[arg(long, value_name = "DIR", default_value = ".rsqlflow/s3")]
     pub s3_root: PathBuf,
+
+    /// Where a Distributed Map reads and writes s3:// objects: the local directory
+    /// (--s3-root), or Amazon S3 itself with the standard AWS configuration (credentials,
+    /// region, AWS_ENDPOINT_URL).
+    #[arg(long, value_enum, default_value_t = S3Mode::Local)]
+    pub s3: S3Mode,
 }
 
 const SAMPLE_EXAMPLES: &str = "\
