@@ -342,6 +342,26 @@ mod tests {
     }
 
     #[test]
+    fn one_problem_one_error() {
+        // The Wait is refused for its Seconds; the states after it are still reachable.
+        let p = problems(json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": "ten", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "D"}],
+                  "Default": "E"},
+            "D": {"Type": "Task", "Resource": "x", "TimeoutSeconds": -1,
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}], "Next": "E"},
+            "E": {"Type": "Pass", "End": true},
+            "F": {"Type": "Fail"}}}));
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(p[0].starts_with("/States/W/Seconds: "), "{p:?}");
+        assert!(p[1].starts_with("/States/D/TimeoutSeconds: "), "{p:?}");
+        // A machine whose only ending state is refused is not also "without an end".
+        let p = problems(json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": "ten", "End": true}}}));
+        assert_eq!(p.len(), 1, "{p:?}");
+    }
+
+    #[test]
     fn jsonata_machines_validate_without_jsonpath_cascades() {
         let ok = problems(
             json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
