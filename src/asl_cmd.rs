@@ -147,7 +147,15 @@ async fn exec(a: AslExecArgs) -> Result<i32> {
     let exec = Executor::new(machine, registry);
     let result = exec.run(input, opts).await;
     if let Some(path) = &a.history {
-        let doc = serde_json::json!({ "events": result.history.to_json() });
+        let mut doc = serde_json::json!({ "events": result.history.to_json() });
+        if !result.child_executions.is_empty() {
+            // A Distributed Map's child executions, each with its own history.
+            doc["childExecutions"] = result
+                .child_executions
+                .iter()
+                .map(|c| c.to_json())
+                .collect();
+        }
         let text = serde_json::to_vec_pretty(&doc)?;
         write_atomically(path, &text)?;
     }

@@ -338,6 +338,31 @@ fn load_prefix_loads_every_file_under_the_prefix_with_one_job_each() {
         .collect();
     assert!(types.contains(&"MapRunStarted"), "{types:?}");
     assert!(types.contains(&"MapRunSucceeded"), "{types:?}");
+    // The children, each with its own history, beside the parent's: three of them loaded a
+    // file with a job (their Task states), the others were skipped by the Choice.
+    let children: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".rsqlflow/executions/lp.children.json")).unwrap(),
+    )
+    .unwrap();
+    let children = children.as_array().unwrap();
+    let with_job = children
+        .iter()
+        .filter(|c| {
+            c["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["type"] == "TaskSubmitted")
+        })
+        .count();
+    assert_eq!(with_job, 3, "{children:?}");
+    assert!(children.iter().all(|c| {
+        c["status"] == "SUCCEEDED"
+            && c["executionArn"]
+                .as_str()
+                .unwrap()
+                .contains(":execution:load-prefix/")
+    }));
     // ResultWriter: one run directory with its manifest and the succeeded children.
     let results = dir
         .path()

@@ -117,6 +117,43 @@ async fn a_listing_gives_one_child_per_object_with_its_metadata() {
         arn.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:etl/"),
         "{arn}"
     );
+    // Each child is an execution with its own history, as AWS records one: ExecutionStarted
+    // with the child's input, the processor's states (the first follows event 0), then
+    // ExecutionSucceeded with its output.
+    assert_eq!(r.child_executions.len(), 2);
+    let c = &r.child_executions[0];
+    assert_eq!(c.map_run_arn, arn);
+    assert_eq!(c.status, Status::Succeeded);
+    let label = arn.rsplit_once(':').unwrap().0.rsplit('/').next().unwrap();
+    assert_eq!(
+        c.execution_arn,
+        format!(
+            "arn:aws:states:us-east-1:123456789012:execution:etl/{label}:{}",
+            c.name
+        )
+    );
+    let events: Vec<Value> = c.history.events().iter().map(|e| e.to_json()).collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(events[1]["previousEventId"], json!(0));
+    assert_eq!(
+        events[0]["executionStartedEventDetails"]["input"],
+        json!("{\"key\":\"in/a.csv\",\"size\":4}")
+    );
+    assert_eq!(
+        events[3]["executionSucceededEventDetails"]["output"],
+        json!("{\"key\":\"in/a.csv\",\"size\":4}")
+    );
+    // None of the children's events is in the parent's history.
+    assert!(!kinds(&r).contains(&EventType::StateEntered(asl::history::StateType::Pass)));
 }
 
 #[tokio::test]
@@ -214,6 +251,19 @@ async fn results_are_written_to_s3_with_a_manifest() {
     assert_eq!(failed[0]["Status"], json!("FAILED"));
     assert_eq!(failed[0]["Error"], json!("Zero"));
     assert_eq!(failed[0]["Cause"], json!("n is 0"));
+    // The record names the child execution whose history ends with that failure.
+    let child = r
+        .child_executions
+        .iter()
+        .find(|c| json!(c.execution_arn) == failed[0]["ExecutionArn"])
+        .expect("the failed child's execution");
+    assert_eq!(child.status, Status::Failed);
+    let last = child.history.events().last().unwrap().to_json();
+    assert_eq!(last["type"], json!("ExecutionFailed"));
+    assert_eq!(
+        last["executionFailedEventDetails"],
+        json!({"error": "Zero", "cause": "n is 0"})
+    );
 }
 
 #[tokio::test]
@@ -394,4 +444,20 @@ fn validation_answers_as_aws_and_running_says_what_the_executor_cannot_do() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_child_sees_its_own_execution_in_the_context_object() {
+    let s3 = S3::new();
+    let mut def = machine(json!({"Label": "L"}));
+    def["States"]["Map"]["ItemProcessor"]["States"]["Each"]["Parameters"] = json!({
+        "id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name", "input.$": "$$.Execution.Input"
+    });
+    let r = s3.run(def, json!([{"n": 1}])).await;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.cause);
+    let out = r.output.unwrap();
+    let child = &r.child_executions[0];
+    assert_eq!(out[0]["id"], json!(child.execution_arn));
+    assert_eq!(out[0]["name"], json!(child.name));
+    assert_eq!(out[0]["input"], json!({"n": 1}));
 }

@@ -33,6 +33,8 @@ pub(super) struct Entered<'r, 'm> {
     pub(super) context: Value,
     /// The variables the state sees: those at entry (its own Assign applies on exit).
     pub(super) scope: Arc<Scope>,
+    /// `$$.Execution` when in a Distributed Map's child execution.
+    pub(super) execution: Option<Arc<Value>>,
 }
 
 fn state_type(k: &Kind) -> StateType {
@@ -56,7 +58,13 @@ impl Run {
 
     /// The context object for a state; built only for states that read `$$` (it holds the
     /// execution's input, which can be large).
-    fn context_object(&self, state: &State, entered: DateTime<Utc>, retry: Option<u64>) -> Value {
+    fn context_object(
+        &self,
+        state: &State,
+        entered: DateTime<Utc>,
+        retry: Option<u64>,
+        execution: Option<&Value>,
+    ) -> Value {
         if !state.uses_context {
             return Value::Null;
         }
@@ -76,7 +84,10 @@ impl Run {
             Value::String(self.opts.state_machine_name.clone()),
         );
         let mut m = Map::new();
-        m.insert("Execution".into(), self.exec_context.clone());
+        m.insert(
+            "Execution".into(),
+            execution.unwrap_or(&self.exec_context).clone(),
+        );
         m.insert("StateMachine".into(), Value::Object(sm));
         m.insert("State".into(), Value::Object(st));
         Value::Object(m)
@@ -113,8 +124,9 @@ impl<'r, 'm> Entered<'r, 'm> {
             entered_prev,
             entered_at,
             kind,
-            context: run.context_object(state, entered_at, None),
+            context: run.context_object(state, entered_at, None, fiber.execution.as_deref()),
             scope: fiber.scope.clone(),
+            execution: fiber.execution.clone(),
         })
     }
 
@@ -133,8 +145,12 @@ impl<'r, 'm> Entered<'r, 'm> {
 
     /// The context object of a Task's attempt: `$$.State.RetryCount` is the retry number.
     pub(super) fn context_at_retry(&self, retry: u64) -> Value {
-        self.run
-            .context_object(self.state, self.entered_at, Some(retry))
+        self.run.context_object(
+            self.state,
+            self.entered_at,
+            Some(retry),
+            self.execution.as_deref(),
+        )
     }
 
     /// A States.Runtime failure in this state, in AWS's words.

@@ -34,6 +34,8 @@ pub(super) struct Fiber {
     pub(super) visits: HashMap<String, u32>,
     /// The checkpoint path of the state running now (its branches and iterations nest in it).
     pub(super) here: String,
+    /// `$$.Execution` when not the execution's own: a Distributed Map's child execution's.
+    pub(super) execution: Option<Arc<serde_json::Value>>,
 }
 
 impl Fiber {
@@ -57,7 +59,15 @@ impl Fiber {
             path,
             visits: HashMap::new(),
             here: String::new(),
+            execution: None,
         }
+    }
+
+    /// The same fiber inside the execution `execution` (`None`: the run's own), as its
+    /// parent is.
+    pub(super) fn in_execution(mut self, execution: Option<Arc<serde_json::Value>>) -> Fiber {
+        self.execution = execution;
+        self
     }
 
     /// The same fiber recording its events in `history` (a Distributed Map's child

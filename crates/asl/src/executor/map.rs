@@ -16,7 +16,7 @@ use super::entered::Entered;
 use super::failures::Failure;
 use super::fiber::Fiber;
 use super::map_run::ChildRun;
-use super::{Run, details};
+use super::{ChildExecution, Run, Status, details, error_details, not_truncated, text};
 
 impl Entered<'_, '_> {
     /// One attempt at a Map state's work, from its effective input to the array of the
@@ -111,6 +111,19 @@ impl Entered<'_, '_> {
         let writer = plan.and_then(|p| p.writer);
         let child_inputs = writer.as_ref().map(|_| inputs.clone());
         let n = inputs.len();
+        // A Distributed Map's children are executions with names (and histories) of their own.
+        let child_names: Vec<String> = match &distributed {
+            Some(_) => {
+                let mut rng = run.rng();
+                (0..n).map(|_| rng.uuid_v4()).collect()
+            }
+            None => Vec::new(),
+        };
+        let child = |i: usize| {
+            distributed
+                .as_ref()
+                .map(|names| (names, child_names[i].as_str()))
+        };
         let limit = if max_conc == 0 {
             n.max(1)
         } else {
@@ -143,7 +156,7 @@ impl Entered<'_, '_> {
         let mut first_failure: Option<Failure> = None;
         let mut stop: Option<Failure> = None;
         // Distributed iterations are child executions: their events are not in this history.
-        let child_history = distributed.as_ref().map(|_| History::default());
+        let child_history = || distributed.as_ref().map(|_| History::default());
         let mut last = fiber.last;
         let mut side = 0u64;
         let started = fiber.last;
@@ -157,9 +170,10 @@ impl Entered<'_, '_> {
                     Arc::new(self.scope.child()),
                     format!("{}#{i}/", fiber.here),
                 )
-                .recording_in(child_history.clone());
+                .recording_in(child_history())
+                .in_execution(fiber.execution.clone());
                 let t0 = run.now();
-                let r = run.iteration(mp, name, i, item, &mut f).await;
+                let r = run.iteration(mp, name, i, item, &mut f, child(i)).await;
                 record(i, &r, t0, run.now());
                 fiber.awake = f.take_awake();
                 prev = f.last;
@@ -181,6 +195,7 @@ impl Entered<'_, '_> {
         } else {
             let child_scope = Arc::new(self.scope.child());
             let here = fiber.here.clone();
+            let execution = fiber.execution.clone();
             let mut stream =
                 futures::stream::iter(inputs.into_iter().enumerate().map(|(i, item)| {
                     let mut f = Fiber::child(
@@ -189,10 +204,12 @@ impl Entered<'_, '_> {
                         child_scope.clone(),
                         format!("{here}#{i}/"),
                     )
-                    .recording_in(child_history.clone());
+                    .recording_in(child_history())
+                    .in_execution(execution.clone());
+                    let child = child(i);
                     async move {
                         let t0 = run.now();
-                        let r = run.iteration(mp, name, i, item, &mut f).await;
+                        let r = run.iteration(mp, name, i, item, &mut f, child).await;
                         (i, r, f.last.max(f.side), f.take_awake(), t0, run.now())
                     }
                 }))
@@ -246,7 +263,9 @@ impl Entered<'_, '_> {
                 // The results so far are exported although the run fails (AWSDOC
                 // "ResultWriter (Map)": FAILED and PENDING result files); the run's failure
                 // is the threshold's, whatever the export gives.
-                let _ = run.write_results(to, names, inputs, runs).await;
+                let _ = run
+                    .write_results(to, names, &child_names, inputs, runs)
+                    .await;
             }
             return Err(run.map_failed(fiber, &distributed, e)?);
         }
@@ -254,7 +273,10 @@ impl Entered<'_, '_> {
         if let Some(names) = &distributed {
             fiber.last = started;
             if let (Some(to), Some(inputs)) = (&writer, child_inputs) {
-                match run.write_results(to, names, inputs, runs).await {
+                match run
+                    .write_results(to, names, &child_names, inputs, runs)
+                    .await
+                {
                     Ok(v) => output = v,
                     Err(f) => return Err(run.map_run_failed(fiber, f)?),
                 }
@@ -293,7 +315,8 @@ impl Run {
         Ok(e)
     }
 
-    /// One iteration of Map state `name`: the item processor on `item`, in fiber `f`.
+    /// One iteration of Map state `name`: the item processor on `item`, in fiber `f`; for a
+    /// Distributed Map (`child`: the Map Run's names and the child's name), a child execution.
     async fn iteration(
         &self,
         mp: &MapState,
@@ -301,7 +324,11 @@ impl Run {
         index: usize,
         item: Value,
         f: &mut Fiber,
+        child: Option<(&MapRunNames, &str)>,
     ) -> Result<Value, Failure> {
+        if let Some((names, child_name)) = child {
+            return self.child_execution(mp, item, f, names, child_name).await;
+        }
         let d = || details(vec![("index", json!(index)), ("name", json!(name))]);
         self.emit(f, EventType::MapIterationStarted, d())?;
         let r = self.run_machine(&mp.processor, item, f).await;
@@ -314,6 +341,77 @@ impl Run {
             }
             Err(_) => {}
         }
+        r
+    }
+
+    /// A Distributed Map's child execution, recorded in its own history (`f`'s) as an
+    /// execution is: ExecutionStarted with its input, its states, then ExecutionSucceeded with
+    /// its output or ExecutionFailed with the error and cause.
+    async fn child_execution(
+        &self,
+        mp: &MapState,
+        item: Value,
+        f: &mut Fiber,
+        names: &MapRunNames,
+        child_name: &str,
+    ) -> Result<Value, Failure> {
+        let history = f.history.clone().unwrap_or_default();
+        self.emit(
+            f,
+            EventType::ExecutionStarted,
+            details(vec![
+                ("input", json!(text(&item))),
+                ("inputDetails", not_truncated()),
+                ("roleArn", json!(self.opts.role_arn)),
+            ]),
+        )?;
+        // The first state's event follows event 0, as in any execution.
+        f.first = true;
+        // `$$.Execution` is the child's (AWSDOC "Distributed Map state": each child workflow
+        // execution has its own execution ARN and input).
+        f.execution = Some(std::sync::Arc::new(json!({
+            "Id": names.child_execution_arn(child_name),
+            "Input": item,
+            "StartTime": crate::timestamp::format(self.now()),
+            "Name": child_name,
+            "RoleArn": self.opts.role_arn,
+            "RedriveCount": 0,
+        })));
+        let r = self.run_machine(&mp.processor, item, f).await;
+        let stop = self.now();
+        let status = match &r {
+            Ok(out) => {
+                history.push_final(
+                    EventType::ExecutionSucceeded,
+                    f.last,
+                    stop,
+                    details(vec![
+                        ("output", json!(text(out))),
+                        ("outputDetails", not_truncated()),
+                    ]),
+                );
+                Status::Succeeded
+            }
+            Err(e) => {
+                history.push_final(
+                    EventType::ExecutionFailed,
+                    f.last,
+                    stop,
+                    Some(error_details(&e.error, &e.cause)),
+                );
+                Status::Failed
+            }
+        };
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ChildExecution {
+                map_run_arn: names.map_run_arn(),
+                execution_arn: names.child_execution_arn(child_name),
+                name: child_name.to_string(),
+                status,
+                history,
+            });
         r
     }
 }

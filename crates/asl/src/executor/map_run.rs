@@ -189,19 +189,22 @@ impl Run {
     }
 
     /// The Map's result from its children: exported to S3 or formatted by WriterConfig.
-    /// `inputs` are the children's inputs, `runs` how each ended (`None`: never finished).
+    /// `child_names`, `inputs` and `runs` are the children's names, inputs and how each ended
+    /// (`None`: never finished).
     pub(super) async fn write_results(
         &self,
         to: &ResultsTo,
         names: &MapRunNames,
+        child_names: &[String],
         inputs: Vec<Value>,
         runs: Vec<Option<ChildRun>>,
     ) -> Result<Value, MapRunFailure> {
         let outcomes: Vec<ChildOutcome> = inputs
             .into_iter()
             .zip(runs)
-            .map(|(input, run)| {
-                let child = self.rng().uuid_v4();
+            .zip(child_names)
+            .map(|((input, run), child)| {
+                let child = child.clone();
                 let mut o = ChildOutcome {
                     execution_arn: Some(names.child_execution_arn(&child)),
                     name: Some(child),

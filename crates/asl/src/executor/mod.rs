@@ -118,6 +118,33 @@ pub struct ExecutionResult {
     pub stop: DateTime<Utc>,
     /// The states that succeeded, for a redrive ([`crate::checkpoint`]).
     pub checkpoint: Checkpoint,
+    /// The child executions of the Distributed Maps that ran, each with its own history
+    /// (AWS keeps their events out of the parent's).
+    pub child_executions: Vec<ChildExecution>,
+}
+
+/// A Distributed Map's child execution: one item or batch, with its own history
+/// (ExecutionStarted, its states' events, ExecutionSucceeded or ExecutionFailed).
+#[derive(Debug, Clone)]
+pub struct ChildExecution {
+    pub map_run_arn: String,
+    pub execution_arn: String,
+    pub name: String,
+    pub status: Status,
+    pub history: History,
+}
+
+impl ChildExecution {
+    /// As DescribeExecution names it, with GetExecutionHistory's events.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "mapRunArn": self.map_run_arn,
+            "executionArn": self.execution_arn,
+            "name": self.name,
+            "status": self.status.as_str(),
+            "events": self.history.to_json(),
+        })
+    }
 }
 
 /// Execution settings.
@@ -190,6 +217,8 @@ struct Run {
     transitions: AtomicU64,
     exec_context: Value,
     token_seq: AtomicU64,
+    /// The Distributed Maps' child executions, as they end.
+    children: Mutex<Vec<ChildExecution>>,
 }
 
 /// What a state decided.
@@ -264,6 +293,7 @@ impl Executor {
             transitions: AtomicU64::new(0),
             exec_context,
             token_seq: AtomicU64::new(0),
+            children: Mutex::new(Vec::new()),
             opts,
         });
         (handle, async move {
@@ -439,6 +469,9 @@ impl Run {
             start,
             stop,
             checkpoint: self.ledger.checkpoint(),
+            child_executions: std::mem::take(
+                &mut *self.children.lock().unwrap_or_else(|e| e.into_inner()),
+            ),
         }
     }
 

@@ -34,13 +34,15 @@ impl Entered<'_, '_> {
         let remaining = AtomicU64::new(p.branches.len() as u64);
         let child_scope = Arc::new(fiber.scope.child());
         let here = fiber.here.clone();
+        let execution = fiber.execution.clone();
         let futs = p.branches.iter().enumerate().map(|(bi, b)| {
             let mut bf = Fiber::child(
                 run.clock.acquire(),
                 started,
                 child_scope.clone(),
                 format!("{here}[{bi}]/"),
-            );
+            )
+            .in_execution(execution.clone());
             let input = input.clone();
             let remaining = &remaining;
             async move {

@@ -479,6 +479,25 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         ));
     } else if let Err(e) = save_history(&history_path, &earlier, &result.history.events()).await {
         problems.push(format!("the history could not be written: {e}"));
+    } else if !result.child_executions.is_empty() {
+        // A Distributed Map's child executions, each with its own history, beside the
+        // parent's (AWS keeps their events out of it).
+        let path = history_path.with_file_name(format!("{execution_name}.children.json"));
+        let doc: Vec<Value> = result
+            .child_executions
+            .iter()
+            .map(|c| c.to_json())
+            .collect();
+        let bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        let p = path.clone();
+        match tokio::task::spawn_blocking(move || objects::write_whole(&p, &bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => problems.push(format!(
+                "the child executions could not be written: {}: {e}",
+                path.display()
+            )),
+            Err(e) => problems.push(format!("the child executions could not be written: {e}")),
+        }
     }
     sfn.set_history(&execution_arn, events);
     let checkpoint = serde_json::to_value(&result.checkpoint).ok();
