@@ -18,6 +18,9 @@ use super::fiber::Fiber;
 use super::map_run::ChildRun;
 use super::{ChildExecution, Run, Status, details, error_details, not_truncated, text};
 
+/// A Distributed Map's children running at once when MaxConcurrency is not given.
+const DISTRIBUTED_CONCURRENCY: usize = 10_000;
+
 impl Entered<'_, '_> {
     /// One attempt at a Map state's work, from its effective input to the array of the
     /// iterations' outputs (or, for a Distributed Map with a ResultWriter, what it gives).
@@ -124,10 +127,13 @@ impl Entered<'_, '_> {
                 .as_ref()
                 .map(|names| (names, child_names[i].as_str()))
         };
-        let limit = if max_conc == 0 {
-            n.max(1)
-        } else {
-            max_conc as usize
+        // Without MaxConcurrency a Distributed Map runs 10,000 children at once (AWSDOC
+        // "Using Map state in Distributed mode": "If you don't specify, Step Functions runs
+        // 10,000 parallel child workflow executions"); an inline Map, all of its iterations.
+        let limit = match max_conc {
+            0 if mp.distributed => n.clamp(1, DISTRIBUTED_CONCURRENCY),
+            0 => n.max(1),
+            m => m as usize,
         };
         let tolerated = |failed: usize| -> bool {
             if failed == 0 {
