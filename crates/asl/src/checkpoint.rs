@@ -52,7 +52,12 @@ pub struct Redrive {
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     replay: Mutex<HashMap<String, Completed>>,
-    written: Mutex<BTreeMap<String, Completed>>,
+    /// Whether there is anything to replay (a redrive): the common case skips the lock.
+    replaying: bool,
+    /// Every success in the order recorded (a later one at the same path replaces an earlier
+    /// one), made into the checkpoint at the end: appending is cheaper than keeping a map
+    /// sorted on every state.
+    written: Mutex<Vec<(String, Completed)>>,
 }
 
 impl Ledger {
@@ -63,16 +68,20 @@ impl Ledger {
                     .map(|c| c.states.clone().into_iter().collect())
                     .unwrap_or_default(),
             ),
-            written: Mutex::new(BTreeMap::new()),
+            replaying: previous.is_some_and(|c| !c.states.is_empty()),
+            written: Mutex::new(Vec::new()),
         }
     }
 
     /// The recorded result at `path`, taken once (a Retry of the enclosing state runs it
     /// again), and kept in the new checkpoint.
     pub(crate) fn replay(&self, path: &str) -> Option<Completed> {
+        if !self.replaying {
+            return None;
+        }
         let done = self.replay.lock().ok()?.remove(path)?;
         if let Ok(mut w) = self.written.lock() {
-            w.insert(path.to_string(), done.clone());
+            w.push((path.to_string(), done.clone()));
         }
         Some(done)
     }
@@ -86,14 +95,14 @@ impl Ledger {
         variables: &serde_json::Map<String, Value>,
     ) {
         if let Ok(mut w) = self.written.lock() {
-            w.insert(
+            w.push((
                 path,
                 Completed {
                     next: next.map(String::from),
                     output: output.clone(),
                     variables: (!variables.is_empty()).then(|| variables.clone()),
                 },
-            );
+            ));
         }
     }
 
@@ -106,14 +115,41 @@ impl Ledger {
         let branch = format!("{path}[");
         let iteration = format!("{path}#");
         if let Ok(mut w) = self.written.lock() {
-            w.retain(|k, _| !k.starts_with(&branch) && !k.starts_with(&iteration));
+            w.retain(|(k, _)| !k.starts_with(&branch) && !k.starts_with(&iteration));
         }
     }
 
-    /// The checkpoint so far.
-    pub(crate) fn checkpoint(&self) -> Checkpoint {
+    /// The checkpoint, taken at the execution's end (nothing is recorded after it).
+    pub(crate) fn take_checkpoint(&self) -> Checkpoint {
+        let written = self
+            .written
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        // In recording order, so the last success at a path is the one kept.
         Checkpoint {
-            states: self.written.lock().map(|w| w.clone()).unwrap_or_default(),
+            states: written.into_iter().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_success_at_a_path_is_kept() {
+        let l = Ledger::new(None);
+        let vars = serde_json::Map::new();
+        l.record("b".into(), Some("x"), &Value::from(1), &vars);
+        l.record("a".into(), None, &Value::from(2), &vars);
+        l.record("b".into(), Some("y"), &Value::from(3), &vars);
+        l.record("P@1[0]/c".into(), None, &Value::from(4), &vars);
+        l.forget_inside("P@1");
+        let c = l.take_checkpoint();
+        let keys: Vec<&str> = c.states.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(c.states["b"].output, Value::from(3));
+        assert_eq!(c.states["b"].next.as_deref(), Some("y"));
     }
 }

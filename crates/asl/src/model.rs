@@ -53,7 +53,7 @@ pub struct StateMachine {
 #[derive(Debug, Clone)]
 pub struct Machine {
     pub start_at: String,
-    pub states: IndexMap<String, State>,
+    pub states: IndexMap<String, State, foldhash::fast::RandomState>,
 }
 
 /// One state.

@@ -31,7 +31,7 @@ pub(super) struct Fiber {
     /// Parallel branch, `M@1#3/` for a Map iteration.
     pub(super) path: String,
     /// How often each state was entered in this fiber (loops revisit states).
-    pub(super) visits: HashMap<String, u32>,
+    pub(super) visits: HashMap<String, u32, foldhash::fast::RandomState>,
     /// The checkpoint path of the state running now (its branches and iterations nest in it).
     pub(super) here: String,
     /// `$$.Execution` when not the execution's own: a Distributed Map's child execution's.
@@ -57,7 +57,7 @@ impl Fiber {
             failed_event: None,
             carry_text: None,
             path,
-            visits: HashMap::new(),
+            visits: HashMap::default(),
             here: String::new(),
             execution: None,
         }

@@ -308,6 +308,26 @@ impl Executor {
     }
 }
 
+/// A state's checkpoint path: the fiber's path, the name quoted as `{:?}` quotes it, `@`, the
+/// visit (`"Load"@2`). Plain names, the usual ones, skip the formatter.
+fn checkpoint_key(path: &str, name: &str, visit: u32) -> String {
+    use std::fmt::Write as _;
+    let mut key = String::with_capacity(path.len() + name.len() + 8);
+    key.push_str(path);
+    if name
+        .chars()
+        .all(|c| c != '"' && c != '\\' && !c.is_control() && c.is_ascii())
+    {
+        key.push('"');
+        key.push_str(name);
+        key.push('"');
+    } else {
+        let _ = write!(key, "{name:?}");
+    }
+    let _ = write!(key, "@{visit}");
+    key
+}
+
 fn text(v: &Value) -> String {
     intrinsic::to_json_text(v)
 }
@@ -468,7 +488,7 @@ impl Run {
             history: self.history.clone(),
             start,
             stop,
-            checkpoint: self.ledger.checkpoint(),
+            checkpoint: self.ledger.take_checkpoint(),
             child_executions: std::mem::take(
                 &mut *self.children.lock().unwrap_or_else(|e| e.into_inner()),
             ),
@@ -500,14 +520,19 @@ impl Run {
                 let state = m.states.get(name).ok_or_else(|| {
                     Failure::new("States.Runtime", format!("no state named '{name}'"))
                 })?;
-                let visit = {
-                    let n = fiber.visits.entry(name.to_string()).or_insert(0);
-                    *n = n.saturating_add(1);
-                    *n
+                let visit = match fiber.visits.get_mut(name) {
+                    Some(n) => {
+                        *n = n.saturating_add(1);
+                        *n
+                    }
+                    None => {
+                        fiber.visits.insert(name.to_string(), 1);
+                        1
+                    }
                 };
                 // Names are quoted ({:?}): a name holding '@', '/', '[' or '#' stays
                 // unambiguous.
-                let key = format!("{}{name:?}@{visit}", fiber.path);
+                let key = checkpoint_key(&fiber.path, name, visit);
                 // A redrive replays what succeeded before: no task runs, no event is written.
                 if let Some(done) = self.ledger.replay(&key) {
                     fiber.carry_text = None;
@@ -579,6 +604,31 @@ impl Run {
         match r {
             Err(f) => Err(s.report(fiber, f)?),
             ok => ok,
+        }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::checkpoint_key;
+
+    #[test]
+    fn checkpoint_keys_are_the_debug_quoted_names() {
+        for name in [
+            "Load",
+            "a b",
+            "it's",
+            "q\"uote",
+            "back\\slash",
+            "tab\t",
+            "é",
+            "P@1[0]/#",
+        ] {
+            assert_eq!(
+                checkpoint_key("P@1[0]/", name, 3),
+                format!("P@1[0]/{name:?}@3"),
+                "{name}"
+            );
         }
     }
 }

@@ -264,7 +264,7 @@ impl Validator {
                 "States must hold at least one state",
             );
         }
-        let mut states = IndexMap::new();
+        let mut states = IndexMap::default();
         for (name, s) in states_obj {
             let sloc = format!("{loc}/States/{name}");
             self.state_name(name, &sloc);
