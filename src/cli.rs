@@ -288,7 +288,7 @@ pub struct RedriveArgs {
 }
 
 /// Where a local run's jobs, objects and scripts are.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Places {
     /// Run the jobs on this PostgreSQL or Redshift server instead of the embedded warehouse
     /// (jobs then run in parallel).
@@ -334,16 +334,38 @@ pub struct TriggerS3Args {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = TRIGGER_SCHEDULE_EXAMPLES)]
 pub struct TriggerScheduleArgs {
     /// The scheduled time (ISO-8601); default: now, to the minute.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["from", "to"])]
     pub time: Option<String>,
+    /// Backfill from this scheduled time (a date such as 2026-11-01, midnight UTC, or an
+    /// ISO-8601 time): one execution per time from --from to --to, every --every, in order.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// The last scheduled time of a backfill (included).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// The interval between a backfill's scheduled times: a number and d, h or m (1d, 6h, 15m).
+    #[arg(long, default_value = "1d")]
+    pub every: String,
     #[command(flatten)]
     pub run: TriggerRunArgs,
 }
 
+const TRIGGER_SCHEDULE_EXAMPLES: &str = "\
+Examples:
+  rsqlflow trigger schedule                                  # the schedule fires now
+  rsqlflow trigger schedule --time 2026-11-01T02:00:00Z
+  rsqlflow trigger schedule --from 2026-11-01 --to 2026-11-07  # a backfill, one run per day
+
+Each scheduled time starts one execution named after it (schedule-2026-11-01T00-00-00Z), as
+the deployed start-workflow names it. A time whose execution exists is not started again: a
+backfill says so and goes on when that execution succeeded, and stops when it failed (redrive
+it, then backfill again). The backfill also stops at the first execution that fails.";
+
 /// What a trigger runs.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TriggerRunArgs {
     /// The state machine definition.
     #[arg(long, default_value = "state-machines/rsql-etl.asl.json")]

@@ -472,17 +472,65 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
             )
         }
         TriggerCommand::Schedule(a) => {
+            if let (Some(from), Some(to)) = (&a.from, &a.to) {
+                return backfill(from, to, &a.every, a.run, p).await;
+            }
             let time = a
                 .time
                 .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%dT%H:%M:00Z").to_string());
             (etl::events::scheduled(&time), a.run)
         }
     };
-    trigger_run(event, run, p).await
+    trigger_run(event, run, &Signals::install(), p).await
 }
 
-async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) -> Result<i32> {
+/// The most scheduled times one backfill starts.
+const MAX_BACKFILL: usize = 10_000;
+
+/// `rsqlflow trigger schedule --from --to --every`: the schedule fired at each time, in order.
+async fn backfill(
+    from: &str,
+    to: &str,
+    every: &str,
+    run: TriggerRunArgs,
+    p: Arc<dyn Progress>,
+) -> Result<i32> {
+    let times = etl::schedule::backfill_times(from, to, every, MAX_BACKFILL)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let signals = Signals::install();
+    let total = times.len();
+    for (i, time) in times.iter().enumerate() {
+        p.line(&format!(
+            "backfill {}/{total}: scheduled time {time}",
+            i + 1
+        ));
+        let code = trigger_run(
+            etl::events::scheduled(time),
+            run.clone(),
+            &signals,
+            p.clone(),
+        )
+        .await?;
+        if code != 0 || signals.get().is_some() {
+            let left = total - i - 1;
+            if left > 0 {
+                eprintln!(
+                    "rsqlflow: backfill stopped at {time}; {left} later scheduled time(s) not started"
+                );
+            }
+            return Ok(code);
+        }
+    }
+    println!("backfill: {total} scheduled time(s) from {from} to {to} done");
+    Ok(0)
+}
+
+async fn trigger_run(
+    event: Value,
+    run: TriggerRunArgs,
+    signals: &Signals,
+    p: Arc<dyn Progress>,
+) -> Result<i32> {
     end_abandoned(p.as_ref()).await;
     let sm_name = pipeline::state_machine_name(&run.state_machine);
     let settings = etl::settings::Settings {
@@ -498,7 +546,7 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         ..etl::settings::Settings::from_env()
     };
     // Everything that can fail before the execution runs is checked before it is started.
-    let prepared = match prepare_unless_stopped(&run.places, &signals, p.as_ref()).await? {
+    let prepared = match prepare_unless_stopped(&run.places, signals, p.as_ref()).await? {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
@@ -563,7 +611,7 @@ async fn trigger_run(event: Value, run: TriggerRunArgs, p: Arc<dyn Progress>) ->
         send_success: true,
         redrive: false,
     };
-    run_pipeline(e, prepared, &signals, p).await
+    run_pipeline(e, prepared, signals, p).await
 }
 
 /// Step Functions redrives an execution that ended in the last 14 days, at most 1,000 times

@@ -393,3 +393,79 @@ fn load_prefix_loads_every_file_under_the_prefix_with_one_job_each() {
         "{message}"
     );
 }
+
+#[test]
+fn a_backfill_starts_one_execution_per_scheduled_time_once() {
+    let dir = workdir();
+    let args = [
+        "trigger",
+        "schedule",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-03",
+    ];
+    let (code, out, err) = run(dir.path(), &args);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    // In order, named as the schedule names them.
+    let started: Vec<usize> = [
+        "schedule-2026-11-01T00-00-00Z",
+        "schedule-2026-11-02T00-00-00Z",
+        "schedule-2026-11-03T00-00-00Z",
+    ]
+    .iter()
+    .map(|n| {
+        err.find(&format!("trigger started execution {n}"))
+            .unwrap_or_else(|| panic!("{n} not started:\n{err}"))
+    })
+    .collect();
+    assert!(started.windows(2).all(|w| w[0] < w[1]), "{err}");
+    assert!(
+        out.contains("backfill: 3 scheduled time(s) from 2026-11-01 to 2026-11-03 done"),
+        "{out}"
+    );
+    assert_eq!(outbox(dir.path()).len(), 3);
+    // Again: nothing new starts, and each time says why.
+    let (code, out, err) = run(dir.path(), &args);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(
+        out.matches("execution already started for this trigger")
+            .count(),
+        3,
+        "{out}"
+    );
+    assert!(!err.contains("trigger started execution"), "{err}");
+    assert_eq!(outbox(dir.path()).len(), 3);
+    // A bad range is refused before anything starts, naming the option.
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "schedule",
+            "--from",
+            "2026-11-05",
+            "--to",
+            "2026-11-01",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--from 2026-11-05 is after --to 2026-11-01"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "schedule",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-02",
+            "--every",
+            "1w",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--every '1w' is not an interval"), "{err}");
+}

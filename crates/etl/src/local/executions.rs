@@ -304,7 +304,8 @@ impl ExecutionStore {
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
-                if name.ends_with(".history") {
+                // A history, or a Distributed Map's child executions, beside a record.
+                if name.ends_with(".history") || name.ends_with(".children") {
                     return None;
                 }
                 self.read(&name).ok()
