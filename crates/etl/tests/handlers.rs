@@ -47,8 +47,12 @@ impl StepFunctions for Sfn {
         &self,
         _: &str,
         name: &str,
-        _: &Value,
+        input: &Value,
     ) -> Result<Started, ServiceError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(json!({"start": name, "input": input}));
         Ok(Started::New {
             execution_arn: format!("arn:x:{name}"),
         })
@@ -331,5 +335,16 @@ async fn start_workflow_filters_keys_and_names_executions_deterministically() {
         .await
         .unwrap();
     assert_eq!(sched["name"], "schedule-2024-05-01T06-00-00Z");
+    // What job specs read from the input: the object's URI, the scheduled time and its date.
+    let calls = sfn.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls[0]["input"]["trigger"],
+        json!({"type": "s3", "bucket": "b", "key": "incoming/a.csv", "uri": "s3://b/incoming/a.csv",
+               "size": 1, "etag": "e", "sequencer": "01"})
+    );
+    assert_eq!(
+        calls.last().unwrap()["input"]["trigger"],
+        json!({"type": "schedule", "time": "2024-05-01T06:00:00Z", "run_date": "2024-05-01"})
+    );
     let _ = JobStatus::Running;
 }

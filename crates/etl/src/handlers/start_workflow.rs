@@ -39,7 +39,15 @@ pub async fn handle(
     }
 }
 
-fn trigger_json(t: &Trigger) -> Value {
+/// The execution input's `trigger`: what a job spec's variables read with ordinary ASL
+/// (`"file_uri.$": "$.trigger.uri"`, `"run_date.$": "$.trigger.run_date"`).
+///
+/// - S3: `type` "s3", `bucket`, `key`, `uri` (`s3://bucket/key`, what COPY reads), `size`,
+///   `etag`, `sequencer`;
+/// - schedule: `type` "schedule", `time` (the scheduled time as EventBridge gives it,
+///   `2026-11-01T02:00:00Z`) and `run_date`, its date in UTC (`2026-11-01`; absent when the
+///   time is not an ISO-8601 time).
+pub fn trigger_json(t: &Trigger) -> Value {
     match t {
         Trigger::S3 {
             bucket,
@@ -48,9 +56,21 @@ fn trigger_json(t: &Trigger) -> Value {
             etag,
             sequencer,
         } => {
-            json!({"type": "s3", "bucket": bucket, "key": key, "size": size, "etag": etag, "sequencer": sequencer})
+            json!({"type": "s3", "bucket": bucket, "key": key, "uri": format!("s3://{bucket}/{key}"),
+                   "size": size, "etag": etag, "sequencer": sequencer})
         }
-        Trigger::Schedule { time } => json!({"type": "schedule", "time": time}),
+        Trigger::Schedule { time } => {
+            let mut v = json!({"type": "schedule", "time": time});
+            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(time) {
+                v["run_date"] = json!(
+                    t.with_timezone(&chrono::Utc)
+                        .date_naive()
+                        .format("%Y-%m-%d")
+                        .to_string()
+                );
+            }
+            v
+        }
     }
 }
 
