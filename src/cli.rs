@@ -516,6 +516,16 @@ pub struct SampleDataArgs {
     /// none writes plain .tbl files, as dbgen does).
     #[arg(long, value_enum, default_value_t = SampleCompression::Gzip)]
     pub compression: SampleCompression,
+
+    /// Also write the orders of the first N order dates as one file per day
+    /// (<orders-prefix>/orders_1992-01-01.tbl.gz, ...), the files an incremental load receives;
+    /// alone (without --tables) it writes only these.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub orders_days: usize,
+
+    /// Key prefix of the daily orders files.
+    #[arg(long, default_value = "incoming/orders")]
+    pub orders_prefix: String,
 }
 
 /// Compression of sample-data files.

@@ -117,18 +117,66 @@ fn write_rows<T: std::fmt::Display>(
     Ok(n)
 }
 
-/// Generates one table into `path`, compressed as `compression` says (written to a temporary
-/// name, then renamed).
-pub fn generate_table(
-    table: &str,
+/// The TPC-H `orders` rows of the first `days` order dates (dbgen's dates start 1992-01-01),
+/// one object per day under `prefix` (`<prefix>/orders_1992-01-01.tbl.gz`): the daily files an
+/// incremental load receives. Returns each day's date, rows and path.
+pub fn generate_orders_days(
     scale: f64,
+    days: usize,
+    s3_root: &Path,
+    bucket: &str,
+    prefix: &str,
+    compression: SampleCompression,
+) -> Result<Vec<(String, u64, PathBuf)>> {
+    use std::collections::BTreeMap;
+    // Orders are not generated in date order: find the first `days` dates, then keep their rows.
+    let dates: std::collections::BTreeSet<String> = OrderGenerator::new(scale, 1, 1)
+        .iter()
+        .map(|o| o.o_orderdate.to_string())
+        .collect();
+    let wanted: BTreeMap<String, Vec<String>> = dates
+        .into_iter()
+        .take(days)
+        .map(|d| (d, Vec::new()))
+        .collect();
+    let mut by_day = wanted;
+    for o in OrderGenerator::new(scale, 1, 1).iter() {
+        if let Some(rows) = by_day.get_mut(&o.o_orderdate.to_string()) {
+            rows.push(o.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for (day, rows) in by_day {
+        let key = format!(
+            "{}orders_{day}.tbl{}",
+            prefix
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(|p| format!("{p}/"))
+                .collect::<String>(),
+            compression.extension()
+        );
+        let path = objects::LocalS3::new(s3_root).object_path(bucket, &key)?;
+        let n = write_object(&path, compression, |w| {
+            for r in &rows {
+                writeln!(w, "{r}")?;
+            }
+            Ok(rows.len() as u64)
+        })?;
+        out.push((day, n, path));
+    }
+    Ok(out)
+}
+
+/// Writes one object at `path`, compressed as `compression` says, whole or not at all (a
+/// temporary name, then renamed); `body` writes the rows and counts them.
+fn write_object(
     path: &Path,
     compression: SampleCompression,
+    body: impl FnOnce(&mut Encoder) -> std::io::Result<u64>,
 ) -> Result<u64> {
     let dir = path.parent().context("output path has no directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // A uniquely named, locked temporary object: removed if this fails, swept by the next
-    // seeding if the process is killed (objects::LocalS3::sweep_abandoned).
     let tmp_file = objects::temp_beside(path)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let tmp = tmp_file.path().to_path_buf();
@@ -136,23 +184,9 @@ pub fn generate_table(
         .as_file()
         .try_clone()
         .with_context(|| format!("opening {}", tmp.display()))?;
-    let mut gz = Encoder::new(compression, file)?;
-    let rows = match table {
-        "region" => write_rows(RegionGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "nation" => write_rows(NationGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "customer" => write_rows(CustomerGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "supplier" => write_rows(SupplierGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "part" => write_rows(PartGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "partsupp" => write_rows(PartSuppGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "orders" => write_rows(OrderGenerator::new(scale, 1, 1).iter(), &mut gz),
-        "lineitem" => write_rows(LineItemGenerator::new(scale, 1, 1).iter(), &mut gz),
-        other => bail!(
-            "unknown TPC-H table \"{other}\" (expected one of {})",
-            TABLES.join(", ")
-        ),
-    }
-    .with_context(|| format!("writing {}", tmp.display()))?;
-    let mut inner = gz.finish().context("finishing the compressed stream")?;
+    let mut enc = Encoder::new(compression, file)?;
+    let rows = body(&mut enc).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut inner = enc.finish().context("finishing the compressed stream")?;
     inner.flush()?;
     inner.get_ref().sync_all()?;
     drop(inner);
@@ -161,6 +195,32 @@ pub fn generate_table(
         .map_err(|e| e.error)
         .with_context(|| format!("renaming to {}", path.display()))?;
     Ok(rows)
+}
+
+/// Generates one table into `path`, compressed as `compression` says (written to a temporary
+/// name, then renamed).
+pub fn generate_table(
+    table: &str,
+    scale: f64,
+    path: &Path,
+    compression: SampleCompression,
+) -> Result<u64> {
+    if !TABLES.contains(&table) {
+        bail!(
+            "unknown TPC-H table \"{table}\" (expected one of {})",
+            TABLES.join(", ")
+        );
+    }
+    write_object(path, compression, |gz| match table {
+        "region" => write_rows(RegionGenerator::new(scale, 1, 1).iter(), gz),
+        "nation" => write_rows(NationGenerator::new(scale, 1, 1).iter(), gz),
+        "customer" => write_rows(CustomerGenerator::new(scale, 1, 1).iter(), gz),
+        "supplier" => write_rows(SupplierGenerator::new(scale, 1, 1).iter(), gz),
+        "part" => write_rows(PartGenerator::new(scale, 1, 1).iter(), gz),
+        "partsupp" => write_rows(PartSuppGenerator::new(scale, 1, 1).iter(), gz),
+        "orders" => write_rows(OrderGenerator::new(scale, 1, 1).iter(), gz),
+        _ => write_rows(LineItemGenerator::new(scale, 1, 1).iter(), gz),
+    })
 }
 
 /// The key of a table's object under `prefix`.
@@ -192,7 +252,16 @@ pub async fn run(args: SampleDataArgs) -> Result<i32> {
             args.scale
         );
     }
-    let tables: Vec<String> = if args.tables.is_empty() {
+    if args.orders_days > 10_000 {
+        bail!(
+            "--orders-days must be at most 10000, got {}",
+            args.orders_days
+        );
+    }
+    // --orders-days alone writes only the daily files.
+    let tables: Vec<String> = if args.tables.is_empty() && args.orders_days > 0 {
+        Vec::new()
+    } else if args.tables.is_empty() {
         TABLES.iter().map(|t| t.to_string()).collect()
     } else {
         args.tables.clone()
@@ -249,6 +318,35 @@ pub async fn run(args: SampleDataArgs) -> Result<i32> {
             },
             args.compression.extension()
         );
+    }
+    if args.orders_days > 0 {
+        let (scale, days, root, bucket, prefix, compression) = (
+            args.scale,
+            args.orders_days,
+            args.s3_root.clone(),
+            args.bucket.clone(),
+            args.orders_prefix.clone(),
+            args.compression,
+        );
+        let files = tokio::task::spawn_blocking(move || {
+            generate_orders_days(scale, days, &root, &bucket, &prefix, compression)
+        })
+        .await
+        .context("generator task failed")??;
+        if files.len() < args.orders_days {
+            eprintln!(
+                "rsqlflow: the orders at scale factor {} have only {} order dates",
+                args.scale,
+                files.len()
+            );
+        }
+        for (day, rows, path) in &files {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "orders {day} {rows:>6} rows  {size:>10} bytes  {}",
+                path.display()
+            );
+        }
     }
     eprintln!(
         "rsqlflow: TPC-H scale factor {} written under {} in {:.2} s",
