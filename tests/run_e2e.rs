@@ -469,3 +469,128 @@ fn a_backfill_starts_one_execution_per_scheduled_time_once() {
     assert_eq!(code, 1);
     assert!(err.contains("--every '1w' is not an interval"), "{err}");
 }
+
+#[test]
+fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows() {
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // "orders 1992-01-01      9 rows ..." for each day.
+    let rows: Vec<(String, u64)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == "orders").then_some(())?;
+            Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    let trigger = |day: &str| {
+        run(
+            dir.path(),
+            &[
+                "trigger",
+                "s3",
+                &format!("incoming/orders/orders_{day}.tbl.gz"),
+                "--state-machine",
+                "state-machines/orders-incremental.asl.json",
+                "--prefix",
+                "incoming/orders/",
+            ],
+        )
+    };
+    let merged = |dir: &Path| -> Vec<String> {
+        let mut logs = logs(dir);
+        logs.sort_by_key(|(p, _)| std::fs::metadata(p).unwrap().modified().unwrap());
+        logs.into_iter()
+            .flat_map(|(_, t)| {
+                t.lines()
+                    .filter(|l| l.starts_with("orders_merge: "))
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut total = 0;
+    for (day, n) in &rows {
+        let (code, out, err) = trigger(day);
+        assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+        total += n;
+        let m = merged(dir.path());
+        assert_eq!(
+            m.last().unwrap(),
+            &format!("orders_merge: orders now {total}"),
+            "{m:?}"
+        );
+    }
+    // The same event again starts nothing; a re-run of the same version loads nothing.
+    let (code, out, _) = trigger(&rows[0].0);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("execution already started for this trigger"),
+        "{out}"
+    );
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::fs::read_dir(dir.path().join(".rsqlflow/executions"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                    n.contains(&rows[0].0) && n.ends_with(".json") && !n.ends_with(".history.json")
+                })
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("again.json"), record["input"].to_string()).unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "run",
+            "state-machines/orders-incremental.asl.json",
+            "--input",
+            "@again.json",
+            "--name",
+            "rerun",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let m = merged(dir.path());
+    assert_eq!(
+        m.last().unwrap(),
+        "orders_merge: this version was loaded before: nothing to do",
+        "{m:?}"
+    );
+    // A new version of the second day's file (its first two rows) replaces that file's rows.
+    let key = dir.path().join(format!(
+        ".rsqlflow/s3/rsqlflow-data/incoming/orders/orders_{}.tbl.gz",
+        rows[1].0
+    ));
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&key).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, two.as_bytes()).unwrap();
+    std::fs::write(&key, gz.finish().unwrap()).unwrap();
+    let (code, out, err) = trigger(&rows[1].0);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let m = merged(dir.path());
+    let n = m.len();
+    assert_eq!(
+        m[n - 3],
+        format!("orders_merge: rows replaced: {}", rows[1].1),
+        "{m:?}"
+    );
+    assert_eq!(m[n - 2], "orders_merge: rows loaded: 2", "{m:?}");
+    assert_eq!(
+        m[n - 1],
+        format!("orders_merge: orders now {}", total - rows[1].1 + 2),
+        "{m:?}"
+    );
+}

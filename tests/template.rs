@@ -65,6 +65,16 @@ const STAR_RESOURCE_ALLOWED: &[(&str, &str, &str)] = &[
         "X-Ray trace-writing actions have no resource-level permissions",
     ),
     (
+        "OrdersIncrementalStateMachine",
+        "logs:*",
+        "CloudWatch Logs vended-log delivery actions have no resource-level permissions",
+    ),
+    (
+        "OrdersIncrementalStateMachine",
+        "xray:*",
+        "X-Ray trace-writing actions have no resource-level permissions",
+    ),
+    (
         "LoadPrefixStateMachine",
         "logs:*",
         "CloudWatch Logs vended-log delivery actions have no resource-level permissions",
