@@ -592,5 +592,54 @@ fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows
         m[n - 1],
         format!("orders_merge: orders now {}", total - rows[1].1 + 2),
         "{m:?}"
-    );
+    ); // Every compression COPY reads: the same first day written again under other keys.
+    for (compression, ext) in [
+        ("bzip2", "bz2"),
+        ("zstd", "zst"),
+        ("lzop", "lzo"),
+        ("none", ""),
+    ] {
+        let prefix = format!("incoming/orders/{compression}");
+        let (code, out, err) = run(
+            dir.path(),
+            &[
+                "sample-data",
+                "--orders-days",
+                "1",
+                "--compression",
+                compression,
+                "--orders-prefix",
+                &prefix,
+            ],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        let key = format!(
+            "{prefix}/orders_{}.tbl{}",
+            rows[0].0,
+            if ext.is_empty() {
+                String::new()
+            } else {
+                format!(".{ext}")
+            }
+        );
+        let (code, out, err) = run(
+            dir.path(),
+            &[
+                "trigger",
+                "s3",
+                &key,
+                "--state-machine",
+                "state-machines/orders-incremental.asl.json",
+                "--prefix",
+                "incoming/orders/",
+            ],
+        );
+        assert_eq!(code, 0, "{compression}: stdout:\n{out}\nstderr:\n{err}");
+        let m = merged(dir.path());
+        assert_eq!(
+            m[m.len() - 2],
+            format!("orders_merge: rows loaded: {}", rows[0].1),
+            "{compression}: {m:?}"
+        );
+    }
 }
