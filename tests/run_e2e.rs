@@ -643,3 +643,55 @@ fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows
         );
     }
 }
+
+#[test]
+fn a_nightly_job_gets_its_scheduled_day_as_variables() {
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut days = Vec::new();
+    for l in out.lines().filter(|l| l.starts_with("orders ")) {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        days.push((w[1].to_string(), w[2].to_string()));
+    }
+    for (day, _) in &days {
+        let (code, out, err) = run(
+            dir.path(),
+            &[
+                "trigger",
+                "s3",
+                &format!("incoming/orders/orders_{day}.tbl.gz"),
+                "--state-machine",
+                "state-machines/orders-incremental.asl.json",
+            ],
+        );
+        assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    }
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "schedule",
+            "--from",
+            &days[0].0,
+            "--to",
+            &days[1].0,
+            "--state-machine",
+            "state-machines/nightly-summary.asl.json",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let all: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
+    for (day, n) in &days {
+        assert!(
+            all.contains(&format!(
+                "orders_summary: run_date {day} scheduled at {day}T00:00:00Z"
+            )),
+            "{all}"
+        );
+        assert!(
+            all.contains(&format!("orders_summary: {day} orders {n} revenue")),
+            "{all}"
+        );
+    }
+}

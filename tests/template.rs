@@ -65,6 +65,16 @@ const STAR_RESOURCE_ALLOWED: &[(&str, &str, &str)] = &[
         "X-Ray trace-writing actions have no resource-level permissions",
     ),
     (
+        "NightlySummaryStateMachine",
+        "logs:*",
+        "CloudWatch Logs vended-log delivery actions have no resource-level permissions",
+    ),
+    (
+        "NightlySummaryStateMachine",
+        "xray:*",
+        "X-Ray trace-writing actions have no resource-level permissions",
+    ),
+    (
         "OrdersIncrementalStateMachine",
         "logs:*",
         "CloudWatch Logs vended-log delivery actions have no resource-level permissions",
