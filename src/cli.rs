@@ -323,6 +323,7 @@ pub enum TriggerCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = TRIGGER_S3_EXAMPLES)]
 pub struct TriggerS3Args {
     /// The object's key.
     pub key: String,
@@ -353,16 +354,31 @@ pub struct TriggerScheduleArgs {
     pub run: TriggerRunArgs,
 }
 
+const TRIGGER_S3_EXAMPLES: &str = "\
+Examples:
+  rsqlflow sample-data --orders-days 3                 # three daily files under incoming/orders/
+  rsqlflow trigger s3 incoming/orders/orders_1992-01-01.tbl.gz \\
+      --state-machine state-machines/orders-incremental.asl.json --prefix incoming/orders/
+
+The object must be in local S3 (--s3-root). The execution's input describes it
+({\"trigger\": {\"type\": \"s3\", \"bucket\", \"key\", \"uri\", \"size\", \"etag\", \"sequencer\"}}) and
+its name comes from the bucket, key and sequencer: the same event again starts nothing and
+reports the execution it started.";
+
 const TRIGGER_SCHEDULE_EXAMPLES: &str = "\
 Examples:
   rsqlflow trigger schedule                                  # the schedule fires now
   rsqlflow trigger schedule --time 2026-11-01T02:00:00Z
   rsqlflow trigger schedule --from 2026-11-01 --to 2026-11-07  # a backfill, one run per day
+  rsqlflow trigger schedule --from 1992-01-01 --to 1992-01-03 \\
+      --state-machine state-machines/nightly-summary.asl.json
 
 Each scheduled time starts one execution named after it (schedule-2026-11-01T00-00-00Z), as
-the deployed start-workflow names it. A time whose execution exists is not started again: a
-backfill says so and goes on when that execution succeeded, and stops when it failed (redrive
-it, then backfill again). The backfill also stops at the first execution that fails.";
+the deployed start-workflow names it, with the input {\"trigger\": {\"type\": \"schedule\",
+\"time\": \"2026-11-01T00:00:00Z\", \"run_date\": \"2026-11-01\"}}. A time whose execution
+exists is not started again: a backfill says so and goes on when that execution succeeded,
+and stops when it failed (redrive it, then backfill again). The backfill also stops at the
+first execution that fails.";
 
 /// What a trigger runs.
 #[derive(Debug, Clone, Args)]
