@@ -65,16 +65,8 @@ impl ItemBatcherSpec {
     /// Parses the `ItemBatcher` object at `loc`; `jsonata` says the state's query language.
     pub fn parse(v: &Value, loc: &str, jsonata: bool) -> Result<ItemBatcherSpec, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut problem = |at: &str, message: String| {
-            problems.push(Problem {
-                location: if at.is_empty() {
-                    loc.to_string()
-                } else {
-                    format!("{loc}/{at}")
-                },
-                message,
-            })
-        };
+        let mut problem =
+            |at: &str, message: String| problems.push(super::problem_at(loc, at, message));
         let Some(obj) = v.as_object() else {
             problem("", "ItemBatcher must be a JSON object".into());
             return Err(problems);

@@ -270,16 +270,8 @@ impl ItemReaderSpec {
     /// says the state's query language. Every problem found is returned.
     pub fn parse(v: &Value, loc: &str, jsonata: bool) -> Result<ItemReaderSpec, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut problem = |at: &str, message: String| {
-            problems.push(Problem {
-                location: if at.is_empty() {
-                    loc.to_string()
-                } else {
-                    format!("{loc}/{at}")
-                },
-                message,
-            })
-        };
+        let mut problem =
+            |at: &str, message: String| problems.push(super::problem_at(loc, at, message));
         let Some(obj) = v.as_object() else {
             problem("", "ItemReader must be a JSON object".into());
             return Err(problems);

@@ -44,3 +44,16 @@ impl std::fmt::Debug for Store {
         f.write_str("Store(..)")
     }
 }
+
+/// A problem at `at` below the field at `loc` (`loc` itself when `at` is empty), as the three
+/// fields' parsers report them.
+fn problem_at(loc: &str, at: &str, message: String) -> crate::validate::Problem {
+    crate::validate::Problem {
+        location: if at.is_empty() {
+            loc.to_string()
+        } else {
+            format!("{loc}/{at}")
+        },
+        message,
+    }
+}

@@ -228,16 +228,8 @@ impl ResultWriterSpec {
     /// and Parameters, or all three.
     pub fn parse(v: &Value, loc: &str, jsonata: bool) -> Result<ResultWriterSpec, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut problem = |at: &str, message: String| {
-            problems.push(Problem {
-                location: if at.is_empty() {
-                    loc.to_string()
-                } else {
-                    format!("{loc}/{at}")
-                },
-                message,
-            })
-        };
+        let mut problem =
+            |at: &str, message: String| problems.push(super::problem_at(loc, at, message));
         let Some(obj) = v.as_object() else {
             problem("", "ResultWriter must be a JSON object".into());
             return Err(problems);
