@@ -438,39 +438,10 @@ pub async fn run(args: RunArgs) -> Result<i32> {
 pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
     let p = progress();
     let (event, run) = match cmd {
-        TriggerCommand::S3(a) => {
-            let path =
-                objects::LocalS3::new(&a.run.places.s3_root).object_path(&a.bucket, &a.key)?;
-            let meta = std::fs::metadata(&path).with_context(|| {
-                format!(
-                    "s3://{}/{} is not in local S3 ({})",
-                    a.bucket,
-                    a.key,
-                    path.display()
-                )
-            })?;
-            if !meta.is_file() {
-                bail!(
-                    "s3://{}/{} is not an object in local S3 ({} is not a regular file)",
-                    a.bucket,
-                    a.key,
-                    path.display()
-                );
-            }
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let etag = etl::contract::short_hash(&String::from_utf8_lossy(&bytes));
-            let sequencer = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| format!("{:016X}", d.as_nanos() as u64))
-                .unwrap_or_default();
-            (
-                etl::events::s3_object_created(&a.bucket, &a.key, meta.len(), &etag, &sequencer),
-                a.run,
-            )
-        }
+        TriggerCommand::S3(a) => (
+            local_object_event(&a.run.places.s3_root, &a.bucket, &a.key)?,
+            a.run,
+        ),
         TriggerCommand::Schedule(a) => {
             if let (Some(from), Some(to)) = (&a.from, &a.to) {
                 return backfill(from, to, &a.every, a.run, p).await;
@@ -482,6 +453,39 @@ pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
         }
     };
     trigger_run(event, run, &Signals::install(), p).await
+}
+
+/// The "Object Created" event EventBridge would send for an object of local S3: its size, an
+/// etag from its content and a sequencer from its modification time.
+pub(crate) fn local_object_event(s3_root: &Path, bucket: &str, key: &str) -> Result<Value> {
+    let path = objects::LocalS3::new(s3_root).object_path(bucket, key)?;
+    let meta = std::fs::metadata(&path).with_context(|| {
+        format!(
+            "s3://{bucket}/{key} is not in local S3 ({})",
+            path.display()
+        )
+    })?;
+    if !meta.is_file() {
+        bail!(
+            "s3://{bucket}/{key} is not an object in local S3 ({} is not a regular file)",
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let etag = etl::contract::short_hash(&String::from_utf8_lossy(&bytes));
+    let sequencer = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| format!("{:016X}", d.as_nanos() as u64))
+        .unwrap_or_default();
+    Ok(etl::events::s3_object_created(
+        bucket,
+        key,
+        meta.len(),
+        &etag,
+        &sequencer,
+    ))
 }
 
 /// The most scheduled times one backfill starts.
@@ -525,7 +529,7 @@ async fn backfill(
     Ok(0)
 }
 
-async fn trigger_run(
+pub(crate) async fn trigger_run(
     event: Value,
     run: TriggerRunArgs,
     signals: &Signals,
