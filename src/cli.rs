@@ -337,6 +337,9 @@ pub struct TriggerS3Args {
 #[derive(Debug, Args)]
 #[command(after_help = TRIGGER_SCHEDULE_EXAMPLES)]
 pub struct TriggerScheduleArgs {
+    /// The route of the schedule that fires (its name in the routing table, e.g. nightly);
+    /// needed when the table has more than one schedule.
+    pub route: Option<String>,
     /// The scheduled time (ISO-8601); default: now, to the minute.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub time: Option<String>,
@@ -348,8 +351,13 @@ pub struct TriggerScheduleArgs {
     #[arg(long, requires = "from")]
     pub to: Option<String>,
     /// The interval between a backfill's scheduled times: a number and d, h or m (1d, 6h, 15m).
-    #[arg(long, default_value = "1d")]
+    #[arg(long, default_value = "1d", requires = "from")]
     pub every: String,
+    /// Run up to N of a backfill's executions at a time (in order of their scheduled times).
+    /// More than 1 needs --database: the embedded warehouse runs one job at a time.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "from",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
     #[command(flatten)]
     pub run: TriggerRunArgs,
 }
@@ -383,16 +391,22 @@ first execution that fails.";
 /// What a trigger runs.
 #[derive(Debug, Clone, Args)]
 pub struct TriggerRunArgs {
-    /// The state machine definition.
-    #[arg(long, default_value = "state-machines/rsql-etl.asl.json")]
-    pub state_machine: PathBuf,
+    /// The SAM template whose start-workflow routes (RSQLFLOW_ROUTES, parameters at their
+    /// defaults) say which workflow an event starts. Without it, events start
+    /// state-machines/rsql-etl.asl.json.
+    #[arg(long, default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// Start this state machine instead of routing by the template: objects (under --prefix,
+    /// ending with --suffix) start it as route `s3`, schedules as route `schedule`.
+    #[arg(long, value_name = "FILE")]
+    pub state_machine: Option<PathBuf>,
     #[command(flatten)]
     pub places: Places,
-    /// Only keys with this prefix start the workflow.
-    #[arg(long, default_value = "")]
+    /// With --state-machine: only keys with this prefix start the workflow.
+    #[arg(long, default_value = "", requires = "state_machine")]
     pub prefix: String,
-    /// Only keys with this suffix start the workflow.
-    #[arg(long, default_value = "")]
+    /// With --state-machine: only keys with this suffix start the workflow.
+    #[arg(long, default_value = "", requires = "state_machine")]
     pub suffix: String,
 }
 

@@ -10,8 +10,10 @@ use anyhow::{Context, Result, bail};
 use etl::handlers::start_workflow;
 use etl::local::executions::{self, Claim, ExecutionRecord, ExecutionStatus, ExecutionStore};
 use etl::local::pipeline::{self, DATA_BUCKET, Progress, RunConfig, RunReport, SCRIPTS_BUCKET};
+use etl::local::routes::LocalRoutes;
 use etl::local::runner::WarehouseRunner;
 use etl::local::sfn::LocalStepFunctions;
+use etl::routes::Route;
 use serde_json::Value;
 use warehouse::Target;
 
@@ -239,15 +241,19 @@ fn state_dir() -> PathBuf {
     PathBuf::from(".rsqlflow")
 }
 
+/// Prints a finished execution's report in one write (backfills print several at once).
 fn print_report(r: &RunReport) {
-    println!("execution {} {}", r.execution_arn, r.status.as_str());
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "execution {} {}", r.execution_arn, r.status.as_str());
     let mut jobs = r.jobs.clone();
     jobs.sort_by_key(|j| j.created_at);
     let sql: f64 = jobs
         .iter()
         .filter_map(|j| Some((j.stopped_at? - j.started_at?) as f64 / 1000.0))
         .sum();
-    println!(
+    let _ = writeln!(
+        out,
         "{:<58} {:<10} {:>5} {:>9}",
         "job", "status", "exit", "seconds"
     );
@@ -256,7 +262,8 @@ fn print_report(r: &RunReport) {
             (Some(a), Some(b)) => format!("{:.2}", (b - a) as f64 / 1000.0),
             _ => "-".into(),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<58} {:<10} {:>5} {:>9}",
             j.name,
             j.status.as_str(),
@@ -264,7 +271,8 @@ fn print_report(r: &RunReport) {
             secs
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} job(s) in {:.2} s; {:.2} s running scripts, {:.2} s elsewhere",
         jobs.len(),
         r.wall.as_secs_f64(),
@@ -272,12 +280,13 @@ fn print_report(r: &RunReport) {
         (r.wall.as_secs_f64() - sql).max(0.0)
     );
     if let Some(e) = &r.error {
-        println!("error: {e}");
+        let _ = writeln!(out, "error: {e}");
     }
     for n in &r.notifications {
-        println!("\nnotification: {}\n{}", n.subject, n.body.trim_end());
+        let _ = writeln!(out, "\nnotification: {}\n{}", n.subject, n.body.trim_end());
     }
-    println!("\nhistory: {}", r.history_path.display());
+    let _ = writeln!(out, "\nhistory: {}", r.history_path.display());
+    print!("{out}");
     for problem in &r.problems {
         eprintln!("rsqlflow: {problem}");
     }
@@ -435,24 +444,82 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     run_pipeline(e, prepared, &signals, p).await
 }
 
+/// The workflow events start when no template routes them.
+const DEFAULT_DEFINITION: &str = "state-machines/rsql-etl.asl.json";
+
+/// The routing table triggers use: --state-machine's single workflow, else the template's
+/// start-workflow routes, else the sample workflow.
+pub(crate) fn local_routes(run: &TriggerRunArgs) -> Result<LocalRoutes> {
+    if let Some(sm) = &run.state_machine {
+        return Ok(LocalRoutes::single(sm, &run.prefix, &run.suffix));
+    }
+    if run.template.exists() {
+        let t = etl::template::Template::load(&run.template)?;
+        if let Some(r) = LocalRoutes::from_template(&t)? {
+            return Ok(r);
+        }
+    }
+    Ok(LocalRoutes::single(Path::new(DEFAULT_DEFINITION), "", ""))
+}
+
+/// The schedule route `name`, or the only one.
+fn schedule_route<'a>(routes: &'a LocalRoutes, name: Option<&str>) -> Result<&'a Route> {
+    let list = || {
+        routes
+            .schedules()
+            .map(Route::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match name {
+        Some(n) => routes
+            .schedules()
+            .find(|r| r.name == n)
+            .with_context(|| format!("no schedule route named {n} (schedule routes: {})", list())),
+        None => {
+            let mut all = routes.schedules();
+            match (all.next(), all.next()) {
+                (Some(r), None) => Ok(r),
+                (None, _) => bail!("the routing table has no schedule route"),
+                (Some(_), Some(_)) => bail!(
+                    "the routing table has several schedules; name the one that fires \
+                     (rsqlflow trigger schedule ROUTE): {}",
+                    list()
+                ),
+            }
+        }
+    }
+}
+
 pub async fn trigger(cmd: TriggerCommand) -> Result<i32> {
     let p = progress();
-    let (event, run) = match cmd {
-        TriggerCommand::S3(a) => (
-            local_object_event(&a.run.places.s3_root, &a.bucket, &a.key)?,
-            a.run,
-        ),
+    match cmd {
+        TriggerCommand::S3(a) => {
+            let routes = local_routes(&a.run)?;
+            let event = local_object_event(&a.run.places.s3_root, &a.bucket, &a.key)?;
+            trigger_run(event, &routes, a.run, &Signals::install(), p).await
+        }
         TriggerCommand::Schedule(a) => {
+            let routes = local_routes(&a.run)?;
+            let route = schedule_route(&routes, a.route.as_deref())?.clone();
             if let (Some(from), Some(to)) = (&a.from, &a.to) {
-                return backfill(from, to, &a.every, a.run, p).await;
+                let b = Backfill {
+                    from,
+                    to,
+                    every: &a.every,
+                    parallel: a.parallel,
+                    route: &route,
+                    routes: &routes,
+                };
+                return backfill(b, a.run, p).await;
             }
             let time = a
                 .time
                 .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%dT%H:%M:00Z").to_string());
-            (etl::events::scheduled(&time), a.run)
+            let event = LocalRoutes::scheduled_event(&route, &time);
+            trigger_run(event, &routes, a.run, &Signals::install(), p).await
         }
-    };
-    trigger_run(event, run, &Signals::install(), p).await
+    }
 }
 
 /// The "Object Created" event EventBridge would send for an object of local S3: its size, an
@@ -491,70 +558,141 @@ pub(crate) fn local_object_event(s3_root: &Path, bucket: &str, key: &str) -> Res
 /// The most scheduled times one backfill starts.
 const MAX_BACKFILL: usize = 10_000;
 
-/// `rsqlflow trigger schedule --from --to --every`: the schedule fired at each time, in order.
-async fn backfill(
-    from: &str,
-    to: &str,
-    every: &str,
-    run: TriggerRunArgs,
-    p: Arc<dyn Progress>,
-) -> Result<i32> {
-    let times = etl::schedule::backfill_times(from, to, every, MAX_BACKFILL)
+/// A backfill: the schedule of `route` fired at each time from `from` to `to`.
+struct Backfill<'a> {
+    from: &'a str,
+    to: &'a str,
+    every: &'a str,
+    parallel: u16,
+    route: &'a Route,
+    routes: &'a LocalRoutes,
+}
+
+/// Progress lines of one of several executions running at once, each line prefixed.
+struct Prefixed {
+    inner: Arc<dyn Progress>,
+    prefix: String,
+}
+
+impl Progress for Prefixed {
+    fn line(&self, text: &str) {
+        self.inner.line(&format!("{}{text}", self.prefix));
+    }
+}
+
+/// `rsqlflow trigger schedule --from --to --every [--parallel N]`: the schedule fired at each
+/// time, in order; with N > 1, up to N executions run at once, started in order.
+async fn backfill(b: Backfill<'_>, run: TriggerRunArgs, p: Arc<dyn Progress>) -> Result<i32> {
+    let times = etl::schedule::backfill_times(b.from, b.to, b.every, MAX_BACKFILL)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if b.parallel > 1 && run.places.database.is_none() {
+        bail!(
+            "--parallel {} needs --database: the embedded warehouse runs one job at a time",
+            b.parallel
+        );
+    }
     let signals = Signals::install();
     let total = times.len();
-    for (i, time) in times.iter().enumerate() {
-        p.line(&format!(
-            "backfill {}/{total}: scheduled time {time}",
-            i + 1
-        ));
-        let code = trigger_run(
-            etl::events::scheduled(time),
-            run.clone(),
-            &signals,
-            p.clone(),
-        )
-        .await?;
-        if code != 0 || signals.get().is_some() {
-            let left = total - i - 1;
-            if left > 0 {
-                eprintln!(
-                    "rsqlflow: backfill stopped at {time}; {left} later scheduled time(s) not started"
-                );
+    let mut running = tokio::task::JoinSet::new();
+    let mut next = 0;
+    let mut worst = 0;
+    let mut stopped_at: Option<String> = None;
+    loop {
+        while stopped_at.is_none()
+            && signals.get().is_none()
+            && next < total
+            && running.len() < b.parallel as usize
+        {
+            let time = times[next].clone();
+            next += 1;
+            p.line(&format!("backfill {next}/{total}: scheduled time {time}"));
+            let event = LocalRoutes::scheduled_event(b.route, &time);
+            let progress: Arc<dyn Progress> = if b.parallel > 1 {
+                Arc::new(Prefixed {
+                    inner: p.clone(),
+                    prefix: format!("[{time}] "),
+                })
+            } else {
+                p.clone()
+            };
+            let (routes, run, signals) = (b.routes.clone(), run.clone(), signals.clone());
+            running.spawn(async move {
+                let code = trigger_run(event, &routes, run, &signals, progress).await;
+                (time, code)
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let (time, code) = done.context("a backfill execution's task failed")?;
+        let code = match code {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("rsqlflow: {time}: {e:#}");
+                1
             }
-            return Ok(code);
+        };
+        if code != 0 {
+            worst = worst.max(code);
+            stopped_at.get_or_insert(time);
         }
     }
-    println!("backfill: {total} scheduled time(s) from {from} to {to} done");
+    if let Some(s) = signals.get() {
+        worst = s.exit_code();
+    }
+    if worst != 0 {
+        let left = total - next;
+        let at = stopped_at.as_deref().unwrap_or("a signal");
+        if left > 0 {
+            eprintln!(
+                "rsqlflow: backfill stopped at {at}; {left} later scheduled time(s) not started"
+            );
+        }
+        return Ok(worst);
+    }
+    println!(
+        "backfill: {total} scheduled time(s) from {} to {} done",
+        b.from, b.to
+    );
     Ok(0)
 }
 
+/// Sends `event` to start-workflow with the local routes and runs each execution it starts,
+/// one after another. An execution the event started before is reported with its status.
 pub(crate) async fn trigger_run(
     event: Value,
+    routes: &LocalRoutes,
     run: TriggerRunArgs,
     signals: &Signals,
     p: Arc<dyn Progress>,
 ) -> Result<i32> {
     end_abandoned(p.as_ref()).await;
-    let sm_name = pipeline::state_machine_name(&run.state_machine);
     let settings = etl::settings::Settings {
         region: pipeline::REGION.into(),
         account: pipeline::ACCOUNT.into(),
-        state_machine_arn: format!(
-            "arn:aws:states:{}:{}:stateMachine:{sm_name}",
-            pipeline::REGION,
-            pipeline::ACCOUNT
-        ),
-        trigger_prefix: run.prefix.clone(),
-        trigger_suffix: run.suffix.clone(),
+        routes: Ok(routes.routes.clone()),
         ..etl::settings::Settings::from_env()
     };
-    // Everything that can fail before the execution runs is checked before it is started.
-    let prepared = match prepare_unless_stopped(&run.places, signals, p.as_ref()).await? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+    // Everything that can fail before an execution runs is checked before it is started.
+    let trigger = etl::events::trigger(&event).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let matched = etl::routes::matching(&routes.routes, &trigger);
+    for r in &matched {
+        let def = routes.definition(&r.state_machine_arn).with_context(|| {
+            format!(
+                "route {}: no definition for {}",
+                r.name, r.state_machine_arn
+            )
+        })?;
+        pipeline::load_machine(def, &pipeline::local_substitutions()).await?;
+    }
+    let mut prepared = if matched.is_empty() {
+        None
+    } else {
+        match prepare_unless_stopped(&run.places, signals, p.as_ref()).await? {
+            Ok(x) => Some(x),
+            Err(code) => return Ok(code),
+        }
     };
-    pipeline::load_machine(&run.state_machine, &pipeline::local_substitutions()).await?;
     let sfn = LocalStepFunctions::new(
         state_dir().join("executions"),
         pipeline::REGION,
@@ -567,55 +705,86 @@ pub(crate) async fn trigger_run(
         println!("ignored: {reason}");
         return Ok(0);
     }
-    if let Some(arn) = answer["existing"].as_str() {
-        let name = answer["name"].as_str().unwrap_or_default();
-        return Ok(match sfn.store().read(name) {
-            Ok(r) => {
-                println!(
-                    "execution already started for this trigger: {arn} ({})",
-                    r.status.as_str()
-                );
-                if r.status.is_redrivable() {
-                    eprintln!(
-                        "rsqlflow: it ended {}{}; `rsqlflow redrive {}` restarts it",
-                        r.status.as_str(),
-                        r.error
-                            .as_deref()
-                            .map(|e| format!(" ({e})"))
-                            .unwrap_or_default(),
-                        r.name
-                    );
-                }
-                match r.status {
-                    ExecutionStatus::Succeeded | ExecutionStatus::Running => 0,
-                    _ => 1,
-                }
-            }
-            Err(e) => {
-                println!("execution already started for this trigger: {arn}");
-                eprintln!("rsqlflow: its record cannot be read: {e}");
-                1
-            }
-        });
+    let mut started = sfn.take_started();
+    let mut worst = 0;
+    for e in answer["executions"].as_array().into_iter().flatten() {
+        let name = e["name"].as_str().unwrap_or_default();
+        let arn = e["executionArn"].as_str().unwrap_or_default();
+        let route = e["route"].as_str().unwrap_or_default();
+        if e["status"] == "existing" {
+            worst = worst.max(report_existing(&sfn, name, arn));
+            continue;
+        }
+        let Some(i) = started.iter().position(|c| c.record().name == name) else {
+            bail!("start-workflow started {name}, but its record is not held");
+        };
+        let claim = started.swap_remove(i);
+        let definition = routes
+            .definition(e["stateMachineArn"].as_str().unwrap_or_default())
+            .with_context(|| format!("route {route}: no definition"))?
+            .to_path_buf();
+        let input = claim.record().input.clone();
+        p.line(&format!(
+            "trigger started execution {} (route {route}: {})",
+            claim.record().name,
+            definition.display()
+        ));
+        let ready = match prepared.take() {
+            Some(x) => x,
+            None => match prepare_unless_stopped(&run.places, signals, p.as_ref()).await? {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
+            },
+        };
+        let x = Execution {
+            definition,
+            input,
+            claim,
+            real_time: false,
+            injections: Vec::new(),
+            send_success: true,
+            redrive: false,
+        };
+        let code = run_pipeline(x, ready, signals, p.clone()).await?;
+        worst = worst.max(code);
     }
-    let Some(claim) = sfn.take_started().into_iter().next() else {
-        bail!("start-workflow started nothing: {answer}");
-    };
-    let input = claim.record().input.clone();
-    p.line(&format!(
-        "trigger started execution {}",
-        claim.record().name
-    ));
-    let e = Execution {
-        definition: run.state_machine,
-        input,
-        claim,
-        real_time: false,
-        injections: Vec::new(),
-        send_success: true,
-        redrive: false,
-    };
-    run_pipeline(e, prepared, signals, p).await
+    if let Some(unused) = prepared {
+        unused.runner.close().await;
+    }
+    Ok(worst)
+}
+
+/// Reports an execution an earlier identical trigger started; its exit code (0 when it
+/// succeeded or is running).
+fn report_existing(sfn: &LocalStepFunctions, name: &str, arn: &str) -> i32 {
+    match sfn.store().read(name) {
+        Ok(r) => {
+            println!(
+                "execution already started for this trigger: {arn} ({})",
+                r.status.as_str()
+            );
+            if r.status.is_redrivable() {
+                eprintln!(
+                    "rsqlflow: it ended {}{}; `rsqlflow redrive {}` restarts it",
+                    r.status.as_str(),
+                    r.error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default(),
+                    r.name
+                );
+            }
+            match r.status {
+                ExecutionStatus::Succeeded | ExecutionStatus::Running => 0,
+                _ => 1,
+            }
+        }
+        Err(e) => {
+            println!("execution already started for this trigger: {arn}");
+            eprintln!("rsqlflow: its record cannot be read: {e}");
+            1
+        }
+    }
 }
 
 /// Step Functions redrives an execution that ended in the last 14 days, at most 1,000 times

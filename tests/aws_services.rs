@@ -43,16 +43,15 @@ async fn step_functions_and_sns_through_the_sdk() {
     let sm_arn = sm.state_machine_arn().to_string();
     let sfn = AwsStepFunctions::new(sfn_client.clone());
     let settings = etl::settings::Settings {
-        state_machine_arn: sm_arn.clone(),
-        trigger_suffix: ".csv".into(),
+        routes: Ok(etl::routes::single(&sm_arn, "", ".csv")),
         ..etl::settings::Settings::default()
     };
     let event = etl::events::s3_object_created("data", "in/orders.csv", 10, "e1", "00A1");
     let first = etl::handlers::start_workflow::handle(event.clone(), &settings, &sfn)
         .await
         .expect("start-workflow");
-    let name = first["name"].as_str().unwrap().to_string();
-    assert!(first["started"].is_string(), "{first}");
+    let name = first["executions"][0]["name"].as_str().unwrap().to_string();
+    assert_eq!(first["executions"][0]["status"], "started", "{first}");
     let again = etl::handlers::start_workflow::handle(event, &settings, &sfn)
         .await
         .expect("second delivery");
@@ -60,14 +59,13 @@ async fn step_functions_and_sns_through_the_sdk() {
     // same ARN comes back); a closed one or another input gives ExecutionAlreadyExists. Either
     // way the redelivery lands on the first execution.
     let arn_of = |v: &Value| {
-        v["existing"]
+        v["executions"][0]["executionArn"]
             .as_str()
-            .or(v["started"].as_str())
             .unwrap_or_default()
             .to_string()
     };
     assert_eq!(arn_of(&again), arn_of(&first), "{again}");
-    assert_eq!(again["name"], name.as_str());
+    assert_eq!(again["executions"][0]["name"], name.as_str());
     let different = sfn
         .start_execution(&sm_arn, &name, &json!({"other": "input"}))
         .await

@@ -118,7 +118,7 @@ fn trigger_keys_stay_inside_local_s3() {
 #[test]
 fn a_trigger_that_cannot_start_leaves_no_record_and_can_be_repeated() {
     let dir = workdir();
-    let data = dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming");
+    let data = dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming/tpch");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("orders.csv"), "1,2\n").unwrap();
     let (code, out, err) = run(
@@ -126,7 +126,7 @@ fn a_trigger_that_cannot_start_leaves_no_record_and_can_be_repeated() {
         &[
             "trigger",
             "s3",
-            "incoming/orders.csv",
+            "incoming/tpch/orders.csv",
             "--etl-dir",
             "no-such-dir",
         ],
@@ -134,11 +134,11 @@ fn a_trigger_that_cannot_start_leaves_no_record_and_can_be_repeated() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("no-such-dir"), "{err}");
     // The same trigger, now able to run, runs (it is not "already started").
-    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/tpch/orders.csv"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("SUCCEEDED"), "{out}");
     // Again: reported with its status.
-    let (code, out, _) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    let (code, out, _) = run(dir.path(), &["trigger", "s3", "incoming/tpch/orders.csv"]);
     assert_eq!(code, 0);
     assert!(out.contains("(SUCCEEDED)"), "{out}");
 }
@@ -148,12 +148,12 @@ fn a_failed_triggered_execution_is_reported_as_failed_when_triggered_again() {
     let dir = workdir();
     let merge = dir.path().join("etl/tpch/customer_merge.rsql");
     std::fs::write(&merge, "SELECT * FROM no_such_table;\n").unwrap();
-    let data = dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming");
+    let data = dir.path().join(".rsqlflow/s3/rsqlflow-data/incoming/tpch");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("orders.csv"), "1,2\n").unwrap();
-    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/tpch/orders.csv"]);
     assert_eq!(code, 1, "{out}{err}");
-    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/orders.csv"]);
+    let (code, out, err) = run(dir.path(), &["trigger", "s3", "incoming/tpch/orders.csv"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("(FAILED)"), "{out}");
     assert!(err.contains("rsqlflow redrive"), "{err}");

@@ -157,13 +157,29 @@ fn a_repeated_trigger_starts_one_execution() {
     .unwrap();
     let (code, out, err) = run(
         dir.path(),
-        &["trigger", "s3", "incoming/orders.csv", "--suffix", ".csv"],
+        &[
+            "trigger",
+            "s3",
+            "incoming/orders.csv",
+            "--state-machine",
+            "state-machines/rsql-etl.asl.json",
+            "--suffix",
+            ".csv",
+        ],
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("SUCCEEDED"), "{out}");
     let (code, out, _) = run(
         dir.path(),
-        &["trigger", "s3", "incoming/orders.csv", "--suffix", ".csv"],
+        &[
+            "trigger",
+            "s3",
+            "incoming/orders.csv",
+            "--state-machine",
+            "state-machines/rsql-etl.asl.json",
+            "--suffix",
+            ".csv",
+        ],
     );
     assert_eq!(code, 0);
     assert!(
@@ -172,7 +188,15 @@ fn a_repeated_trigger_starts_one_execution() {
     );
     let (code, out, _) = run(
         dir.path(),
-        &["trigger", "s3", "incoming/orders.csv", "--suffix", ".json"],
+        &[
+            "trigger",
+            "s3",
+            "incoming/orders.csv",
+            "--state-machine",
+            "state-machines/rsql-etl.asl.json",
+            "--suffix",
+            ".json",
+        ],
     );
     assert_eq!(code, 0);
     assert!(out.starts_with("ignored:"), "{out}");
@@ -397,8 +421,10 @@ fn load_prefix_loads_every_file_under_the_prefix_with_one_job_each() {
 #[test]
 fn a_backfill_starts_one_execution_per_scheduled_time_once() {
     let dir = workdir();
+    // The sample workflow's schedule (route "schedule" of template.yaml).
     let args = [
         "trigger",
+        "schedule",
         "schedule",
         "--from",
         "2026-11-01",
@@ -442,6 +468,7 @@ fn a_backfill_starts_one_execution_per_scheduled_time_once() {
         &[
             "trigger",
             "schedule",
+            "schedule",
             "--from",
             "2026-11-05",
             "--to",
@@ -457,6 +484,7 @@ fn a_backfill_starts_one_execution_per_scheduled_time_once() {
         dir.path(),
         &[
             "trigger",
+            "schedule",
             "schedule",
             "--from",
             "2026-11-01",
@@ -488,14 +516,11 @@ fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows
     let trigger = |day: &str| {
         run(
             dir.path(),
+            // Routed by template.yaml's start-workflow routes (route "orders").
             &[
                 "trigger",
                 "s3",
                 &format!("incoming/orders/orders_{day}.tbl.gz"),
-                "--state-machine",
-                "state-machines/orders-incremental.asl.json",
-                "--prefix",
-                "incoming/orders/",
             ],
         )
     };
@@ -622,18 +647,7 @@ fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows
                 format!(".{ext}")
             }
         );
-        let (code, out, err) = run(
-            dir.path(),
-            &[
-                "trigger",
-                "s3",
-                &key,
-                "--state-machine",
-                "state-machines/orders-incremental.asl.json",
-                "--prefix",
-                "incoming/orders/",
-            ],
-        );
+        let (code, out, err) = run(dir.path(), &["trigger", "s3", &key]);
         assert_eq!(code, 0, "{compression}: stdout:\n{out}\nstderr:\n{err}");
         let m = merged(dir.path());
         assert_eq!(
@@ -661,26 +675,26 @@ fn a_nightly_job_gets_its_scheduled_day_as_variables() {
                 "trigger",
                 "s3",
                 &format!("incoming/orders/orders_{day}.tbl.gz"),
-                "--state-machine",
-                "state-machines/orders-incremental.asl.json",
             ],
         );
         assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     }
     let (code, out, err) = run(
         dir.path(),
+        // The schedule of route "nightly" (template.yaml's NightlySchedule) fires each day.
         &[
-            "trigger",
-            "schedule",
-            "--from",
-            &days[0].0,
-            "--to",
-            &days[1].0,
-            "--state-machine",
-            "state-machines/nightly-summary.asl.json",
+            "trigger", "schedule", "nightly", "--from", &days[0].0, "--to", &days[1].0,
         ],
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    for (day, _) in &days {
+        assert!(
+            err.contains(&format!(
+                "trigger started execution nightly-{day}T00-00-00Z (route nightly: "
+            )),
+            "{err}"
+        );
+    }
     let all: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
     for (day, n) in &days {
         assert!(
@@ -694,4 +708,132 @@ fn a_nightly_job_gets_its_scheduled_day_as_variables() {
             "{all}"
         );
     }
+}
+
+/// The executions whose record says SUCCEEDED, by name.
+fn succeeded(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(".rsqlflow/executions"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let n = p.file_name()?.to_str()?.strip_suffix(".json")?.to_string();
+            if n.contains('.') {
+                return None;
+            }
+            let r: Value = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+            (r["status"] == "SUCCEEDED").then_some(n)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_seven_day_backfill_starts_seven_executions_and_a_second_starts_none() {
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let day = out
+        .lines()
+        .find_map(|l| l.strip_prefix("orders "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "s3",
+            &format!("incoming/orders/orders_{day}.tbl.gz"),
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let args = [
+        "trigger",
+        "schedule",
+        "nightly",
+        "--from",
+        "1992-02-01",
+        "--to",
+        "1992-02-07",
+    ];
+    let (code, out, err) = run(dir.path(), &args);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let nightly: Vec<String> = succeeded(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("nightly-"))
+        .collect();
+    let want: Vec<String> = (1..=7)
+        .map(|d| format!("nightly-1992-02-0{d}T00-00-00Z"))
+        .collect();
+    assert_eq!(nightly, want);
+    assert_eq!(
+        err.matches("trigger started execution nightly-").count(),
+        7,
+        "{err}"
+    );
+    let notified = outbox(dir.path()).len();
+    let (code, out, err) = run(dir.path(), &args);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!err.contains("trigger started execution"), "{err}");
+    assert_eq!(
+        out.matches("execution already started for this trigger")
+            .count(),
+        7,
+        "{out}"
+    );
+    assert_eq!(outbox(dir.path()).len(), notified);
+    // The embedded warehouse runs one job at a time: --parallel needs a server.
+    let mut parallel = args.to_vec();
+    parallel.extend(["--parallel", "3"]);
+    let (code, _, err) = run(dir.path(), &parallel);
+    assert_eq!(code, 1);
+    assert!(err.contains("--parallel 3 needs --database"), "{err}");
+}
+
+#[test]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
+fn a_parallel_backfill_on_a_server_runs_every_day_once() {
+    let pg = support::pg::Cluster::start();
+    let url = pg.url("postgres");
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for l in out.lines().filter_map(|l| l.strip_prefix("orders ")) {
+        let day = l.split_whitespace().next().unwrap();
+        let key = format!("incoming/orders/orders_{day}.tbl.gz");
+        let (code, out, err) = run(dir.path(), &["trigger", "s3", &key, "--database", &url]);
+        assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    }
+    let args = [
+        "trigger",
+        "schedule",
+        "nightly",
+        "--from",
+        "1992-01-01",
+        "--to",
+        "1992-01-07",
+        "--parallel",
+        "3",
+        "--database",
+        &url,
+    ];
+    let (code, out, err) = run(dir.path(), &args);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let nightly = succeeded(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("nightly-"))
+        .count();
+    assert_eq!(nightly, 7);
+    // Each execution's lines carry its scheduled time; every report is whole.
+    assert!(err.contains("[1992-01-07T00:00:00Z] "), "{err}");
+    assert_eq!(out.matches("\nhistory: ").count(), 7, "{out}");
+    let (code, out, _) = run(dir.path(), &args);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.matches("execution already started for this trigger")
+            .count(),
+        7,
+        "{out}"
+    );
 }

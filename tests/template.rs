@@ -608,3 +608,147 @@ fn the_job_image_matches_the_job_definition() {
     assert!(dockerfile.contains("sha256sum --check --strict"));
     assert!(dockerfile.contains("CMD [\"job\"]"));
 }
+
+/// `!Sub` text with the parameters at their defaults and the stack named as the local run
+/// names it.
+fn sub_defaults(t: &Template, v: &Value) -> String {
+    let text = v["Fn::Sub"]
+        .as_str()
+        .or(v.as_str())
+        .unwrap_or_else(|| panic!("{v}"));
+    let mut out = text.to_string();
+    for name in etl::template::sub_names(text) {
+        let value = match name.as_str() {
+            "AWS::StackName" => etl::local::routes::STACK.to_string(),
+            n => t.parameters[n]["Default"].as_str().unwrap().to_string(),
+        };
+        out = out.replace(&format!("${{{name}}}"), &value);
+    }
+    out
+}
+
+#[test]
+fn start_workflow_routes_every_triggered_workflow_as_its_rules_and_schedules_deliver() {
+    use etl::routes::{RouteTrigger, ScheduleMatch};
+    let t = template();
+    let local = etl::local::routes::LocalRoutes::from_template(&t)
+        .expect("RSQLFLOW_ROUTES resolves locally")
+        .expect("start-workflow has RSQLFLOW_ROUTES");
+    let sw = &t.resources["StartWorkflowFunction"].properties;
+    // Every state machine is routed, except the two started by hand (said in the template).
+    let routed: BTreeSet<String> = local
+        .definitions
+        .values()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for sm in t.state_machines() {
+        let file = sm
+            .definition_uri
+            .as_deref()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let by_hand =
+            ["JsonataStateMachine", "LoadPrefixStateMachine"].contains(&sm.logical_id.as_str());
+        assert_eq!(
+            routed.contains(&file),
+            !by_hand,
+            "{}: {file}",
+            sm.logical_id
+        );
+    }
+    // start-workflow may start each routed state machine, and only those.
+    let allowed: BTreeSet<String> = statements(&t)
+        .into_iter()
+        .filter(|(id, s)| {
+            id == "StartWorkflowFunction"
+                && strings(&s["Action"]).contains(&"states:StartExecution".to_string())
+        })
+        .flat_map(|(_, s)| {
+            as_list(&s["Resource"])
+                .into_iter()
+                .map(|r| r["Ref"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let text = sw["Environment"]["Variables"]["RSQLFLOW_ROUTES"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    let targets: BTreeSet<String> = etl::template::sub_names(text)
+        .into_iter()
+        .filter(|n| {
+            t.resources
+                .get(n)
+                .is_some_and(|r| r.kind == "AWS::Serverless::StateMachine")
+        })
+        .collect();
+    assert_eq!(
+        allowed, targets,
+        "StartExecution is allowed on exactly the routed state machines"
+    );
+    // The ObjectCreated rule delivers exactly the keys the S3 routes take.
+    let keys = &sw["Events"]["ObjectCreated"]["Properties"]["Pattern"]["detail"]["object"]["key"];
+    let wildcards: BTreeSet<String> = as_list(keys)
+        .into_iter()
+        .map(|k| sub_defaults(&t, &k["wildcard"]))
+        .collect();
+    let s3_routes: BTreeSet<String> = local
+        .routes
+        .iter()
+        .filter_map(|r| match &r.trigger {
+            RouteTrigger::S3 { prefix, suffix } => Some(format!("{prefix}*{suffix}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(wildcards, s3_routes);
+    // No object starts two workflows with the defaults: the S3 routes' prefixes do not nest.
+    let prefixes: Vec<&str> = s3_routes
+        .iter()
+        .map(|w| w.split('*').next().unwrap())
+        .collect();
+    for a in &prefixes {
+        for b in &prefixes {
+            assert!(a == b || !b.starts_with(a), "routes {a} and {b} overlap");
+        }
+    }
+    // Every schedule route is a schedule of the template, by the name its events carry.
+    let schedules: BTreeSet<String> = t
+        .of_kind("AWS::Scheduler::Schedule")
+        .map(|(_, s)| sub_defaults(&t, &s.properties["Name"]))
+        .collect();
+    let schedule_routes: BTreeSet<String> = local
+        .routes
+        .iter()
+        .filter_map(|r| match &r.trigger {
+            RouteTrigger::Schedule(ScheduleMatch::Named(n)) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(schedules, schedule_routes);
+    // A schedule's event reaches its route and no other.
+    for r in local.schedules() {
+        let ev = etl::local::routes::LocalRoutes::scheduled_event(r, "2026-11-01T02:00:00Z");
+        let trig = etl::events::trigger(&ev).unwrap();
+        let hit: Vec<&str> = etl::routes::matching(&local.routes, &trig)
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(hit, [r.name.as_str()]);
+    }
+    // notify hears every state machine's outcome.
+    let notify = &t.resources["NotifyFunction"].properties["Events"]["ExecutionStatusChange"]["Properties"]
+        ["Pattern"]["detail"]["stateMachineArn"];
+    let heard: BTreeSet<&str> = as_list(notify)
+        .into_iter()
+        .map(|r| r["Ref"].as_str().unwrap())
+        .collect();
+    for sm in t.state_machines() {
+        assert!(
+            heard.contains(sm.logical_id.as_str()),
+            "notify does not hear {}",
+            sm.logical_id
+        );
+    }
+}

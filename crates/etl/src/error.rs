@@ -110,6 +110,9 @@ pub enum HandlerError {
     /// A service call failed after retries.
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// start-workflow's routing table (`RSQLFLOW_ROUTES`) cannot be read.
+    #[error("RSQLFLOW_ROUTES: {0}")]
+    Routes(#[from] crate::routes::RoutesError),
 }
 
 impl HandlerError {
@@ -123,6 +126,7 @@ impl HandlerError {
                 ErrorKind::InfrastructureError.name().into()
             }
             HandlerError::Service(_) => "Rsqlflow.ServiceError".into(),
+            HandlerError::Routes(_) => "Rsqlflow.BadConfiguration".into(),
         }
     }
 }

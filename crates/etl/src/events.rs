@@ -189,7 +189,24 @@ pub enum Trigger {
     Schedule {
         /// ISO-8601 time of the schedule.
         time: String,
+        /// The schedule's (or rule's) name: the last part of the first ARN in the event's
+        /// `resources`, when it has one.
+        schedule: Option<String>,
     },
+}
+
+/// The name in a schedule's or rule's ARN: EventBridge Scheduler's
+/// `arn:aws:scheduler:REGION:ACCOUNT:schedule/GROUP/NAME` and EventBridge's
+/// `arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME` (Service Authorization Reference, resource
+/// types of Amazon EventBridge Scheduler and Amazon EventBridge) both end with the name.
+pub fn schedule_name(arn: &str) -> Option<String> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let (kind, path) = resource.split_once('/')?;
+    if kind != "schedule" && kind != "rule" {
+        return None;
+    }
+    let name = path.rsplit('/').next()?;
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// Reads an S3 "Object Created" event or a scheduled event.
@@ -216,6 +233,7 @@ pub fn trigger(event: &Value) -> Result<Trigger, HandlerError> {
                 .as_str()
                 .ok_or_else(|| HandlerError::BadEvent("a scheduled event needs \"time\"".into()))?
                 .to_string(),
+            schedule: event["resources"][0].as_str().and_then(schedule_name),
         }),
         Some(other) => Err(HandlerError::BadEvent(format!(
             "start-workflow handles \"Object Created\" and \"Scheduled Event\", not \"{other}\""
@@ -244,4 +262,48 @@ pub fn s3_object_created(bucket: &str, key: &str, size: u64, etag: &str, sequenc
 /// A scheduled event as EventBridge delivers it.
 pub fn scheduled(time: &str) -> Value {
     json!({"version": "0", "detail-type": SCHEDULED_EVENT, "source": "aws.scheduler", "time": time, "detail": {}})
+}
+
+/// A scheduled event from the EventBridge Scheduler schedule `schedule_arn`, as the template's
+/// schedules send it (`resources` holds the schedule's ARN).
+pub fn scheduled_by(time: &str, schedule_arn: &str) -> Value {
+    json!({"version": "0", "detail-type": SCHEDULED_EVENT, "source": "aws.scheduler", "time": time,
+           "resources": [schedule_arn], "detail": {}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_names_come_from_scheduler_and_rule_arns() {
+        let n = |a: &str| schedule_name(a);
+        assert_eq!(
+            n("arn:aws:scheduler:us-east-1:123456789012:schedule/default/st-nightly").as_deref(),
+            Some("st-nightly")
+        );
+        assert_eq!(
+            n("arn:aws:events:us-east-1:123456789012:rule/nightly").as_deref(),
+            Some("nightly")
+        );
+        assert_eq!(
+            n("arn:aws:events:us-east-1:123456789012:rule/my-bus/nightly").as_deref(),
+            Some("nightly")
+        );
+        assert_eq!(n("arn:aws:s3:::bucket/key"), None);
+        assert_eq!(n("not an arn"), None);
+        assert_eq!(n("arn:aws:events:us-east-1:1:rule/"), None);
+        let t = trigger(&scheduled_by(
+            "2026-11-01T02:00:00Z",
+            "arn:aws:scheduler:us-east-1:1:schedule/default/st-nightly",
+        ))
+        .unwrap();
+        assert_eq!(
+            t,
+            Trigger::Schedule {
+                time: "2026-11-01T02:00:00Z".into(),
+                schedule: Some("st-nightly".into())
+            }
+        );
+    }
 }

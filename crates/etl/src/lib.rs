@@ -18,6 +18,7 @@ pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod notification;
+pub mod routes;
 pub mod schedule;
 pub mod services;
 pub mod settings;

@@ -1,6 +1,8 @@
 //! What the handlers are configured with: resource names, read from the Lambda environment in
 //! AWS (the names below, which template.yaml sets) and set directly by the local pipeline.
 
+use crate::routes::{self, Route, RoutesError};
+
 /// The log group AWS Batch writes job output to, unless `RSQLFLOW_LOG_GROUP` names another.
 pub const BATCH_LOG_GROUP: &str = "/aws/batch/job";
 
@@ -18,31 +20,25 @@ pub mod vars {
     pub const SCRIPTS_BUCKET: &str = "RSQLFLOW_SCRIPTS_BUCKET";
     /// `topic_arn`.
     pub const TOPIC_ARN: &str = "RSQLFLOW_TOPIC_ARN";
-    /// `state_machine_arn`.
-    pub const STATE_MACHINE_ARN: &str = "RSQLFLOW_STATE_MACHINE_ARN";
+    /// `routes`: start-workflow's routing table (JSON, see [`crate::routes`]).
+    pub const ROUTES: &str = "RSQLFLOW_ROUTES";
     /// `workflow`.
     pub const WORKFLOW: &str = "RSQLFLOW_WORKFLOW";
     /// `send_success_notifications`: `true` (the default), anything else is false.
     pub const SEND_SUCCESS: &str = "RSQLFLOW_SEND_SUCCESS";
-    /// `trigger_prefix`.
-    pub const TRIGGER_PREFIX: &str = "RSQLFLOW_TRIGGER_PREFIX";
-    /// `trigger_suffix`.
-    pub const TRIGGER_SUFFIX: &str = "RSQLFLOW_TRIGGER_SUFFIX";
     /// `job_log_group`.
     pub const LOG_GROUP: &str = "RSQLFLOW_LOG_GROUP";
 
     /// Every `RSQLFLOW_*` one (template.yaml sets these for the Lambdas).
-    pub const RSQLFLOW: [&str; 11] = [
+    pub const RSQLFLOW: [&str; 9] = [
         ACCOUNT,
         JOB_QUEUE,
         JOB_DEFINITION,
         SCRIPTS_BUCKET,
         TOPIC_ARN,
-        STATE_MACHINE_ARN,
+        ROUTES,
         WORKFLOW,
         SEND_SUCCESS,
-        TRIGGER_PREFIX,
-        TRIGGER_SUFFIX,
         LOG_GROUP,
     ];
 }
@@ -56,13 +52,12 @@ pub struct Settings {
     pub job_definition: String,
     pub scripts_bucket: String,
     pub topic_arn: String,
-    pub state_machine_arn: String,
+    /// Which workflow each trigger starts (start-workflow); a table that cannot be read is
+    /// kept as its error, which every trigger then reports.
+    pub routes: Result<Vec<Route>, RoutesError>,
     /// Workflow name shown in notifications.
     pub workflow: String,
     pub send_success_notifications: bool,
-    /// start-workflow only reacts to keys with this prefix and suffix.
-    pub trigger_prefix: String,
-    pub trigger_suffix: String,
     /// Where links in results and notifications point (the AWS console).
     pub console: String,
     /// The CloudWatch Logs group the Batch jobs write to (check-job tails it).
@@ -92,11 +87,11 @@ impl Settings {
             job_definition: var(JOB_DEFINITION, ""),
             scripts_bucket: var(SCRIPTS_BUCKET, ""),
             topic_arn: var(TOPIC_ARN, ""),
-            state_machine_arn: var(STATE_MACHINE_ARN, ""),
+            routes: lookup(ROUTES)
+                .map(|t| routes::parse(&t))
+                .unwrap_or(Ok(Vec::new())),
             workflow: var(WORKFLOW, "rsql-etl"),
             send_success_notifications: var(SEND_SUCCESS, "true") == "true",
-            trigger_prefix: var(TRIGGER_PREFIX, ""),
-            trigger_suffix: var(TRIGGER_SUFFIX, ""),
             console: format!("https://{region}.console.aws.amazon.com"),
             job_log_group: var(LOG_GROUP, BATCH_LOG_GROUP),
             region,
@@ -151,6 +146,7 @@ mod tests {
         listed.sort();
         assert_eq!(asked, listed);
         assert_eq!(s.job_queue, "v-RSQLFLOW_JOB_QUEUE");
+        assert!(matches!(s.routes, Err(RoutesError::Json(_))));
         assert_eq!(s.console, "https://v-AWS_REGION.console.aws.amazon.com");
         assert!(!s.send_success_notifications);
     }
@@ -163,5 +159,6 @@ mod tests {
         assert!(s.send_success_notifications);
         assert_eq!(s.job_log_group, BATCH_LOG_GROUP);
         assert_eq!(s.job_queue, "");
+        assert_eq!(s.routes, Ok(Vec::new()));
     }
 }

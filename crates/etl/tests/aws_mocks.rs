@@ -42,6 +42,8 @@ fn xml_error(status: u16, code: &str, message: &str) -> HttpResponse {
     )
 }
 
+const SM_ARN: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:rsql-etl";
+
 fn settings() -> Settings {
     Settings {
         region: "eu-west-1".into(),
@@ -50,11 +52,9 @@ fn settings() -> Settings {
         job_definition: "rsqlflow-def".into(),
         scripts_bucket: "scripts".into(),
         topic_arn: "arn:aws:sns:eu-west-1:123456789012:rsqlflow".into(),
-        state_machine_arn: "arn:aws:states:eu-west-1:123456789012:stateMachine:rsql-etl".into(),
+        routes: Ok(etl::routes::single(SM_ARN, "", "")),
         workflow: "rsql-etl".into(),
         send_success_notifications: true,
-        trigger_prefix: String::new(),
-        trigger_suffix: String::new(),
         console: "https://eu-west-1.console.aws.amazon.com".into(),
         ..Settings::default()
     }
@@ -230,9 +230,11 @@ async fn execution_already_exists_is_a_success_for_start_workflow() {
     let out = start_workflow::handle(event, &settings(), &sfn)
         .await
         .expect("a redelivered event is not an error");
-    let name = out["name"].as_str().unwrap();
+    let e = &out["executions"][0];
+    assert_eq!(e["status"], "existing", "{out}");
+    let name = e["name"].as_str().unwrap();
     assert_eq!(
-        out["existing"],
+        e["executionArn"],
         format!("arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:{name}"),
         "{out}"
     );
@@ -508,7 +510,7 @@ async fn notify_stops_the_jobs_of_an_aborted_execution_and_publishes_once() {
     let sns = AwsSns::new(client!(aws_sdk_sns, &[&publish]));
     let change = ExecutionChange {
         execution_arn: exec.into(),
-        state_machine_arn: settings().state_machine_arn,
+        state_machine_arn: SM_ARN.into(),
         name: "run-7".into(),
         status: "ABORTED".into(),
         start_date: Some(1_764_000_000_000),
@@ -766,7 +768,7 @@ async fn notify_says_which_redrive_an_execution_ended_and_reads_only_its_last_at
     let sns = AwsSns::new(client!(aws_sdk_sns, &[&publish]));
     let change = ExecutionChange {
         execution_arn: exec.into(),
-        state_machine_arn: settings().state_machine_arn,
+        state_machine_arn: SM_ARN.into(),
         name: "run-8".into(),
         status: "SUCCEEDED".into(),
         start_date: Some(1_764_000_000_000),

@@ -45,14 +45,14 @@ impl StepFunctions for Sfn {
     }
     async fn start_execution(
         &self,
-        _: &str,
+        state_machine_arn: &str,
         name: &str,
         input: &Value,
     ) -> Result<Started, ServiceError> {
         self.calls
             .lock()
             .unwrap()
-            .push(json!({"start": name, "input": input}));
+            .push(json!({"start": name, "input": input, "stateMachineArn": state_machine_arn}));
         Ok(Started::New {
             execution_arn: format!("arn:x:{name}"),
         })
@@ -312,17 +312,105 @@ async fn submit_job_validates_and_submits_with_the_token() {
 }
 
 #[tokio::test]
+async fn start_workflow_routes_each_event_to_the_workflows_whose_routes_match() {
+    let table = json!([
+        {"name": "orders", "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:st-orders",
+         "s3": {"prefix": "incoming/orders/"}},
+        {"name": "everything", "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:st-all",
+         "s3": {"prefix": "incoming/"}},
+        {"name": "nightly", "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:st-nightly",
+         "schedule": "st-nightly"}
+    ]);
+    let s = Settings::from_lookup(|k| (k == "RSQLFLOW_ROUTES").then(|| table.to_string()));
+    let sfn = Sfn::default();
+    let both = start_workflow::handle(
+        etl::events::s3_object_created("b", "incoming/orders/o_1.tbl.gz", 1, "e", "01"),
+        &s,
+        &sfn,
+    )
+    .await
+    .unwrap();
+    let routes: Vec<&str> = both["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["route"].as_str().unwrap())
+        .collect();
+    assert_eq!(routes, ["orders", "everything"], "{both}");
+    let names: Vec<&str> = both["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names[0].starts_with("orders-o_1-tbl-gz-"), "{names:?}");
+    assert!(names[1].starts_with("everything-o_1-tbl-gz-"), "{names:?}");
+    // The nightly schedule starts its workflow only; another schedule starts nothing.
+    let nightly = start_workflow::handle(
+        etl::events::scheduled_by(
+            "2026-11-01T02:00:00Z",
+            "arn:aws:scheduler:us-east-1:1:schedule/default/st-nightly",
+        ),
+        &s,
+        &sfn,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        nightly["executions"][0]["name"],
+        "nightly-2026-11-01T02-00-00Z"
+    );
+    let calls = sfn.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.last().unwrap()["stateMachineArn"],
+        "arn:aws:states:us-east-1:1:stateMachine:st-nightly"
+    );
+    assert_eq!(
+        calls.last().unwrap()["input"]["trigger"]["schedule"],
+        "st-nightly"
+    );
+    let other = start_workflow::handle(etl::events::scheduled("2026-11-01T02:00:00Z"), &s, &sfn)
+        .await
+        .unwrap();
+    assert!(
+        other["ignored"]
+            .as_str()
+            .unwrap()
+            .contains("matches no route (orders: keys \"incoming/orders/*\""),
+        "{other}"
+    );
+    assert_eq!(sfn.calls.lock().unwrap().len(), 3);
+    // A table that cannot be read fails every event, naming the variable and the route.
+    let bad = Settings::from_lookup(|k| {
+        (k == "RSQLFLOW_ROUTES").then(|| r#"[{"name": "x", "s3": {}}]"#.to_string())
+    });
+    let e = start_workflow::handle(etl::events::scheduled("2026-11-01T02:00:00Z"), &bad, &sfn)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "Rsqlflow.BadConfiguration");
+    assert!(
+        e.to_string()
+            .starts_with("RSQLFLOW_ROUTES: route 0: x: \"stateMachineArn\""),
+        "{e}"
+    );
+}
+
+#[tokio::test]
 async fn start_workflow_filters_keys_and_names_executions_deterministically() {
     let s = Settings {
-        trigger_prefix: "incoming/".into(),
-        trigger_suffix: ".csv".into(),
+        routes: Ok(etl::routes::single(
+            "arn:aws:states:us-east-1:1:stateMachine:sm",
+            "incoming/",
+            ".csv",
+        )),
         ..settings()
     };
     let sfn = Sfn::default();
     let ev = etl::events::s3_object_created("b", "incoming/a.csv", 1, "e", "01");
     let a = start_workflow::handle(ev.clone(), &s, &sfn).await.unwrap();
     let b = start_workflow::handle(ev, &s, &sfn).await.unwrap();
-    assert_eq!(a["name"], b["name"]);
+    assert_eq!(a["executions"][0]["name"], b["executions"][0]["name"]);
+    assert_eq!(a["executions"][0]["route"], "s3");
     let skipped = start_workflow::handle(
         etl::events::s3_object_created("b", "other/a.csv", 1, "e", "01"),
         &s,
@@ -334,7 +422,10 @@ async fn start_workflow_filters_keys_and_names_executions_deterministically() {
     let sched = start_workflow::handle(etl::events::scheduled("2024-05-01T06:00:00Z"), &s, &sfn)
         .await
         .unwrap();
-    assert_eq!(sched["name"], "schedule-2024-05-01T06-00-00Z");
+    assert_eq!(
+        sched["executions"][0]["name"],
+        "schedule-2024-05-01T06-00-00Z"
+    );
     // What job specs read from the input: the object's URI, the scheduled time and its date.
     let calls = sfn.calls.lock().unwrap().clone();
     assert_eq!(

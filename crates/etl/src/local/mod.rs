@@ -9,6 +9,7 @@ pub mod executions;
 pub mod lambda;
 pub mod logs;
 pub mod pipeline;
+pub mod routes;
 pub mod runner;
 pub mod sfn;
 pub mod sns;

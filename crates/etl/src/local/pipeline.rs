@@ -167,15 +167,13 @@ pub(crate) fn settings(state_machine_arn: &str, send_success: bool) -> Settings 
         job_definition: "rsqlflow-rsql".into(),
         scripts_bucket: SCRIPTS_BUCKET.into(),
         topic_arn: format!("arn:aws:sns:{REGION}:{ACCOUNT}:rsqlflow-notifications"),
-        state_machine_arn: state_machine_arn.into(),
+        routes: Ok(crate::routes::single(state_machine_arn, "", "")),
         workflow: state_machine_arn
             .rsplit(':')
             .next()
             .unwrap_or("rsql-etl")
             .to_string(),
         send_success_notifications: send_success,
-        trigger_prefix: String::new(),
-        trigger_suffix: String::new(),
         console: "https://console.aws.amazon.com".into(),
         job_log_group: crate::settings::BATCH_LOG_GROUP.into(),
     }
@@ -375,12 +373,13 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         ..asl::Options::default()
     };
     let execution_arn = opts.execution_arn();
-    let settings = settings(&opts.state_machine_arn(), cfg.send_success_notifications);
+    let state_machine_arn = opts.state_machine_arn();
+    let settings = settings(&state_machine_arn, cfg.send_success_notifications);
     let history_dir = cfg.state_dir.join("executions");
     claim
         .update(|r| {
             r.execution_arn = execution_arn.clone();
-            r.state_machine_arn = settings.state_machine_arn.clone();
+            r.state_machine_arn = state_machine_arn.clone();
             r.definition = Some(cfg.definition.clone());
             r.input = cfg.input.clone();
             r.status = ExecutionStatus::Running;
@@ -514,7 +513,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     // The execution status change goes to notify.
     let change = ExecutionChange {
         execution_arn: execution_arn.clone(),
-        state_machine_arn: settings.state_machine_arn.clone(),
+        state_machine_arn: state_machine_arn.clone(),
         name: execution_name.clone(),
         status: result.status.as_str().to_string(),
         start_date: Some(result.start.timestamp_millis()),
