@@ -39,8 +39,9 @@ pub enum Command {
     /// to .rsqlflow/outbox.jsonl.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
-    /// Fire a trigger locally, as EventBridge would: an S3 object arriving, or a schedule.
-    /// A second identical trigger finds the execution the first one started.
+    /// Fire a trigger locally, as EventBridge would: an S3 object arriving, or a schedule;
+    /// template.yaml's routes pick the workflows it starts. A second identical trigger finds
+    /// the execution the first one started.
     #[command(subcommand)]
     Trigger(TriggerCommand),
     /// Restart a FAILED, ABORTED or TIMED_OUT execution from its unsuccessful states, as Step
@@ -365,28 +366,34 @@ pub struct TriggerScheduleArgs {
 const TRIGGER_S3_EXAMPLES: &str = "\
 Examples:
   rsqlflow sample-data --orders-days 3                 # three daily files under incoming/orders/
-  rsqlflow trigger s3 incoming/orders/orders_1992-01-01.tbl.gz \\
-      --state-machine state-machines/orders-incremental.asl.json --prefix incoming/orders/
+  rsqlflow trigger s3 incoming/orders/orders_1992-01-01.tbl.gz   # route orders: orders-incremental
+  rsqlflow trigger s3 incoming/x.csv --state-machine state-machines/rsql-etl.asl.json
 
-The object must be in local S3 (--s3-root). The execution's input describes it
-({\"trigger\": {\"type\": \"s3\", \"bucket\", \"key\", \"uri\", \"size\", \"etag\", \"sequencer\"}}) and
-its name comes from the bucket, key and sequencer: the same event again starts nothing and
-reports the execution it started.";
+The object must be in local S3 (--s3-root). start-workflow starts every workflow whose route
+(template.yaml's RSQLFLOW_ROUTES: an S3 prefix and suffix) takes the key, as in AWS; a key no
+route takes is ignored, with the routes it did not match. The execution's input describes the
+object ({\"trigger\": {\"type\": \"s3\", \"bucket\", \"key\", \"uri\", \"size\", \"etag\",
+\"sequencer\"}}) and its name comes from the route, bucket, key and sequencer: the same event
+again starts nothing and reports the execution it started.";
 
 const TRIGGER_SCHEDULE_EXAMPLES: &str = "\
 Examples:
-  rsqlflow trigger schedule                                  # the schedule fires now
-  rsqlflow trigger schedule --time 2026-11-01T02:00:00Z
-  rsqlflow trigger schedule --from 2026-11-01 --to 2026-11-07  # a backfill, one run per day
-  rsqlflow trigger schedule --from 1992-01-01 --to 1992-01-03 \\
-      --state-machine state-machines/nightly-summary.asl.json
+  rsqlflow trigger schedule nightly                    # route nightly's schedule fires now
+  rsqlflow trigger schedule nightly --time 2026-11-01T02:00:00Z
+  rsqlflow trigger schedule nightly --from 2026-11-01 --to 2026-11-07  # a backfill: 7 runs
+  rsqlflow trigger schedule nightly --from 2026-11-01 --to 2026-11-30 --parallel 4 \\
+      --database postgres://etl@localhost/dw
+  rsqlflow trigger schedule --state-machine state-machines/nightly-summary.asl.json
 
-Each scheduled time starts one execution named after it (schedule-2026-11-01T00-00-00Z), as
-the deployed start-workflow names it, with the input {\"trigger\": {\"type\": \"schedule\",
-\"time\": \"2026-11-01T00:00:00Z\", \"run_date\": \"2026-11-01\"}}. A time whose execution
-exists is not started again: a backfill says so and goes on when that execution succeeded,
-and stops when it failed (redrive it, then backfill again). The backfill also stops at the
-first execution that fails.";
+ROUTE is a schedule route of template.yaml's RSQLFLOW_ROUTES (schedule: rsql-etl, nightly:
+nightly-summary); it may be left out when there is one. Each scheduled time starts one
+execution named after the route and the time (nightly-2026-11-01T00-00-00Z), as the deployed
+start-workflow names it, with the input {\"trigger\": {\"type\": \"schedule\", \"time\":
+\"2026-11-01T00:00:00Z\", \"run_date\": \"2026-11-01\", \"schedule\": \"rsqlflow-nightly-summary\"}}.
+A time whose execution exists is not started again: a backfill says so and goes on when that
+execution succeeded, and stops when it failed (redrive it, then backfill again). The backfill
+also stops starting at the first execution that fails. --parallel N runs N at a time (on a
+--database server; the embedded warehouse runs one job at a time).";
 
 /// What a trigger runs.
 #[derive(Debug, Clone, Args)]
