@@ -837,3 +837,48 @@ fn a_parallel_backfill_on_a_server_runs_every_day_once() {
         "{out}"
     );
 }
+
+#[test]
+fn two_triggers_for_one_object_at_once_start_one_execution_and_load_once() {
+    let dir = workdir();
+    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (day, rows) = out
+        .lines()
+        .find_map(|l| {
+            let w: Vec<&str> = l.strip_prefix("orders ")?.split_whitespace().collect();
+            Some((w[0].to_string(), w[1].parse::<u64>().ok()?))
+        })
+        .unwrap();
+    let key = format!("incoming/orders/orders_{day}.tbl.gz");
+    let outputs = std::sync::Mutex::new(Vec::new());
+    let failures = support::run_parallel(vec![0, 1], 2, |_| {
+        let r = run(dir.path(), &["trigger", "s3", &key]);
+        outputs.lock().unwrap().push(r);
+        None
+    });
+    assert!(failures.is_empty());
+    let outputs = outputs.into_inner().unwrap();
+    for (code, out, err) in &outputs {
+        assert_eq!(*code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    }
+    let started = outputs
+        .iter()
+        .filter(|(_, _, err)| err.contains("trigger started execution orders-"))
+        .count();
+    let found = outputs
+        .iter()
+        .filter(|(_, out, _)| out.contains("execution already started for this trigger"))
+        .count();
+    assert_eq!((started, found), (1, 1), "{outputs:?}");
+    let loaded: Vec<String> = logs(dir.path())
+        .into_iter()
+        .flat_map(|(_, t)| {
+            t.lines()
+                .filter(|l| l.starts_with("orders_merge: rows loaded: "))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(loaded, [format!("orders_merge: rows loaded: {rows}")]);
+}
