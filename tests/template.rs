@@ -752,3 +752,44 @@ fn start_workflow_routes_every_triggered_workflow_as_its_rules_and_schedules_del
         );
     }
 }
+
+#[test]
+fn check_job_answers_and_notify_reads_every_workflow_of_the_stack() {
+    let t = template();
+    let statements = statements(&t);
+    let resources_of = |id: &str, action: &str| -> Vec<String> {
+        statements
+            .iter()
+            .filter(|(who, s)| who == id && strings(&s["Action"]).iter().any(|a| a == action))
+            .flat_map(|(_, s)| {
+                as_list(&s["Resource"])
+                    .into_iter()
+                    .map(|r| r["Fn::Sub"].as_str().unwrap_or_default().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let answer = resources_of("CheckJobFunction", "states:SendTaskSuccess");
+    let history = resources_of("NotifyFunction", "states:GetExecutionHistory");
+    for sm in t.state_machines() {
+        let name = t.resources[&sm.logical_id].properties["Name"]["Fn::Sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} has no Name", sm.logical_id))
+            .to_string();
+        let suffix = name
+            .strip_prefix("${AWS::StackName}-")
+            .unwrap_or_else(|| panic!("{}: {name} is not named after the stack", sm.logical_id));
+        assert!(
+            answer
+                .iter()
+                .any(|r| r.ends_with(":stateMachine:${AWS::StackName}-*")),
+            "check-job cannot answer {name}'s tokens: {answer:?}"
+        );
+        assert!(
+            history
+                .iter()
+                .any(|r| r.ends_with(&format!(":execution:${{AWS::StackName}}-{suffix}:*"))),
+            "notify cannot read {name}'s histories: {history:?}"
+        );
+    }
+}

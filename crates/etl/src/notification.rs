@@ -170,6 +170,18 @@ fn one_line(s: &str, max: usize) -> String {
     }
 }
 
+/// The workflow's name: its state machine's (the ARN's last part, as one stack deploys several
+/// workflows), else the configured one (`RSQLFLOW_WORKFLOW`).
+fn workflow_name(settings: &Settings, change: &ExecutionChange) -> String {
+    change
+        .state_machine_arn
+        .split_once(":stateMachine:")
+        .map(|(_, n)| n.split(':').next().unwrap_or(n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&settings.workflow)
+        .to_string()
+}
+
 /// The notification for an execution that ended.
 pub fn compose(
     settings: &Settings,
@@ -178,6 +190,7 @@ pub fn compose(
     terminated: &[String],
 ) -> Notification {
     let status = change.status.as_str();
+    let workflow = workflow_name(settings, change);
     let what = match (status, &o.failed_state, &o.error) {
         ("SUCCEEDED", _, _) => String::new(),
         (_, Some(s), Some(e)) => format!(" at {s}: {e}"),
@@ -190,7 +203,7 @@ pub fn compose(
         n => format!(" (redrive {n})"),
     };
     let subject = one_line(
-        &format!("[rsqlflow] {status}{redrive}: {}{what}", settings.workflow),
+        &format!("[rsqlflow] {status}{redrive}: {workflow}{what}"),
         100,
     );
     let mut b = String::new();
@@ -199,8 +212,7 @@ pub fn compose(
         _ => "unknown".into(),
     };
     b.push_str(&format!(
-        "Workflow {} {status} (execution {}{}).\n\n",
-        settings.workflow,
+        "Workflow {workflow} {status} (execution {}{}).\n\n",
         change.name,
         match o.redrive_count {
             0 => String::new(),
@@ -273,7 +285,7 @@ pub fn compose(
     ));
     let mut attributes: BTreeMap<String, String> = [
         ("status".to_string(), status.to_string()),
-        ("workflow".to_string(), settings.workflow.clone()),
+        ("workflow".to_string(), workflow),
     ]
     .into();
     if o.redrive_count > 0 {
@@ -331,6 +343,38 @@ mod tests {
                 .starts_with("Workflow sm SUCCEEDED (execution e1, redrive 1).")
         );
         assert_eq!(n.attributes["redriveCount"], "1");
+    }
+
+    #[test]
+    fn the_workflow_is_named_after_the_state_machine_that_ran() {
+        let settings = Settings {
+            workflow: "stack-rsql-etl".into(),
+            ..Settings::default()
+        };
+        let mut change = ExecutionChange {
+            execution_arn: "arn:aws:states:us-east-1:1:execution:stack-orders-incremental:e1"
+                .into(),
+            state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:stack-orders-incremental"
+                .into(),
+            name: "e1".into(),
+            status: "FAILED".into(),
+            start_date: None,
+            stop_date: None,
+            input: None,
+            error: None,
+            cause: None,
+        };
+        let o = Outcome::from_history(&change, &[]);
+        let n = compose(&settings, &change, &o, &[]);
+        assert!(
+            n.subject.contains("stack-orders-incremental"),
+            "{}",
+            n.subject
+        );
+        assert_eq!(n.attributes["workflow"], "stack-orders-incremental");
+        change.state_machine_arn = String::new();
+        let n = compose(&settings, &change, &o, &[]);
+        assert_eq!(n.attributes["workflow"], "stack-rsql-etl");
     }
 
     #[test]
