@@ -30,9 +30,11 @@ pub mod vars {
     pub const TRIGGER_SUFFIX: &str = "RSQLFLOW_TRIGGER_SUFFIX";
     /// `job_log_group`.
     pub const LOG_GROUP: &str = "RSQLFLOW_LOG_GROUP";
+    /// `submissions_table`.
+    pub const SUBMISSIONS_TABLE: &str = "RSQLFLOW_SUBMISSIONS_TABLE";
 
     /// Every `RSQLFLOW_*` one (template.yaml sets these for the Lambdas).
-    pub const RSQLFLOW: [&str; 11] = [
+    pub const RSQLFLOW: [&str; 12] = [
         ACCOUNT,
         JOB_QUEUE,
         JOB_DEFINITION,
@@ -44,6 +46,7 @@ pub mod vars {
         TRIGGER_PREFIX,
         TRIGGER_SUFFIX,
         LOG_GROUP,
+        SUBMISSIONS_TABLE,
     ];
 }
 
@@ -67,6 +70,8 @@ pub struct Settings {
     pub console: String,
     /// The CloudWatch Logs group the Batch jobs write to (check-job tails it).
     pub job_log_group: String,
+    /// The DynamoDB table of the submissions ledger (submit-job and check-job).
+    pub submissions_table: String,
 }
 
 impl Default for Settings {
@@ -99,6 +104,7 @@ impl Settings {
             trigger_suffix: var(TRIGGER_SUFFIX, ""),
             console: format!("https://{region}.console.aws.amazon.com"),
             job_log_group: var(LOG_GROUP, BATCH_LOG_GROUP),
+            submissions_table: var(SUBMISSIONS_TABLE, ""),
             region,
         }
     }

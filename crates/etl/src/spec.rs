@@ -39,6 +39,9 @@ pub struct SubmitRequest {
     pub execution_arn: String,
     #[serde(default)]
     pub state_name: Option<String>,
+    /// `$$.Execution.RedriveCount`: 0 until the execution is redriven (absent: 0).
+    #[serde(default)]
+    pub redrive_count: u32,
 }
 
 fn invalid(field: &str, msg: impl std::fmt::Display) -> JobError {

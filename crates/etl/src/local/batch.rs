@@ -429,6 +429,16 @@ impl Batch for LocalBatch {
             None => Err(ServiceError::no_such_job(job_id)),
         }
     }
+
+    /// As ListJobs with the JOB_NAME filter: the most recent job of that name.
+    async fn find_by_name(&self, name: &str) -> Result<Option<String>, ServiceError> {
+        Ok(self
+            .jobs()
+            .into_iter()
+            .filter(|d| d.name == name)
+            .max_by_key(|d| (d.created_at, d.id.clone()))
+            .map(|d| d.id))
+    }
 }
 
 #[cfg(test)]
