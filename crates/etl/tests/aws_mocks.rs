@@ -922,7 +922,7 @@ async fn a_submit_job_accepted_before_its_timeout_is_found_by_name() {
 
 fn submission(version: u64) -> etl::services::Submission {
     etl::services::Submission {
-        key: "arn:x#S#0#abcd".into(),
+        key: "arn:x#S#0/abcd".into(),
         token: "tok".into(),
         attempt: 1,
         job_name: "load-S-x-1".into(),
@@ -987,7 +987,7 @@ async fn the_dynamodb_ledger_writes_conditionally() {
         .match_requests(|r| {
             r.consistent_read() == Some(true)
                 && r.key().and_then(|k| k.get("pk"))
-                    == Some(&AttributeValue::S("arn:x#S#0#abcd".into()))
+                    == Some(&AttributeValue::S("arn:x#S#0/abcd".into()))
         })
         .sequence()
         .output(|| {
@@ -1013,7 +1013,7 @@ async fn the_dynamodb_ledger_writes_conditionally() {
         })
         .output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build())
         .output(|| {
-            let item = [("pk".to_string(), AttributeValue::S("arn:x#S#0#abcd".into()))].into();
+            let item = [("pk".to_string(), AttributeValue::S("arn:x#S#0/abcd".into()))].into();
             aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
                 .set_item(Some(item))
                 .build()
@@ -1030,7 +1030,7 @@ async fn the_dynamodb_ledger_writes_conditionally() {
     let mut s = submission(3);
     s.job_id = Some("job-1".into());
     assert!(!ledger.put(&s).await.unwrap(), "the entry moved on");
-    let read = ledger.get("arn:x#S#0#abcd").await.unwrap().unwrap();
+    let read = ledger.get("arn:x#S#0/abcd").await.unwrap().unwrap();
     assert_eq!(
         (
             read.attempt,
@@ -1041,8 +1041,8 @@ async fn the_dynamodb_ledger_writes_conditionally() {
         (2, Some("job-1"), true, 5)
     );
     assert_eq!(read.token, "tok");
-    assert_eq!(ledger.get("arn:x#S#0#abcd").await.unwrap(), None);
+    assert_eq!(ledger.get("arn:x#S#0/abcd").await.unwrap(), None);
     // An item missing its fields is refused, naming the field (not a panic).
-    let e = ledger.get("arn:x#S#0#abcd").await.unwrap_err();
+    let e = ledger.get("arn:x#S#0/abcd").await.unwrap_err();
     assert!(e.to_string().contains("token"), "{e}");
 }

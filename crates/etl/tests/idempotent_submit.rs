@@ -273,7 +273,7 @@ async fn a_claim_given_up_without_a_job_is_submitted_by_the_next_invocation() {
     let lost = w.entry_for_a_lost_claim().await;
     assert!(
         lost.key
-            .starts_with("arn:aws:states:us-east-1:1:execution:sm:run-1#Load#0#")
+            .starts_with("arn:aws:states:us-east-1:1:execution:sm:run-1#Load#0/")
     );
     let again = w.submit(request("t2")).await.unwrap();
     assert_eq!(again["adopted"], false);

@@ -36,9 +36,9 @@ pub fn job_tags(
 /// The step tag: the execution's redrive count and the hash of the job spec, so that a
 /// redrive, and Map iterations of one state with different items, are different steps.
 /// (A tag value holds at most 256 characters, too few for the whole key: an execution ARN
-/// alone can take most of them.)
+/// alone can take most of them; and only letters, digits, spaces and `_.:/=+-@`, so no `#`.)
 pub fn step_tag(redrive_count: u32, spec_hash: &str) -> String {
-    format!("{redrive_count}#{spec_hash}")
+    format!("{redrive_count}/{spec_hash}")
 }
 
 /// A step's key in the submissions ledger: execution ARN, state name and step tag.
@@ -54,4 +54,28 @@ pub fn step_key_of(tags: &BTreeMap<String, String>) -> Option<String> {
         tags.get(STATE_TAG)?,
         tags.get(STEP_TAG)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Batch's pattern for tag values: `^[{a-zA-Z0-9 }_.://=+-@%]*$` (moto enforces it).
+    #[test]
+    fn the_step_tag_is_a_valid_tag_value_and_the_key_comes_back_from_the_tags() {
+        let tag = step_tag(3, "0a1b2c3d");
+        assert!(
+            tag.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@%".contains(c)),
+            "{tag}"
+        );
+        let tags = job_tags("arn:aws:states:r:1:execution:sm:e", "Load", "load", &tag);
+        assert_eq!(
+            step_key_of(&tags).as_deref(),
+            Some("arn:aws:states:r:1:execution:sm:e#Load#3/0a1b2c3d")
+        );
+        let mut legacy = tags.clone();
+        legacy.remove(STEP_TAG);
+        assert_eq!(step_key_of(&legacy), None);
+    }
 }

@@ -23,9 +23,10 @@ pub struct LocalLambda {
     pub ledger: Arc<LocalSubmissions>,
     pub scripts: Arc<dyn objects::ObjectStore>,
     /// Spec names of jobs whose first submission is answered with `Lambda.ServiceException`
-    /// once its job is RUNNABLE or RUNNING: the Task's Retry invokes submit-job again with a
-    /// new task token, as after a Lambda service error once the function had run
-    /// (`--inject-duplicate-submit`).
+    /// once its job is RUNNABLE: the Task's Retry invokes submit-job again with a new task
+    /// token, as after a Lambda service error once the function had run
+    /// (`--inject-duplicate-submit`). The job waits in RUNNABLE until the retry has come (see
+    /// [`LocalBatch::hold_in_runnable`], which the pipeline sets for these jobs).
     pub duplicate_submits: Mutex<BTreeSet<String>>,
     /// Where the duplicate's outcome is said.
     pub progress: Option<Arc<dyn Progress>>,
@@ -54,6 +55,8 @@ impl LocalLambda {
 
     /// Waits (real time, at most 60 s) until job `id` is RUNNABLE or RUNNING, or over.
     async fn until_queued_or_running(&self, id: &str) -> Option<JobStatus> {
+        // The Task's timeout must not pass in virtual time meanwhile.
+        let _awake = self.batch.take_hold();
         let t0 = Instant::now();
         loop {
             let status = self.batch.describe(id).await.ok()?.status;
@@ -111,6 +114,9 @@ impl asl::TaskHandler for LocalLambda {
                     ));
                 }
                 if v["adopted"] == json!(true) {
+                    if let Some(id) = v["jobId"].as_str() {
+                        self.batch.release(id);
+                    }
                     self.say(&format!(
                         "duplicate submit-job for {state} ({job}) adopted job {} (attempt {}): no second job",
                         v["jobId"].as_str().unwrap_or(""),

@@ -416,6 +416,9 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     for (job, n) in &cfg.inject_infra_failures {
         batch.inject_infrastructure_failure(job, *n);
     }
+    for job in &cfg.inject_duplicate_submits {
+        batch.hold_in_runnable(job);
+    }
     let sfn = Arc::new(LocalStepFunctions::new(
         cfg.state_dir.join("executions"),
         REGION,
