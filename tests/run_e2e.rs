@@ -317,9 +317,16 @@ fn execution_output(dir: &Path, name: &str) -> Value {
         }
     }
     blank(&mut out);
-    // Batch job names hold the execution's name.
+    // Batch job names hold the execution's name, then a hash of the step (which holds the
+    // execution's ARN) and the attempt.
     let text = out.to_string().replace(&format!("-{name}-"), "-EXECUTION-");
-    serde_json::from_str(&text).unwrap()
+    let mut parts = text.split("-EXECUTION-");
+    let mut blanked = parts.next().unwrap_or_default().to_string();
+    for rest in parts {
+        blanked.push_str("-EXECUTION-STEPHASH");
+        blanked.push_str(rest.get(8..).unwrap_or(rest));
+    }
+    serde_json::from_str(&blanked).unwrap()
 }
 
 #[test]
