@@ -208,6 +208,8 @@ Examples:
   rsqlflow run state-machines/load-prefix.asl.json --input '{\"prefix\": \"tpch/\"}'
                                                  # one job per file under s3://rsqlflow-data/tpch/
   rsqlflow run --inject-infra-failure customer_staging   # the first attempt fails as a failed image pull
+  rsqlflow run --inject-duplicate-submit customer_staging
+                                                 # submit-job runs twice for the step: one job
 
 Before running, local S3 (--s3-root) is seeded: etl/ goes to the scripts bucket
 (s3://rsqlflow-scripts/), TPC-H customer/region/nation at --scale to the data bucket
@@ -251,6 +253,13 @@ pub struct RunArgs {
     /// to see the retry at work; JOB:N fails the first N attempts.
     #[arg(long, value_name = "JOB[:N]")]
     pub inject_infra_failure: Vec<String>,
+
+    /// Make the state retry this job's submission (its spec name) while the job is queued or
+    /// running: the first submit-job answers Lambda.ServiceException once the job is RUNNABLE
+    /// or RUNNING, and the Task's Retry invokes submit-job again with a new task token. The
+    /// retry adopts the job (one job runs) and its answer reaches the new token.
+    #[arg(long, value_name = "JOB")]
+    pub inject_duplicate_submit: Vec<String>,
 
     /// Do not send a notification when the execution succeeds.
     #[arg(long)]

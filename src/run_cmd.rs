@@ -321,6 +321,8 @@ struct Execution {
     claim: Claim,
     real_time: bool,
     injections: Vec<(String, u32)>,
+    /// Jobs whose first submission is retried while the job is queued or running.
+    duplicate_submits: Vec<String>,
     send_success: bool,
     redrive: bool,
 }
@@ -342,6 +344,7 @@ async fn run_pipeline(
         s3: prepared.scripts,
         real_time: e.real_time,
         inject_infra_failures: e.injections,
+        inject_duplicate_submits: e.duplicate_submits,
         send_success_notifications: e.send_success,
         redrive: e.redrive,
         stop_on: Some(Box::pin(async move {
@@ -438,6 +441,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         claim,
         real_time: args.real_time,
         injections,
+        duplicate_submits: args.inject_duplicate_submit,
         send_success: !args.no_success_notification,
         redrive: false,
     };
@@ -742,6 +746,7 @@ pub(crate) async fn trigger_run(
             claim,
             real_time: false,
             injections: Vec::new(),
+            duplicate_submits: Vec::new(),
             send_success: true,
             redrive: false,
         };
@@ -861,6 +866,7 @@ pub async fn redrive(args: RedriveArgs) -> Result<i32> {
         claim,
         real_time: args.real_time,
         injections: Vec::new(),
+        duplicate_submits: Vec::new(),
         send_success: !args.no_success_notification,
         redrive: true,
     };

@@ -148,9 +148,15 @@ async fn step_functions_and_sns_through_the_sdk() {
     );
 }
 
-#[tokio::test]
-#[ignore = "needs RSQLFLOW_TEST_MOTO set to a moto_server executable (pip install 'moto[server]'); .ci/run sets it"]
-async fn submit_job_and_check_job_through_batch() {
+/// moto with a Batch queue `rsqlflow-queue`, job definition `rsqlflow-job` and a scripts
+/// bucket `scripts` holding `tpch/region_load.rsql`; jobs run without Docker (moto's simple
+/// Batch marks them SUCCEEDED within SubmitJob).
+async fn batch_world() -> (
+    support::moto::Moto,
+    aws_config::SdkConfig,
+    aws_sdk_batch::Client,
+    aws_sdk_s3::Client,
+) {
     let moto = support::moto::Moto::require();
     // Jobs run without Docker: moto marks them SUCCEEDED.
     let (status, body) = moto.post(
@@ -234,6 +240,13 @@ async fn submit_job_and_check_job_through_batch() {
         .await
         .unwrap();
 
+    (moto, conf, batch_client, s3)
+}
+
+#[tokio::test]
+#[ignore = "needs RSQLFLOW_TEST_MOTO set to a moto_server executable (pip install 'moto[server]'); .ci/run sets it"]
+async fn submit_job_and_check_job_through_batch() {
+    let (_moto, conf, batch_client, s3) = batch_world().await;
     let settings = etl::settings::Settings {
         job_queue: "rsqlflow-queue".into(),
         job_definition: "rsqlflow-job".into(),
@@ -242,6 +255,7 @@ async fn submit_job_and_check_job_through_batch() {
     };
     let batch = etl::aws::batch::AwsBatch::new(batch_client.clone(), "rsqlflow-queue");
     let scripts = etl::AwsS3::new(s3.clone());
+    let ledger = etl::local::submissions::LocalSubmissions::new();
     let execution = "arn:aws:states:us-east-1:123456789012:execution:rsql-etl:run-1";
     let request = json!({
         "job": {"name": "region_load", "script": "tpch/region_load.rsql", "timeoutSeconds": 600,
@@ -250,9 +264,10 @@ async fn submit_job_and_check_job_through_batch() {
         "executionArn": execution,
         "stateName": "RegionLoad"
     });
-    let submitted = etl::handlers::submit_job::handle(request.clone(), &settings, &batch, &scripts)
-        .await
-        .expect("submit-job against moto's Batch");
+    let submitted =
+        etl::handlers::submit_job::handle(request.clone(), &settings, &batch, &ledger, &scripts)
+            .await
+            .expect("submit-job against moto's Batch");
     let job_id = submitted["jobId"].as_str().unwrap().to_string();
 
     // What Batch keeps: the token as a parameter, the execution/state/job tags, the timeout.
@@ -281,7 +296,7 @@ async fn submit_job_and_check_job_through_batch() {
     let logs =
         etl::aws::logs::AwsLogs::new(aws_sdk_cloudwatchlogs::Client::new(&conf), "/aws/batch/job");
     let event = etl::events::batch_job_event(&detail, "us-east-1", "123456789012");
-    let answered = etl::handlers::check_job::handle(event, &settings, &sfn, &logs)
+    let answered = etl::handlers::check_job::handle(event, &settings, &sfn, &logs, &ledger)
         .await
         .expect("check-job against moto");
     assert_eq!(answered["answered"], job_id.as_str(), "{answered}");
@@ -296,7 +311,7 @@ async fn submit_job_and_check_job_through_batch() {
     );
     let mut bad = request;
     bad["job"]["script"] = json!("tpch/missing.rsql");
-    let e = etl::handlers::submit_job::handle(bad, &settings, &batch, &scripts)
+    let e = etl::handlers::submit_job::handle(bad, &settings, &batch, &ledger, &scripts)
         .await
         .unwrap_err();
     assert_eq!(e.error_type(), "Rsqlflow.InvalidJobSpec");
@@ -304,4 +319,173 @@ async fn submit_job_and_check_job_through_batch() {
         e.to_string().contains("s3://scripts/tpch/missing.rsql"),
         "{e}"
     );
+}
+
+/// Step Functions through the SDK (moto accepts any token), recording the tokens answered.
+struct Recording {
+    inner: AwsStepFunctions,
+    tokens: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl StepFunctions for Recording {
+    async fn send_task_success(
+        &self,
+        token: &str,
+        output: &Value,
+    ) -> Result<(), etl::error::ServiceError> {
+        self.tokens.lock().unwrap().push(token.to_string());
+        self.inner.send_task_success(token, output).await
+    }
+    async fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), etl::error::ServiceError> {
+        self.tokens.lock().unwrap().push(token.to_string());
+        self.inner.send_task_failure(token, error, cause).await
+    }
+    async fn start_execution(
+        &self,
+        sm: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<Started, etl::error::ServiceError> {
+        self.inner.start_execution(sm, name, input).await
+    }
+    async fn history(&self, arn: &str) -> Result<Vec<Value>, etl::error::ServiceError> {
+        self.inner.history(arn).await
+    }
+}
+
+/// The submissions ledger on DynamoDB with Batch, both through the SDK against moto: a
+/// duplicate submit-job before the job's answer is taken (the job queued or running; moto's
+/// simple Batch finishes jobs inside SubmitJob, and submit-job decides by the ledger, not by
+/// the job's status) adopts the job: one job of that name in ListJobs, and check-job answers
+/// the duplicate's token. A claim whose job was not recorded finds it by name (ListJobs'
+/// JOB_NAME filter); once the answer is taken, the next submission is a second job.
+#[tokio::test]
+#[ignore = "needs RSQLFLOW_TEST_MOTO set to a moto_server executable (pip install 'moto[server]'); .ci/run sets it"]
+async fn a_duplicate_submit_leaves_one_job_in_batch() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use etl::services::Submissions;
+    let (_moto, conf, batch_client, s3) = batch_world().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
+    dynamodb
+        .create_table()
+        .table_name("rsqlflow-submissions")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the table in moto");
+    let ledger = etl::aws::dynamodb::AwsSubmissions::new(dynamodb, "rsqlflow-submissions");
+    let settings = etl::settings::Settings {
+        job_queue: "rsqlflow-queue".into(),
+        job_definition: "rsqlflow-job".into(),
+        scripts_bucket: "scripts".into(),
+        submissions_table: "rsqlflow-submissions".into(),
+        ..etl::settings::Settings::default()
+    };
+    let batch = etl::aws::batch::AwsBatch::new(batch_client.clone(), "rsqlflow-queue");
+    let scripts = etl::AwsS3::new(s3);
+    let request = |token: &str| {
+        json!({
+            "job": {"name": "region_load", "script": "tpch/region_load.rsql"},
+            "taskToken": token,
+            "executionArn": "arn:aws:states:us-east-1:123456789012:execution:rsql-etl:dup-1",
+            "stateName": "RegionLoad",
+            "redriveCount": 0
+        })
+    };
+    let submit = |token: &'static str| {
+        etl::handlers::submit_job::handle(request(token), &settings, &batch, &ledger, &scripts)
+    };
+    let jobs_named = |name: String| {
+        let client = batch_client.clone();
+        async move {
+            client
+                .list_jobs()
+                .job_queue("rsqlflow-queue")
+                .filters(
+                    aws_sdk_batch::types::KeyValuesPair::builder()
+                        .name("JOB_NAME")
+                        .values(name)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .job_summary_list()
+                .iter()
+                .filter_map(|j| j.job_id().map(String::from))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let first = submit("token-1").await.expect("first submit");
+    let job_id = first["jobId"].as_str().unwrap().to_string();
+    let name = first["jobName"].as_str().unwrap().to_string();
+    let again = submit("token-2").await.expect("duplicate submit");
+    assert_eq!(again["adopted"], true, "{again}");
+    assert_eq!(again["jobId"], job_id.as_str());
+    assert_eq!(jobs_named(name.clone()).await, vec![job_id.clone()]);
+    // Every job of the step, whatever its attempt.
+    let prefix = name.trim_end_matches("-1").to_string() + "*";
+    assert_eq!(jobs_named(prefix.clone()).await.len(), 1);
+
+    // check-job answers the current token, not the one the job carries.
+    let detail = batch.describe(&job_id).await.unwrap();
+    assert_eq!(detail.parameters["taskToken"], "token-1");
+    let sfn = Recording {
+        inner: AwsStepFunctions::new(aws_sdk_sfn::Client::new(&conf)),
+        tokens: Default::default(),
+    };
+    let logs =
+        etl::aws::logs::AwsLogs::new(aws_sdk_cloudwatchlogs::Client::new(&conf), "/aws/batch/job");
+    let event = etl::events::batch_job_event(&detail, "us-east-1", "123456789012");
+    let answered = etl::handlers::check_job::handle(event, &settings, &sfn, &logs, &ledger)
+        .await
+        .expect("check-job against moto");
+    assert_eq!(answered["answered"], job_id.as_str(), "{answered}");
+    assert_eq!(*sfn.tokens.lock().unwrap(), vec!["token-2".to_string()]);
+
+    // The answer taken, the state's Retry is a new attempt: a second job.
+    let retry = submit("token-3").await.expect("a new attempt");
+    assert_eq!(retry["adopted"], false, "{retry}");
+    assert_eq!(retry["attempt"], 2);
+    assert_eq!(jobs_named(prefix.clone()).await.len(), 2);
+
+    // A claim whose SubmitJob was accepted but not recorded (the submitter timed out): the
+    // next invocation finds the job by its name and adopts it.
+    let key = format!(
+        "arn:aws:states:us-east-1:123456789012:execution:rsql-etl:dup-1#RegionLoad#{}",
+        detail.tags["rsqlflow:step"]
+    );
+    let mut entry = ledger.get(&key).await.unwrap().expect("the step's entry");
+    let second = entry.job_id.take().expect("the retry's job is recorded");
+    assert!(ledger.put(&entry).await.unwrap());
+    let adopted = submit("token-4").await.expect("a retried submission");
+    assert_eq!(adopted["jobId"], second.as_str(), "{adopted}");
+    assert_eq!(adopted["adopted"], true);
+    assert_eq!(jobs_named(prefix).await.len(), 2, "no third job");
+    let entry = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(entry.job_id.as_deref(), Some(second.as_str()));
+    assert_eq!(entry.token, "token-4");
 }

@@ -1,7 +1,8 @@
 //! `rsqlflow run` and `rsqlflow trigger` end to end, through the real binary on the embedded
 //! warehouse: the sample workflow loads what it should, a failing script fails the execution
 //! with a notification that names the job, its exit code and its log, an injected
-//! infrastructure failure is retried, and a repeated trigger starts nothing new.
+//! infrastructure failure is retried, a duplicate submission adopts the step's job, and a
+//! repeated trigger starts nothing new.
 
 mod support;
 
@@ -144,6 +145,76 @@ fn an_infrastructure_failure_is_retried() {
     assert!(err.contains("CannotPullContainerError"), "{err}");
 }
 
+/// A retried submission while the job is queued or running (the first submit-job answers
+/// Lambda.ServiceException once its job is RUNNABLE or RUNNING, and the Task's Retry invokes
+/// submit-job again with a new task token) adopts the job: one Batch job for the step, and
+/// the execution succeeds on the answer check-job gave the retry's token.
+#[test]
+fn a_duplicate_submit_leaves_one_job() {
+    let dir = workdir();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "run",
+            "--name",
+            "dup",
+            "--inject-duplicate-submit",
+            "customer_staging",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("execution:rsql-etl:dup SUCCEEDED"), "{out}");
+    // The report's job table: one customer_staging job, and it succeeded.
+    let staging: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("customer_staging-"))
+        .collect();
+    assert_eq!(staging.len(), 1, "{out}");
+    assert!(staging[0].contains("SUCCEEDED"), "{out}");
+    let job_name = staging[0].split_whitespace().next().unwrap();
+    assert!(
+        job_name.ends_with("-1"),
+        "the step's first attempt: {job_name}"
+    );
+    // The retry adopted the job the first submission started.
+    let all = format!("{out}{err}");
+    assert!(all.contains("Lambda.ServiceException"), "{all}");
+    let adopted = all
+        .lines()
+        .find(|l| {
+            l.contains("duplicate submit-job for CustomerStaging (customer_staging) adopted job")
+        })
+        .unwrap_or_else(|| panic!("no adoption reported:\n{all}"));
+    assert!(adopted.contains("no second job"), "{adopted}");
+    // The step ran once: its script's log, once.
+    let staged: usize = logs(dir.path())
+        .iter()
+        .filter(|(_, t)| t.contains("customer_staging: staged rows: 1500"))
+        .count();
+    assert_eq!(staged, 1);
+    // The history: CustomerStaging's first invocation failed with the injected Lambda error.
+    let h: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".rsqlflow/executions/dup.history.json")).unwrap(),
+    )
+    .unwrap();
+    let events = h["events"].as_array().unwrap();
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0]["taskFailedEventDetails"]["error"],
+        "Lambda.ServiceException"
+    );
+    // Six invocations of submit-job (TaskScheduled): the five Tasks and the retry; five
+    // accepted (TaskSubmitted): the failed one is answered by TaskFailed.
+    let count = |t: &str| events.iter().filter(|e| e["type"] == t).count();
+    assert_eq!(count("TaskScheduled"), 6);
+    assert_eq!(count("TaskSubmitted"), 5);
+    assert_eq!(count("TaskSucceeded"), 5);
+}
+
 #[test]
 fn a_repeated_trigger_starts_one_execution() {
     let dir = workdir();
@@ -260,12 +331,6 @@ fn execution_output(dir: &Path, name: &str) -> Value {
                 for (k, x) in m.iter_mut() {
                     if k == "durationSeconds" {
                         *x = Value::Null;
-                    } else if k == "jobName" {
-                        // The name ends with a hash of the task token, which depends on the
-                        // order the Parallel branches' Tasks began in (they run at once).
-                        if let Some((stem, _)) = x.as_str().and_then(|n| n.rsplit_once('-')) {
-                            *x = Value::String(format!("{stem}-TOKEN"));
-                        }
                     } else {
                         blank(x);
                     }
@@ -276,9 +341,16 @@ fn execution_output(dir: &Path, name: &str) -> Value {
         }
     }
     blank(&mut out);
-    // Batch job names hold the execution's name.
+    // Batch job names hold the execution's name, then a hash of the step (which holds the
+    // execution's ARN) and the attempt.
     let text = out.to_string().replace(&format!("-{name}-"), "-EXECUTION-");
-    serde_json::from_str(&text).unwrap()
+    let mut parts = text.split("-EXECUTION-");
+    let mut blanked = parts.next().unwrap_or_default().to_string();
+    for rest in parts {
+        blanked.push_str("-EXECUTION-STEPHASH");
+        blanked.push_str(rest.get(8..).unwrap_or(rest));
+    }
+    serde_json::from_str(&blanked).unwrap()
 }
 
 #[test]

@@ -45,6 +45,11 @@ const STAR_RESOURCE_ALLOWED: &[(&str, &str, &str)] = &[
         "Batch ListJobs has no resource-level permissions",
     ),
     (
+        "SubmitJobFunction",
+        "batch:ListJobs",
+        "Batch ListJobs has no resource-level permissions (a retried submission finds its job by name)",
+    ),
+    (
         "StateMachine",
         "logs:*",
         "CloudWatch Logs vended-log delivery actions have no resource-level permissions",

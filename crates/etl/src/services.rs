@@ -120,6 +120,63 @@ pub trait Batch: Send + Sync {
     -> Result<Vec<String>, ServiceError>;
     /// TerminateJob.
     async fn terminate(&self, job_id: &str, reason: &str) -> Result<(), ServiceError>;
+    /// The id of the most recent job of the framework's queue named exactly `name`, in any
+    /// status (ListJobs with the JOB_NAME filter), if there is one.
+    async fn find_by_name(&self, name: &str) -> Result<Option<String>, ServiceError>;
+}
+
+/// One step's entry in the submissions ledger: which Batch job runs the step (an execution's
+/// Task state, for one redrive and one job spec) and which task token its answer goes to.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    /// The step (see [`crate::contract::tags::step_key`]).
+    pub key: String,
+    /// The task token the step waits on now (the latest invocation's).
+    pub token: String,
+    /// 1 for the step's first job; a new job (after the last one was answered) is the next.
+    pub attempt: u32,
+    /// The attempt's Batch job name (deterministic: a retried submission finds it by name).
+    pub job_name: String,
+    /// The attempt's job, once SubmitJob has returned it.
+    pub job_id: Option<String>,
+    /// When the attempt was claimed (ms since the epoch); 0 once its submitter gave it up.
+    pub claimed_at: i64,
+    /// check-job has taken the attempt's answer (its job is over).
+    pub answered: bool,
+    /// The version this entry was read at (0: not stored yet); a write succeeds only if the
+    /// stored entry is still at this version, and stores version + 1.
+    pub version: u64,
+    /// When the entry may be deleted (seconds since the epoch; DynamoDB's TTL attribute).
+    pub expires_at: i64,
+}
+
+/// Debug without the task token.
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission")
+            .field("key", &self.key)
+            .field("attempt", &self.attempt)
+            .field("job_name", &self.job_name)
+            .field("job_id", &self.job_id)
+            .field("claimed_at", &self.claimed_at)
+            .field("answered", &self.answered)
+            .field("version", &self.version)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The submissions ledger: a table of steps with conditional writes (DynamoDB in AWS, memory
+/// locally). submit-job claims a step before submitting its job, so that a retried
+/// submission adopts the job instead of starting another; check-job reads the token to answer.
+#[async_trait]
+pub trait Submissions: Send + Sync {
+    /// The entry of step `key` (a strongly consistent read), if any.
+    async fn get(&self, key: &str) -> Result<Option<Submission>, ServiceError>;
+    /// Stores `s` with version `s.version + 1` if the stored entry is still at `s.version`
+    /// (absent for 0); Ok(false) when another write came first (nothing is written).
+    async fn put(&self, s: &Submission) -> Result<bool, ServiceError>;
 }
 
 /// Result of StartExecution.
@@ -203,5 +260,22 @@ mod tests {
             "{d}"
         );
         assert!(!d.contains("Hunter2") && !d.contains("TOKENVALUE"), "{d}");
+    }
+
+    #[test]
+    fn submission_debug_hides_the_token() {
+        let s = Submission {
+            key: "k".into(),
+            token: "TOKENVALUE".into(),
+            attempt: 1,
+            job_name: "n".into(),
+            job_id: None,
+            claimed_at: 1,
+            answered: false,
+            version: 0,
+            expires_at: 2,
+        };
+        let d = format!("{s:?}");
+        assert!(d.contains("job_name") && !d.contains("TOKENVALUE"), "{d}");
     }
 }

@@ -28,9 +28,11 @@ pub mod vars {
     pub const SEND_SUCCESS: &str = "RSQLFLOW_SEND_SUCCESS";
     /// `job_log_group`.
     pub const LOG_GROUP: &str = "RSQLFLOW_LOG_GROUP";
+    /// `submissions_table`.
+    pub const SUBMISSIONS_TABLE: &str = "RSQLFLOW_SUBMISSIONS_TABLE";
 
     /// Every `RSQLFLOW_*` one (template.yaml sets these for the Lambdas).
-    pub const RSQLFLOW: [&str; 9] = [
+    pub const RSQLFLOW: [&str; 10] = [
         ACCOUNT,
         JOB_QUEUE,
         JOB_DEFINITION,
@@ -40,6 +42,7 @@ pub mod vars {
         WORKFLOW,
         SEND_SUCCESS,
         LOG_GROUP,
+        SUBMISSIONS_TABLE,
     ];
 }
 
@@ -62,6 +65,8 @@ pub struct Settings {
     pub console: String,
     /// The CloudWatch Logs group the Batch jobs write to (check-job tails it).
     pub job_log_group: String,
+    /// The DynamoDB table of the submissions ledger (submit-job and check-job).
+    pub submissions_table: String,
 }
 
 impl Default for Settings {
@@ -94,6 +99,7 @@ impl Settings {
             send_success_notifications: var(SEND_SUCCESS, "true") == "true",
             console: format!("https://{region}.console.aws.amazon.com"),
             job_log_group: var(LOG_GROUP, BATCH_LOG_GROUP),
+            submissions_table: var(SUBMISSIONS_TABLE, ""),
             region,
         }
     }

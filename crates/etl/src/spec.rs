@@ -39,6 +39,14 @@ pub struct SubmitRequest {
     pub execution_arn: String,
     #[serde(default)]
     pub state_name: Option<String>,
+    /// `$$.Execution.RedriveCount`: "the number of times you've redriven an execution. If you
+    /// have not yet redriven an execution, the redriveCount is 0"
+    /// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionRedrivenEventDetails.html;
+    /// the context object carries it:
+    /// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+    /// Absent: 0.
+    #[serde(default)]
+    pub redrive_count: u32,
 }
 
 fn invalid(field: &str, msg: impl std::fmt::Display) -> JobError {

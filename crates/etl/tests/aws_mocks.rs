@@ -16,6 +16,7 @@ use etl::aws::sns::AwsSns;
 use etl::error::ServiceError;
 use etl::events::ExecutionChange;
 use etl::handlers::{check_job, notify, start_workflow, submit_job};
+use etl::local::submissions::LocalSubmissions;
 use etl::services::{Batch, JobDetail, JobStatus, Logs, Notification, Notifier, StepFunctions};
 use etl::settings::Settings;
 use serde_json::{Value, json};
@@ -107,9 +108,15 @@ async fn stale_task_tokens_are_not_found_and_check_job_acknowledges_them() {
             "{code}: {err:?}"
         );
         let logs = AwsLogs::new(client!(aws_sdk_cloudwatchlogs, &[] as &[&Rule]), "g");
-        let out = check_job::handle(finished_job("SUCCEEDED", 0), &settings(), &sfn, &logs)
-            .await
-            .expect("a stale token is acknowledged, not raised");
+        let out = check_job::handle(
+            finished_job("SUCCEEDED", 0),
+            &settings(),
+            &sfn,
+            &logs,
+            &LocalSubmissions::new(),
+        )
+        .await
+        .expect("a stale token is acknowledged, not raised");
         assert_eq!(out["acknowledged"], "job-1", "{code}: {out}");
         assert_eq!(rule.num_calls(), 2, "{code}: not retried");
     }
@@ -144,9 +151,15 @@ async fn throttling_and_5xx_are_transient_and_the_handler_retries_them() {
         client!(aws_sdk_cloudwatchlogs, &[&logs_rule]),
         "/aws/batch/rsqlflow",
     );
-    let out = check_job::handle(finished_job("FAILED", 4), &settings(), &sfn, &logs)
-        .await
-        .expect("answered after two transient errors");
+    let out = check_job::handle(
+        finished_job("FAILED", 4),
+        &settings(),
+        &sfn,
+        &logs,
+        &LocalSubmissions::new(),
+    )
+    .await
+    .expect("answered after two transient errors");
     assert_eq!(out["answered"], "job-1", "{out}");
     assert_eq!(rule.num_calls(), 3);
     assert_eq!(logs_rule.num_calls(), 1);
@@ -205,9 +218,15 @@ async fn a_script_failure_goes_to_step_functions_with_the_error_name_and_log_tai
     });
     let sfn = sfn(&[&rule]);
     let logs = AwsLogs::new(client!(aws_sdk_cloudwatchlogs, &[&logs_rule]), "g");
-    let out = check_job::handle(finished_job("FAILED", 4), &settings(), &sfn, &logs)
-        .await
-        .unwrap();
+    let out = check_job::handle(
+        finished_job("FAILED", 4),
+        &settings(),
+        &sfn,
+        &logs,
+        &LocalSubmissions::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["answered"], "job-1");
     assert_eq!(
         rule.num_calls(),
@@ -323,7 +342,20 @@ async fn submit_job_sends_the_token_as_a_parameter_and_retries_throttling() {
                 .build()
         })
         .build();
-    let batch = AwsBatch::new(client!(aws_sdk_batch, &[&submit]), "rsqlflow-queue");
+    // Before trying again, the job is looked for by its name (the throttled call was not
+    // accepted: nothing is found).
+    let list = mock!(aws_sdk_batch::Client::list_jobs)
+        .match_requests(|r| {
+            r.job_queue() == Some("rsqlflow-queue")
+                && r.filters().iter().any(|f| {
+                    f.name() == Some("JOB_NAME")
+                        && f.values()
+                            .iter()
+                            .any(|v| v.starts_with("customer_merge-CustomerMerge-run-1-"))
+                })
+        })
+        .then_output(|| aws_sdk_batch::operation::list_jobs::ListJobsOutput::builder().build());
+    let batch = AwsBatch::new(client!(aws_sdk_batch, &[&submit, &list]), "rsqlflow-queue");
     let scripts = etl::AwsS3::new(client!(aws_sdk_s3, &[&s3_rule]));
     let event = json!({
         "job": {"name": "customer_merge", "script": "tpch/customer_merge.rsql", "timeoutSeconds": 900,
@@ -332,14 +364,25 @@ async fn submit_job_sends_the_token_as_a_parameter_and_retries_throttling() {
         "executionArn": "arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-1",
         "stateName": "CustomerMerge"
     });
-    let out = submit_job::handle(event, &settings(), &batch, &scripts)
-        .await
-        .expect("submitted after one throttled attempt");
+    let out = submit_job::handle(
+        event,
+        &settings(),
+        &batch,
+        &LocalSubmissions::new(),
+        &scripts,
+    )
+    .await
+    .expect("submitted after one throttled attempt");
     assert_eq!(out["jobId"], "job-42", "{out}");
     assert_eq!(
         submit.num_calls(),
         2,
         "the request did not match, or was not retried"
+    );
+    assert_eq!(
+        list.num_calls(),
+        1,
+        "not looked for by name before the retry"
     );
 
     // A script that is not in the bucket is an invalid spec naming the field and the URI.
@@ -349,9 +392,15 @@ async fn submit_job_sends_the_token_as_a_parameter_and_retries_throttling() {
     let scripts = etl::AwsS3::new(client!(aws_sdk_s3, &[&empty]));
     let event = json!({"job": {"name": "x", "script": "nope.rsql"}, "taskToken": "t",
                        "executionArn": "arn:aws:states:eu-west-1:1:execution:m:e"});
-    let e = submit_job::handle(event, &settings(), &batch, &scripts)
-        .await
-        .unwrap_err();
+    let e = submit_job::handle(
+        event,
+        &settings(),
+        &batch,
+        &LocalSubmissions::new(),
+        &scripts,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.error_type(), "Rsqlflow.InvalidJobSpec");
     assert!(
         e.to_string()
@@ -784,4 +833,218 @@ async fn notify_says_which_redrive_an_execution_ended_and_reads_only_its_last_at
         .await
         .expect("notified");
     assert_eq!(publish.num_calls(), 1, "the notification did not match");
+}
+
+/// A script bucket holding `tpch/load.rsql`.
+fn load_script() -> Rule {
+    mock!(aws_sdk_s3::Client::list_objects_v2).then_output(|| {
+        aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output::builder()
+            .contents(
+                aws_sdk_s3::types::Object::builder()
+                    .key("tpch/load.rsql")
+                    .size(10)
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// A SubmitJob that timed out after Batch accepted the job (a 504 here): the job is found by
+/// its name with ListJobs and adopted, SubmitJob is not called again, and the ledger records
+/// the job found.
+#[tokio::test]
+async fn a_submit_job_accepted_before_its_timeout_is_found_by_name() {
+    let submit = mock!(aws_sdk_batch::Client::submit_job)
+        .then_http_response(|| json_error(504, "ServerException", "timed out"));
+    let list = mock!(aws_sdk_batch::Client::list_jobs)
+        .match_requests(|r| {
+            r.filters()
+                .iter()
+                .any(|f| f.name() == Some("JOB_NAME") && f.values().len() == 1)
+        })
+        .then_output(|| {
+            use aws_sdk_batch::types::JobSummary;
+            aws_sdk_batch::operation::list_jobs::ListJobsOutput::builder()
+                .job_summary_list(
+                    // A case-insensitive match of another job is not taken.
+                    JobSummary::builder()
+                        .job_id("other")
+                        .job_name("LOAD-LOAD-RUN-1-X")
+                        .build(),
+                )
+                .build()
+        });
+    let s3 = load_script();
+    let batch = AwsBatch::new(client!(aws_sdk_batch, &[&submit, &list]), "rsqlflow-queue");
+    let scripts = etl::AwsS3::new(client!(aws_sdk_s3, &[&s3]));
+    let ledger = LocalSubmissions::new();
+    let event = json!({"job": {"name": "load", "script": "tpch/load.rsql"}, "taskToken": "t1",
+                       "executionArn": "arn:aws:states:eu-west-1:1:execution:m:run-1",
+                       "stateName": "Load"});
+    // Nothing of that exact name: the error is reported after three tries, each looked for.
+    let e = submit_job::handle(event.clone(), &settings(), &batch, &ledger, &scripts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "Rsqlflow.InfrastructureError", "{e}");
+    assert_eq!(submit.num_calls(), 3);
+    assert_eq!(list.num_calls(), 2);
+
+    // Now Batch has it under the attempt's name: the retried invocation adopts it.
+    let key = "arn:aws:states:eu-west-1:1:execution:m:run-1#Load#";
+    let claim = ledger
+        .entries()
+        .into_iter()
+        .find(|e| e.key.starts_with(key))
+        .expect("the claim is kept while the job may exist");
+    assert!(claim.job_id.is_none());
+    let found_name = claim.job_name.clone();
+    let found = mock!(aws_sdk_batch::Client::list_jobs).then_output(move || {
+        aws_sdk_batch::operation::list_jobs::ListJobsOutput::builder()
+            .job_summary_list(
+                aws_sdk_batch::types::JobSummary::builder()
+                    .job_id("job-7")
+                    .job_name(&found_name)
+                    .build(),
+            )
+            .build()
+    });
+    let batch = AwsBatch::new(client!(aws_sdk_batch, &[&submit, &found]), "rsqlflow-queue");
+    let mut retry = event;
+    retry["taskToken"] = json!("t2");
+    let out = submit_job::handle(retry, &settings(), &batch, &ledger, &scripts)
+        .await
+        .unwrap();
+    assert_eq!(out["jobId"], "job-7", "{out}");
+    assert_eq!(out["adopted"], true);
+    assert_eq!(submit.num_calls(), 3, "no second SubmitJob");
+    let entry = ledger.entries().into_iter().next().unwrap();
+    assert_eq!(entry.job_id.as_deref(), Some("job-7"));
+    assert_eq!(entry.token, "t2");
+}
+
+fn submission(version: u64) -> etl::services::Submission {
+    etl::services::Submission {
+        key: "arn:x#S#0/abcd".into(),
+        token: "tok".into(),
+        attempt: 1,
+        job_name: "load-S-x-1".into(),
+        job_id: None,
+        claimed_at: 1_700_000_000_000,
+        answered: false,
+        version,
+        expires_at: 1_800_000_000,
+    }
+}
+
+/// The DynamoDB ledger: a first claim is conditional on the item being absent, a later write
+/// on the version read; ConditionalCheckFailedException is a lost race (Ok(false)), not an
+/// error; throttling is transient; reads are strongly consistent and give the item back.
+#[tokio::test]
+async fn the_dynamodb_ledger_writes_conditionally() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use etl::aws::dynamodb::AwsSubmissions;
+    use etl::services::Submissions;
+    let first = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|r| {
+            r.table_name() == Some("ledger")
+                && r.condition_expression() == Some("attribute_not_exists(pk)")
+                && r.item().and_then(|i| i.get("version")) == Some(&AttributeValue::N("1".into()))
+                && r.item().and_then(|i| i.get("expiresAt"))
+                    == Some(&AttributeValue::N("1800000000".into()))
+                && r.item().and_then(|i| i.get("jobId")).is_none()
+        })
+        .sequence()
+        .output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build())
+        .http_response(|| {
+            json_error(
+                400,
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+            )
+        })
+        .http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"))
+        .build();
+    let later = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|r| {
+            r.condition_expression() == Some("#v = :v")
+                && r.expression_attribute_names()
+                    .and_then(|n| n.get("#v"))
+                    .map(String::as_str)
+                    == Some("version")
+                && r.expression_attribute_values().and_then(|v| v.get(":v"))
+                    == Some(&AttributeValue::N("3".into()))
+                && r.item().and_then(|i| i.get("version")) == Some(&AttributeValue::N("4".into()))
+                && r.item().and_then(|i| i.get("jobId")) == Some(&AttributeValue::S("job-1".into()))
+        })
+        .sequence()
+        .http_response(|| {
+            json_error(
+                400,
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+            )
+        })
+        .build();
+    let get = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| {
+            r.consistent_read() == Some(true)
+                && r.key().and_then(|k| k.get("pk"))
+                    == Some(&AttributeValue::S("arn:x#S#0/abcd".into()))
+        })
+        .sequence()
+        .output(|| {
+            let mut s = submission(0);
+            s.job_id = Some("job-1".into());
+            let item = [
+                ("pk", AttributeValue::S(s.key.clone())),
+                ("token", AttributeValue::S(s.token.clone())),
+                ("attempt", AttributeValue::N("2".into())),
+                ("jobName", AttributeValue::S(s.job_name.clone())),
+                ("jobId", AttributeValue::S("job-1".into())),
+                ("claimedAt", AttributeValue::N(s.claimed_at.to_string())),
+                ("answered", AttributeValue::Bool(true)),
+                ("version", AttributeValue::N("5".into())),
+                ("expiresAt", AttributeValue::N("1800000000".into())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .set_item(Some(item))
+                .build()
+        })
+        .output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build())
+        .output(|| {
+            let item = [("pk".to_string(), AttributeValue::S("arn:x#S#0/abcd".into()))].into();
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .set_item(Some(item))
+                .build()
+        })
+        .build();
+    let ledger = AwsSubmissions::new(client!(aws_sdk_dynamodb, &[&first, &later, &get]), "ledger");
+    assert!(ledger.put(&submission(0)).await.unwrap(), "claimed");
+    assert!(
+        !ledger.put(&submission(0)).await.unwrap(),
+        "lost to another claim"
+    );
+    let e = ledger.put(&submission(0)).await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let mut s = submission(3);
+    s.job_id = Some("job-1".into());
+    assert!(!ledger.put(&s).await.unwrap(), "the entry moved on");
+    let read = ledger.get("arn:x#S#0/abcd").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            read.attempt,
+            read.job_id.as_deref(),
+            read.answered,
+            read.version
+        ),
+        (2, Some("job-1"), true, 5)
+    );
+    assert_eq!(read.token, "tok");
+    assert_eq!(ledger.get("arn:x#S#0/abcd").await.unwrap(), None);
+    // An item missing its fields is refused, naming the field (not a panic).
+    let e = ledger.get("arn:x#S#0/abcd").await.unwrap_err();
+    assert!(e.to_string().contains("token"), "{e}");
 }

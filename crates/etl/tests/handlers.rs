@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use etl::error::{ErrorKind, HandlerError, ServiceError};
 use etl::handlers::{check_job, start_workflow, submit_job};
+use etl::local::submissions::LocalSubmissions;
 use etl::services::{Batch, JobDetail, JobStatus, Logs, NewJob, Started, StepFunctions};
 use etl::settings::Settings;
 use serde_json::{Value, json};
@@ -101,6 +102,9 @@ impl Batch for Jobs {
     async fn terminate(&self, _: &str, _: &str) -> Result<(), ServiceError> {
         Ok(())
     }
+    async fn find_by_name(&self, _: &str) -> Result<Option<String>, ServiceError> {
+        Ok(None)
+    }
 }
 
 fn settings() -> Settings {
@@ -191,7 +195,9 @@ async fn check_job_answers_with_results_and_typed_errors() {
     ];
     for (event, want) in cases {
         let sfn = Sfn::default();
-        let out = check_job::handle(event, &s, &sfn, &Tail).await.unwrap();
+        let out = check_job::handle(event, &s, &sfn, &Tail, &LocalSubmissions::new())
+            .await
+            .unwrap();
         assert!(out["answered"].is_string(), "{out}");
         let calls = sfn.calls.lock().unwrap();
         match want {
@@ -227,21 +233,33 @@ async fn check_job_acknowledges_late_events_and_refuses_malformed_ones() {
         stale: true,
         ..Sfn::default()
     };
-    let out = check_job::handle(job("SUCCEEDED", Some(0), None, None), &s, &sfn, &Tail)
-        .await
-        .unwrap();
+    let out = check_job::handle(
+        job("SUCCEEDED", Some(0), None, None),
+        &s,
+        &sfn,
+        &Tail,
+        &LocalSubmissions::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["acknowledged"], "j1");
     // Not final: ignored.
-    let out = check_job::handle(job("RUNNING", None, None, None), &s, &Sfn::default(), &Tail)
-        .await
-        .unwrap();
+    let out = check_job::handle(
+        job("RUNNING", None, None, None),
+        &s,
+        &Sfn::default(),
+        &Tail,
+        &LocalSubmissions::new(),
+    )
+    .await
+    .unwrap();
     assert!(out["ignored"].is_string());
     for bad in [
         json!({}),
         json!({"detail-type": "Scheduled Event"}),
         json!({"detail-type": "Batch Job State Change", "detail": {"status": "WEIRD"}}),
     ] {
-        let e = check_job::handle(bad, &s, &Sfn::default(), &Tail)
+        let e = check_job::handle(bad, &s, &Sfn::default(), &Tail, &LocalSubmissions::new())
             .await
             .unwrap_err();
         assert!(matches!(e, HandlerError::BadEvent(_)), "{e}");
@@ -265,7 +283,7 @@ async fn submit_job_validates_and_submits_with_the_token() {
         "executionArn": "arn:aws:states:us-east-1:1:execution:sm:run/1",
         "stateName": "Load Customer"
     });
-    let out = submit_job::handle(req.clone(), &s, &batch, &store)
+    let out = submit_job::handle(req.clone(), &s, &batch, &LocalSubmissions::new(), &store)
         .await
         .unwrap();
     assert_eq!(out["jobId"], "job-1");
@@ -305,7 +323,9 @@ async fn submit_job_validates_and_submits_with_the_token() {
         for (k, v) in patch.as_object().unwrap() {
             r["job"][k] = v.clone();
         }
-        let e = submit_job::handle(r, &s, &batch, &store).await.unwrap_err();
+        let e = submit_job::handle(r, &s, &batch, &LocalSubmissions::new(), &store)
+            .await
+            .unwrap_err();
         assert_eq!(e.error_type(), "Rsqlflow.InvalidJobSpec", "{e}");
         assert!(e.to_string().contains(field), "{e} should name {field}");
     }

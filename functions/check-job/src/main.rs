@@ -1,6 +1,7 @@
 //! check-job Lambda: wiring only. Triggered by "Batch Job State Change" events; the handler
 //! is `etl::handlers::check_job`, the same code the local pipeline routes events to.
 
+use etl::aws::dynamodb::AwsSubmissions;
 use etl::aws::logs::AwsLogs;
 use etl::aws::sfn::AwsStepFunctions;
 use etl::handlers::check_job;
@@ -18,9 +19,13 @@ async fn main() -> Result<(), Error> {
         aws_sdk_cloudwatchlogs::Client::new(&config),
         &settings.job_log_group,
     );
-    let (settings, sfn, logs) = (&settings, &sfn, &logs);
+    let ledger = AwsSubmissions::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        &settings.submissions_table,
+    );
+    let (settings, sfn, logs, ledger) = (&settings, &sfn, &logs, &ledger);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        check_job::handle(event.payload, settings, sfn, logs).await
+        check_job::handle(event.payload, settings, sfn, logs, ledger).await
     }))
     .await
 }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_batch::Client;
 use aws_sdk_batch::types::{
-    ContainerOverrides, JobStatus as SdkStatus, JobTimeout, KeyValuePair, ResourceRequirement,
-    ResourceType,
+    ContainerOverrides, JobStatus as SdkStatus, JobTimeout, KeyValuePair, KeyValuesPair,
+    ResourceRequirement, ResourceType,
 };
 
 use crate::aws::service_error;
@@ -202,6 +202,39 @@ impl Batch for AwsBatch {
             );
         }
         Ok(out)
+    }
+
+    /// ListJobs with the JOB_NAME filter: "When the filter is used, jobStatus is ignored [and
+    /// jobs with any status are returned]. [...] The results are sorted by the createdAt field,
+    /// with the most recent jobs being first. JOB_NAME: The value of the filter is a
+    /// case-insensitive match for the job name" (and a trailing `*` makes it a prefix match;
+    /// the names submit-job makes hold none)
+    /// (https://docs.aws.amazon.com/batch/latest/APIReference/API_ListJobs.html). The match
+    /// being case-insensitive, the exact name is checked here.
+    async fn find_by_name(&self, name: &str) -> Result<Option<String>, ServiceError> {
+        let mut pages = self
+            .client
+            .list_jobs()
+            .job_queue(&self.queue)
+            .filters(
+                KeyValuesPair::builder()
+                    .name("JOB_NAME")
+                    .values(name)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| service_error("batch", e))?;
+            if let Some(j) = page
+                .job_summary_list()
+                .iter()
+                .find(|j| j.job_name() == Some(name))
+            {
+                return Ok(j.job_id().map(String::from));
+            }
+        }
+        Ok(None)
     }
 
     async fn terminate(&self, job_id: &str, reason: &str) -> Result<(), ServiceError> {

@@ -13,7 +13,7 @@ pub mod variables;
 pub use environment::{EnvironmentError, JobEnvironment};
 pub use names::{sanitize, short_hash};
 pub use script::{ScriptError, fetch_script, script_object};
-pub use tags::{EXECUTION_TAG, JOB_TAG, STATE_TAG, TOKEN_PARAMETER};
+pub use tags::{EXECUTION_TAG, JOB_TAG, STATE_TAG, STEP_TAG, TOKEN_PARAMETER};
 pub use variables::{
     MAX_VALUE_BYTES, VariableError, VariableProblem, check_variable, valid_variable_name,
 };

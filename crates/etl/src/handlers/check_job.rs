@@ -1,14 +1,18 @@
 //! check-job: triggered by "Batch Job State Change" events. For a finished job it builds the
 //! result and answers the task token: SendTaskSuccess, or SendTaskFailure with a typed error.
 //! Late or duplicate events (token already answered, execution gone) are acknowledged.
+//!
+//! The token answered is the step's current one, from the submissions ledger (a retried
+//! submission that adopted the job pointed the entry at its own token); a job without a ledger
+//! entry, or not the step's current job, is answered on the token it carries.
 
 use serde_json::{Value, json};
 
-use crate::contract::tags::{JOB_TAG, TOKEN_PARAMETER};
+use crate::contract::tags::{JOB_TAG, TOKEN_PARAMETER, step_key_of};
 use crate::error::{ErrorKind, HandlerError, ServiceError};
 use crate::events;
 use crate::handlers::with_retries;
-use crate::services::{JobDetail, JobStatus, Logs, StepFunctions};
+use crate::services::{JobDetail, JobStatus, Logs, StepFunctions, Submissions};
 use crate::settings::Settings;
 
 /// Lines of log a failure carries.
@@ -20,12 +24,14 @@ pub async fn handle(
     settings: &Settings,
     sfn: &dyn StepFunctions,
     logs: &dyn Logs,
+    ledger: &dyn Submissions,
 ) -> Result<Value, HandlerError> {
     let job = events::batch_job(&event)?;
     if !job.status.is_final() {
         return Ok(json!({"ignored": format!("job {} is {}", job.id, job.status.as_str())}));
     }
-    let Some(token) = job.parameters.get(TOKEN_PARAMETER).cloned() else {
+    let current = current_token(&job, ledger).await?;
+    let Some(token) = current.or_else(|| job.parameters.get(TOKEN_PARAMETER).cloned()) else {
         tracing::info!(job_id = %job.id, "no task token: not a job of this framework");
         return Ok(json!({"ignored": format!("job {} carries no task token", job.id)}));
     };
@@ -49,6 +55,41 @@ pub async fn handle(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The token the step of `job` waits on, when the ledger has the step and `job` is its current
+/// job. The entry is marked answered (a conditional write) before the answer is sent: a
+/// submission that adopts the job after that starts a new attempt instead, and one that
+/// adopted it before has its token read here. A redelivered event answers the same token again.
+async fn current_token(
+    job: &JobDetail,
+    ledger: &dyn Submissions,
+) -> Result<Option<String>, HandlerError> {
+    let Some(key) = step_key_of(&job.tags) else {
+        return Ok(None);
+    };
+    for _ in 0..20 {
+        let Some(mut e) = with_retries(|| ledger.get(&key)).await? else {
+            return Ok(None);
+        };
+        if e.job_name != job.name {
+            // An earlier attempt's job: its own token (stale by now) is answered.
+            return Ok(None);
+        }
+        if !e.answered {
+            e.answered = true;
+            e.job_id.get_or_insert_with(|| job.id.clone());
+            if !with_retries(|| ledger.put(&e)).await? {
+                continue;
+            }
+        }
+        return Ok(Some(e.token));
+    }
+    Err(ServiceError::Transient {
+        service: "submissions",
+        message: format!("step {key}: too many conflicting writes"),
+    }
+    .into())
 }
 
 /// The job result Step Functions receives.

@@ -43,6 +43,9 @@ impl Batch for NoJobs {
     async fn terminate(&self, _: &str, _: &str) -> Result<(), ServiceError> {
         Ok(())
     }
+    async fn find_by_name(&self, _: &str) -> Result<Option<String>, ServiceError> {
+        Ok(None)
+    }
 }
 
 fn gone() -> ServiceError {

@@ -44,6 +44,10 @@ struct Inner {
     hold: Mutex<Option<Hold>>,
     slots: Arc<Semaphore>,
     inject: Mutex<HashMap<String, u32>>,
+    /// Spec names whose next job waits in RUNNABLE until released (`--inject-duplicate-submit`),
+    /// with the gate of each job waiting (by job id).
+    gated_specs: Mutex<std::collections::BTreeSet<String>>,
+    gates: Mutex<HashMap<String, watch::Sender<bool>>>,
     region: String,
     account: String,
 }
@@ -76,6 +80,8 @@ impl LocalBatch {
                 hold: Mutex::new(None),
                 slots,
                 inject: Mutex::new(HashMap::new()),
+                gated_specs: Mutex::new(Default::default()),
+                gates: Mutex::new(HashMap::new()),
                 region: region.into(),
                 account: account.into(),
             }),
@@ -94,6 +100,29 @@ impl LocalBatch {
     pub fn inject_infrastructure_failure(&self, job: &str, times: u32) {
         if let Ok(mut m) = self.inner.inject.lock() {
             m.insert(job.to_string(), times);
+        }
+    }
+
+    /// Makes the next job of spec `job` wait in RUNNABLE until [`LocalBatch::release`] (at most
+    /// two minutes), without holding the execution's clock meanwhile: a Retry's back-off can
+    /// pass while it waits (`--inject-duplicate-submit`: the retried submission must come while
+    /// the job is queued).
+    pub fn hold_in_runnable(&self, job: &str) {
+        if let Ok(mut g) = self.inner.gated_specs.lock() {
+            g.insert(job.to_string());
+        }
+    }
+
+    /// Lets a job held in RUNNABLE go on.
+    pub fn release(&self, job_id: &str) {
+        if let Some(tx) = self
+            .inner
+            .gates
+            .lock()
+            .ok()
+            .and_then(|g| g.get(job_id).cloned())
+        {
+            let _ = tx.send(true);
         }
     }
 
@@ -208,11 +237,25 @@ impl LocalBatch {
         let _ = self.inner.bus.send(Delivery { event, hold });
     }
 
-    async fn run(&self, id: String, hold: Option<Awake>) {
+    /// Keeps the execution's clock still while the result lives (as a queued job does).
+    pub fn take_hold(&self) -> Option<Awake> {
+        self.inner
+            .hold
+            .lock()
+            .ok()
+            .and_then(|h| h.clone())
+            .and_then(|h| h())
+    }
+
+    async fn run(&self, id: String, mut hold: Option<Awake>, gate: Option<watch::Receiver<bool>>) {
         let Some(d) = self.advance(&id, |d| d.status = JobStatus::Runnable) else {
             return;
         };
         self.emit(&d, None);
+        if let Some(mut rx) = gate {
+            let _ = tokio::time::timeout(Duration::from_secs(120), rx.wait_for(|open| *open)).await;
+            hold = self.take_hold();
+        }
         let Ok(_permit) = self.inner.slots.clone().acquire_owned().await else {
             return;
         };
@@ -369,19 +412,31 @@ impl Batch for LocalBatch {
             tags: job.tags.clone(),
             timeout_seconds: job.timeout_seconds,
         };
+        let job_environment = job.environment.clone();
         if let Ok(mut m) = self.inner.jobs.lock() {
             m.insert(id.clone(), (detail.clone(), job));
         }
         self.emit(&detail, None);
         // Hold the clock from now on: the Task state waiting for this job must not time out
         // in virtual time while the job is queued or running.
-        let hold = self
+        let spec = JobEnvironment::from_overrides(&job_environment)
+            .map(|e| e.job)
+            .unwrap_or_default();
+        let gated = self
             .inner
-            .hold
+            .gated_specs
             .lock()
-            .ok()
-            .and_then(|h| h.clone())
-            .and_then(|h| h());
+            .map(|mut g| g.remove(&spec))
+            .unwrap_or(false);
+        let gate = gated.then(|| {
+            let (tx, rx) = watch::channel(false);
+            if let Ok(mut g) = self.inner.gates.lock() {
+                g.insert(id.clone(), tx);
+            }
+            rx
+        });
+        // A gated job takes the hold once released.
+        let hold = if gated { None } else { self.take_hold() };
         let me = self.clone();
         let task_id = id.clone();
         let (ended, ended_rx) = watch::channel(());
@@ -390,7 +445,7 @@ impl Batch for LocalBatch {
         }
         let handle = tokio::spawn(async move {
             let _ended = ended;
-            me.run(task_id, hold).await
+            me.run(task_id, hold, gate).await
         });
         if let Ok(mut t) = self.inner.tasks.lock() {
             t.insert(id.clone(), handle.abort_handle());
@@ -428,6 +483,16 @@ impl Batch for LocalBatch {
             Some(_) => Ok(()),
             None => Err(ServiceError::no_such_job(job_id)),
         }
+    }
+
+    /// As ListJobs with the JOB_NAME filter: the most recent job of that name.
+    async fn find_by_name(&self, name: &str) -> Result<Option<String>, ServiceError> {
+        Ok(self
+            .jobs()
+            .into_iter()
+            .filter(|d| d.name == name)
+            .max_by_key(|d| (d.created_at, d.id.clone()))
+            .map(|d| d.id))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::local::logs::LocalLogs;
 use crate::local::runner::ScriptRunner;
 use crate::local::sfn::LocalStepFunctions;
 use crate::local::sns::LocalSns;
+use crate::local::submissions::LocalSubmissions;
 use crate::services::{JobDetail, Notification};
 use crate::settings::Settings;
 
@@ -62,6 +63,9 @@ pub struct RunConfig {
     pub real_time: bool,
     /// Spec names of jobs whose first attempts fail with an infrastructure error.
     pub inject_infra_failures: Vec<(String, u32)>,
+    /// Spec names of jobs whose first submission is retried by the state while the job is
+    /// queued or running (see [`LocalLambda::duplicate_submits`]).
+    pub inject_duplicate_submits: Vec<String>,
     pub send_success_notifications: bool,
     /// When this resolves with (error, cause), the execution is stopped as StopExecution
     /// stops it (the CLI's SIGINT/SIGTERM): ABORTED, its jobs terminated.
@@ -176,6 +180,7 @@ pub(crate) fn settings(state_machine_arn: &str, send_success: bool) -> Settings 
         send_success_notifications: send_success,
         console: "https://console.aws.amazon.com".into(),
         job_log_group: crate::settings::BATCH_LOG_GROUP.into(),
+        submissions_table: "rsqlflow-submissions".into(),
     }
 }
 
@@ -185,6 +190,7 @@ async fn route(
     settings: Settings,
     sfn: Arc<LocalStepFunctions>,
     logs: LocalLogs,
+    ledger: Arc<LocalSubmissions>,
     progress: Arc<dyn Progress>,
     started: Instant,
 ) {
@@ -210,7 +216,9 @@ async fn route(
                 }
             }
             progress.line(&line);
-            if let Err(e) = check_job::handle(d.event, &settings, sfn.as_ref(), &logs).await {
+            if let Err(e) =
+                check_job::handle(d.event, &settings, sfn.as_ref(), &logs, ledger.as_ref()).await
+            {
                 progress.line(&format!("check-job failed: {e}"));
             }
         }
@@ -407,12 +415,16 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     for (job, n) in &cfg.inject_infra_failures {
         batch.inject_infrastructure_failure(job, *n);
     }
+    for job in &cfg.inject_duplicate_submits {
+        batch.hold_in_runnable(job);
+    }
     let sfn = Arc::new(LocalStepFunctions::new(
         cfg.state_dir.join("executions"),
         REGION,
         ACCOUNT,
     ));
     let sns = LocalSns::new(cfg.state_dir.join("outbox.jsonl"));
+    let ledger = Arc::new(LocalSubmissions::new());
 
     let mut registry = asl::Registry::new();
     registry.register(
@@ -425,7 +437,12 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
                 .unwrap_or_else(|| SUBMIT_JOB_FUNCTION.into()),
             settings: settings.clone(),
             batch: batch.clone(),
+            ledger: ledger.clone(),
             scripts: cfg.s3.clone(),
+            duplicate_submits: std::sync::Mutex::new(
+                cfg.inject_duplicate_submits.iter().cloned().collect(),
+            ),
+            progress: Some(progress.clone()),
         }),
     );
     let exec = asl::Executor::new(machine, registry);
@@ -446,6 +463,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         settings.clone(),
         sfn.clone(),
         logs.clone(),
+        ledger.clone(),
         progress.clone(),
         started,
     ));
