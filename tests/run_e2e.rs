@@ -213,6 +213,24 @@ fn a_duplicate_submit_leaves_one_job() {
     assert_eq!(count("TaskScheduled"), 6);
     assert_eq!(count("TaskSubmitted"), 5);
     assert_eq!(count("TaskSucceeded"), 5);
+    // A duplicate asked for a job the workflow does not have is said, and fails the run.
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "run",
+            "--name",
+            "dup-typo",
+            "--inject-duplicate-submit",
+            "customer_stagin",
+        ],
+    );
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains(
+            "--inject-duplicate-submit customer_stagin: no job named customer_stagin was submitted"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

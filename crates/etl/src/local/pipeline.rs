@@ -427,24 +427,22 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     let ledger = Arc::new(LocalSubmissions::new());
 
     let mut registry = asl::Registry::new();
-    registry.register(
-        "arn:aws:states:::lambda:invoke",
-        Arc::new(LocalLambda {
-            submit_job_name: cfg
-                .substitutions
-                .get("SubmitJobFunctionArn")
-                .cloned()
-                .unwrap_or_else(|| SUBMIT_JOB_FUNCTION.into()),
-            settings: settings.clone(),
-            batch: batch.clone(),
-            ledger: ledger.clone(),
-            scripts: cfg.s3.clone(),
-            duplicate_submits: std::sync::Mutex::new(
-                cfg.inject_duplicate_submits.iter().cloned().collect(),
-            ),
-            progress: Some(progress.clone()),
-        }),
-    );
+    let lambda = Arc::new(LocalLambda {
+        submit_job_name: cfg
+            .substitutions
+            .get("SubmitJobFunctionArn")
+            .cloned()
+            .unwrap_or_else(|| SUBMIT_JOB_FUNCTION.into()),
+        settings: settings.clone(),
+        batch: batch.clone(),
+        ledger: ledger.clone(),
+        scripts: cfg.s3.clone(),
+        duplicate_submits: std::sync::Mutex::new(
+            cfg.inject_duplicate_submits.iter().cloned().collect(),
+        ),
+        progress: Some(progress.clone()),
+    });
+    registry.register("arn:aws:states:::lambda:invoke", lambda.clone());
     let exec = asl::Executor::new(machine, registry);
     let (handle, fut) = exec.start(cfg.input.clone(), opts);
     sfn.attach(handle.clone());
@@ -484,6 +482,14 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
 
     // From here on, nothing stops the report: what cannot be written is said, not fatal.
     let mut problems = Vec::new();
+    // A duplicate asked for a job that never came (a misspelt name) is said, not ignored.
+    if let Ok(left) = lambda.duplicate_submits.lock() {
+        for job in left.iter() {
+            problems.push(format!(
+                "--inject-duplicate-submit {job}: no job named {job} was submitted"
+            ));
+        }
+    }
     let events: Vec<Value> = earlier
         .iter()
         .cloned()
