@@ -91,7 +91,9 @@ fn main() {
         .current_dir(root())
         .args(["build", "--profile", "lambda-small"]);
     for f in FUNCTIONS {
-        build.args(["-p", f]);
+        // NAME@VERSION: crates.io's notify (the file watcher of `rsqlflow watch`) is in the
+        // graph beside the notify Lambda; the functions share the workspace's version.
+        build.args(["-p", &format!("{f}@{}", env!("CARGO_PKG_VERSION"))]);
     }
     let status = build.status().expect("cargo build --profile lambda-small");
     assert!(status.success(), "building the functions failed");

@@ -44,6 +44,11 @@ pub enum Command {
     /// the execution the first one started.
     #[command(subcommand)]
     Trigger(TriggerCommand),
+    /// Watch the local data bucket and fire the S3 trigger for every object that arrives, as
+    /// EventBridge would: each complete new object goes through start-workflow and its
+    /// execution runs here, one at a time, in arrival order, with `rsqlflow run`'s output.
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(WatchArgs),
     /// Restart a FAILED, ABORTED or TIMED_OUT execution from its unsuccessful states, as Step
     /// Functions' RedriveExecution does: states that succeeded keep their results and are not
     /// run again; the jobs that did not succeed run with the current scripts.
@@ -403,6 +408,55 @@ A time whose execution exists is not started again: a backfill says so and goes 
 execution succeeded, and stops when it failed (redrive it, then backfill again). The backfill
 also stops starting at the first execution that fails. --parallel N runs N at a time (on a
 --database server; the embedded warehouse runs one job at a time).";
+
+const WATCH_EXAMPLES: &str = "\
+Examples:
+  rsqlflow watch                # template.yaml's routes: incoming/orders/ -> orders-incremental
+  # elsewhere: a file renamed into place starts its load at once
+  mv orders_1992-01-01.tbl.gz .rsqlflow/s3/rsqlflow-data/incoming/orders/
+  rsqlflow watch --settle 5s --max-objects 1      # one object, written slowly, then exit
+
+What arrives: a regular file below <s3-root>/<bucket>/ that is new or has new content, once it
+is complete: renamed (moved) into place, which makes it complete at once, or written in place
+and then left with the same size and modification time for --settle (default 1s). Objects
+already there when the watch starts are not triggered (EventBridge reports new objects only);
+an object written again (overwritten or renamed over) is a new arrival, and start-workflow's
+names make the same version arriving again start nothing. Directories, hidden names (.name,
+which includes the .rsqlflow-*.tmp files rsqlflow's writers rename into place), symbolic links
+and keys S3 would refuse are not objects.
+
+Each arrival becomes the event `rsqlflow trigger s3` gives start-workflow (its size, etag and
+sequencer as it is when it arrives), which starts the workflows whose routes take its key. Executions run one at a time: arrivals during one are
+queued and said on stderr. A failed execution is reported and the watch goes on.
+
+Ctrl-C or SIGTERM while no execution runs stops the watch: a one-line summary on stdout
+(objects arrived; executions started, succeeded, failed; already started; ignored), exit 0, or
+1 when any execution failed. While one runs, that execution is stopped as `rsqlflow run` stops
+(recorded ABORTED, one notification), the queued arrivals are not started (listed on stderr),
+and the exit status is 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once.";
+
+/// `rsqlflow watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The bucket to watch: the directory <s3-root>/<bucket> (made when absent).
+    #[arg(long, default_value = "rsqlflow-data")]
+    pub bucket: String,
+    /// How long an object written in place must keep its size and modification time to be
+    /// complete: 500ms, 2s, 1.5s, 1m, or a number of milliseconds (at most an hour).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::watch_cmd::parse_settle)]
+    pub settle: std::time::Duration,
+    /// Exit after N arrivals were handled (their executions ended, or start-workflow started
+    /// nothing for them).
+    #[arg(long, value_name = "N")]
+    pub max_objects: Option<u64>,
+    /// Poll the bucket directory instead of using the file system's change events (for
+    /// network file systems and mounts whose writes raise no events). The watch also polls
+    /// when the events cannot be had.
+    #[arg(long)]
+    pub poll: bool,
+    #[command(flatten)]
+    pub run: TriggerRunArgs,
+}
 
 /// What a trigger runs.
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,7 @@ mod rsql_cmd;
 mod run_cmd;
 mod sample_data;
 mod signals;
+mod watch_cmd;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,7 @@ async fn command(cli: cli::Cli) -> ExitCode {
         cli::Command::Asl(cmd) => asl_cmd::run(cmd).await,
         cli::Command::Run(args) => run_cmd::run(args).await,
         cli::Command::Trigger(cmd) => run_cmd::trigger(cmd).await,
+        cli::Command::Watch(args) => watch_cmd::run(args).await,
         cli::Command::Redrive(args) => run_cmd::redrive(args).await,
         cli::Command::Job(args) => job_cmd::run(args).await,
     };

@@ -38,7 +38,7 @@ impl Progress for Stderr {
     }
 }
 
-fn progress() -> Arc<dyn Progress> {
+pub(crate) fn progress() -> Arc<dyn Progress> {
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
     Arc::new(Stderr { color })
 }
@@ -310,7 +310,7 @@ async fn end_abandoned(p: &dyn Progress) {
 }
 
 /// The execution records.
-fn store() -> ExecutionStore {
+pub(crate) fn store() -> ExecutionStore {
     ExecutionStore::new(state_dir().join("executions"))
 }
 
