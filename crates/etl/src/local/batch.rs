@@ -10,7 +10,7 @@ use std::time::Duration;
 use asl::clock::Awake;
 use async_trait::async_trait;
 use objects::ObjectStore;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 
 use crate::contract::{EnvironmentError, JobEnvironment, fetch_script, short_hash};
 use crate::error::ServiceError;
@@ -47,7 +47,7 @@ struct Inner {
     /// Spec names whose next job waits in RUNNABLE until released (`--inject-duplicate-submit`),
     /// with the gate of each job waiting (by job id).
     gated_specs: Mutex<std::collections::BTreeSet<String>>,
-    gates: Mutex<HashMap<String, watch::Sender<bool>>>,
+    gates: Mutex<HashMap<String, oneshot::Sender<Option<Awake>>>>,
     region: String,
     account: String,
 }
@@ -113,16 +113,18 @@ impl LocalBatch {
         }
     }
 
-    /// Lets a job held in RUNNABLE go on.
+    /// Lets a job held in RUNNABLE go on. The clock is held from here, before the caller
+    /// answers the Task: otherwise, with the job not yet woken, virtual time could run to the
+    /// Task's timeout.
     pub fn release(&self, job_id: &str) {
         if let Some(tx) = self
             .inner
             .gates
             .lock()
             .ok()
-            .and_then(|g| g.get(job_id).cloned())
+            .and_then(|mut g| g.remove(job_id))
         {
-            let _ = tx.send(true);
+            let _ = tx.send(self.take_hold());
         }
     }
 
@@ -247,14 +249,21 @@ impl LocalBatch {
             .and_then(|h| h())
     }
 
-    async fn run(&self, id: String, mut hold: Option<Awake>, gate: Option<watch::Receiver<bool>>) {
+    async fn run(
+        &self,
+        id: String,
+        mut hold: Option<Awake>,
+        gate: Option<oneshot::Receiver<Option<Awake>>>,
+    ) {
         let Some(d) = self.advance(&id, |d| d.status = JobStatus::Runnable) else {
             return;
         };
         self.emit(&d, None);
-        if let Some(mut rx) = gate {
-            let _ = tokio::time::timeout(Duration::from_secs(120), rx.wait_for(|open| *open)).await;
-            hold = self.take_hold();
+        if let Some(rx) = gate {
+            hold = match tokio::time::timeout(Duration::from_secs(120), rx).await {
+                Ok(Ok(released)) => released,
+                _ => self.take_hold(),
+            };
         }
         let Ok(_permit) = self.inner.slots.clone().acquire_owned().await else {
             return;
@@ -429,7 +438,7 @@ impl Batch for LocalBatch {
             .map(|mut g| g.remove(&spec))
             .unwrap_or(false);
         let gate = gated.then(|| {
-            let (tx, rx) = watch::channel(false);
+            let (tx, rx) = oneshot::channel();
             if let Ok(mut g) = self.inner.gates.lock() {
                 g.insert(id.clone(), tx);
             }

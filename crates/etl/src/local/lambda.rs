@@ -78,6 +78,9 @@ impl asl::TaskHandler for LocalLambda {
         call: asl::TaskCall,
         _ctx: asl::TaskContext,
     ) -> Result<Value, asl::TaskFailure> {
+        // The function runs for real: virtual time stands still until it answers (else a Task's
+        // timeout could pass while the invocation is under way on a busy machine).
+        let _running = self.batch.take_hold();
         let target = call.input["FunctionName"].as_str().unwrap_or("");
         let payload = call.input.get("Payload").cloned().unwrap_or(json!({}));
         if function_name(target) != function_name(&self.submit_job_name) {
