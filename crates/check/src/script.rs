@@ -100,6 +100,10 @@ struct Block {
     else_line: Option<usize>,
     /// Line of an `\exit` ending the current branch.
     exited: Option<usize>,
+    /// The unchecked statement before the `\if`: each branch starts from it.
+    pending_before: Option<Range<usize>>,
+    /// The unchecked statement at the end of an earlier branch.
+    pending_branch: Option<Range<usize>>,
 }
 
 struct Checker<'a> {
@@ -137,6 +141,8 @@ struct Checker<'a> {
     statements_seen: bool,
     /// The last statement, whose failure nothing has looked at yet.
     pending: Option<Range<usize>>,
+    /// Inside BEGIN ... COMMIT/END/ROLLBACK.
+    in_transaction: bool,
     /// A run of unchecked statements: the first, and how many.
     run: Option<(Range<usize>, usize)>,
 }
@@ -172,10 +178,29 @@ pub(crate) fn check(file: &str, text: &str, dir: Option<&Path>, passed: &[String
         last_query: None,
         statements_seen: false,
         pending: None,
+        in_transaction: false,
         run: None,
     };
     c.run_all();
     c.findings
+}
+
+/// The first word of a statement, in lower case, past comments.
+fn first_word(sql: &str) -> String {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    rest.chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect::<String>()
+        .to_lowercase()
 }
 
 fn dynamic(raw: &str) -> bool {
@@ -355,11 +380,21 @@ impl Checker<'_> {
         }
     }
 
-    /// A statement is sent: it replaces the status of the one before.
+    /// A statement is sent: it replaces the status of the one before. Inside an explicit
+    /// transaction a failure is not lost: the transaction is aborted and every later statement
+    /// in it fails too (25P02), so a check further on in the transaction sees it.
     fn statement(&mut self, range: Range<usize>) {
         self.statements_seen = true;
+        let word = first_word(&self.text[range.clone()]);
+        let begins = matches!(word.as_str(), "begin" | "start");
+        let ends = matches!(word.as_str(), "commit" | "end" | "rollback" | "abort");
         if self.on_error_stop != Some(false) {
             self.pending = None;
+            self.in_transaction = begins;
+            return;
+        }
+        if self.in_transaction && !begins && !ends {
+            self.pending = Some(range);
             return;
         }
         if let Some(prev) = self.pending.take() {
@@ -367,6 +402,14 @@ impl Checker<'_> {
                 Some((first, n)) => (first, n + 1),
                 None => (prev, 1),
             });
+        }
+        if begins {
+            // BEGIN itself does not fail in practice; what follows it is what to check.
+            self.in_transaction = true;
+            return;
+        }
+        if ends {
+            self.in_transaction = false;
         }
         self.pending = Some(range);
     }
@@ -578,6 +621,8 @@ impl Checker<'_> {
                         line,
                         else_line: None,
                         exited: None,
+                        pending_before: self.pending.clone(),
+                        pending_branch: None,
                     });
                 }
             }
@@ -607,6 +652,12 @@ impl Checker<'_> {
                     }
                     Some(b) => {
                         b.exited = None;
+                        // Branches exclude each other: the next starts from the status before
+                        // the \if, not from this branch's last statement.
+                        if let Some(p) = self.pending.take() {
+                            b.pending_branch = Some(p);
+                        }
+                        self.pending = b.pending_before.clone();
                         self.expression(raw, &name_range);
                         if let Some(r) = checks_error {
                             self.error_checked(r);
@@ -641,13 +692,21 @@ impl Checker<'_> {
                     Some(b) => {
                         b.else_line = Some(line);
                         b.exited = None;
+                        if let Some(p) = self.pending.take() {
+                            b.pending_branch = Some(p);
+                        }
+                        self.pending = b.pending_before.clone();
                     }
                 }
             }
             "endif" => {
                 if self.overflow > 0 {
                     self.overflow -= 1;
-                } else if self.blocks.pop().is_none() {
+                } else if let Some(b) = self.blocks.pop() {
+                    if self.pending.is_none() {
+                        self.pending = b.pending_branch;
+                    }
+                } else {
                     self.report(
                         Rule::UnbalancedIf,
                         Severity::Error,
@@ -706,17 +765,28 @@ impl Checker<'_> {
                 }
             }
             "exit" | "quit" | "q" => {
-                if let Some(code) = texts.first()
-                    && !dynamic(&self.text[first.clone()])
-                {
-                    match code.parse::<i64>() {
-                        Err(_) => {
-                            self.malformed(first, format!("\\exit: invalid exit code \"{code}\""))
+                // The exit code, when it is known: None for one given through a variable.
+                let mut code_value = Some(0);
+                if let Some(code) = texts.first() {
+                    code_value = None;
+                    if !dynamic(&self.text[first.clone()]) {
+                        match code.parse::<i64>() {
+                            Err(_) => self
+                                .malformed(first, format!("\\exit: invalid exit code \"{code}\"")),
+                            Ok(c) => {
+                                code_value = Some(c);
+                                self.exit_code(c, first);
+                            }
                         }
-                        Ok(c) => self.exit_code(c, first),
                     }
                 }
-                self.end_of_flow();
+                if code_value.is_some_and(|c| c.rem_euclid(256) == 0) {
+                    self.end_of_flow();
+                } else {
+                    // A failure exit: the job fails whatever the statements before it did.
+                    self.pending = None;
+                    self.run = None;
+                }
                 match self.blocks.last_mut() {
                     Some(b) if self.overflow == 0 => b.exited = Some(line),
                     Some(_) => {}
@@ -844,7 +914,14 @@ impl Checker<'_> {
     fn expression(&mut self, raw: &str, name_range: &Range<usize>) {
         match rsql::expr::evaluate(raw, &Variables::new()) {
             Ok(_) | Err(rsql::expr::ExprError::NotBoolean(_)) => {}
-            Err(e) => self.malformed(name_range.clone(), e.to_string()),
+            // rsql reports it and takes the branch as false (psql's rule), then goes on.
+            Err(e) => self.report(
+                Rule::MalformedMetaCommand,
+                Severity::Warning,
+                name_range.clone(),
+                format!("{e}: rsql reports an error here and takes the branch as not taken"),
+                None,
+            ),
         }
     }
 

@@ -96,7 +96,7 @@ fn malformed_meta_command() {
     );
     seeded(
         Rule::MalformedMetaCommand,
-        Severity::Error,
+        Severity::Warning,
         "\\if :ACTIVITYCOUNT = = 1\n\\endif\n",
         (1, 1),
         "\\if :ACTIVITYCOUNT = 1\n\\endif\n",
