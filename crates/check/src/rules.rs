@@ -98,7 +98,7 @@ impl Rule {
                 "an unterminated quote, dollar quote or /* comment; invalid UTF-8 or a NUL byte"
             }
             Rule::UnknownMetaCommand => {
-                "a meta-command rsql does not know (error), or one AWS's rsql runs but rsqlflow's interpreter refuses (warning)"
+                "a meta-command neither RSQL nor psql has (error), or one AWS's rsql may run but rsqlflow's interpreter refuses (warning)"
             }
             Rule::MalformedMetaCommand => {
                 "a meta-command's arguments are refused: \\exit code, \\goto/\\label name, \\set name, \\if expression, \\copy, ..."
@@ -140,7 +140,7 @@ impl Rule {
                 "A single quote, double quote, dollar quote ($$ or $tag$) or /* comment opened and never closed swallows the rest of the script: rsql reads statements as psql does, ending a statement only at a ';' outside quotes and comments, and a meta-command only outside quotes (rsql is psql's command-line client extended, {COMMANDS_DOC}). rsqlflow's interpreter stops such a script with exit 1 before running the statement; so it does for invalid UTF-8 or a NUL byte anywhere in the file. Close the quote or comment at the place shown."
             ),
             Rule::UnknownMetaCommand => format!(
-                "A backslash command that neither AWS's RSQL ({COMMANDS_DOC}) nor psql defines is refused: rsqlflow's interpreter stops with exit 1 ('unsupported meta-command'), so a typo such as \\remakr fails the job at that line. This is an error, with the closest known command suggested. The commands AWS documents that rsqlflow's interpreter does not implement yet (\\logon, \\c, the describe commands \\d, \\dt, ..., \\H, \\watch, \\gexec) are warnings: the job runs on AWS's rsql but not locally."
+                "A backslash command that neither AWS's RSQL ({COMMANDS_DOC}) nor psql defines is refused: rsqlflow's interpreter stops with exit 1 ('unsupported meta-command'), so a typo such as \\remakr fails the job at that line. This is an error, with the closest known command suggested. The commands AWS documents that rsqlflow's interpreter does not implement yet (\\logon, \\c, the describe commands \\d, \\dt, ..., \\H, \\watch, \\gexec) are warnings: the job runs on AWS's rsql but not locally. So are psql's other commands (\\encoding, \\prompt, \\gx, the rest of the \\d family, ...): RSQL extends psql, so AWS's rsql may run them, while rsqlflow's interpreter refuses them."
             ),
             Rule::MalformedMetaCommand => format!(
                 "A known meta-command with arguments the interpreter refuses stops the script with exit 1 when it is reached: \\exit with a code that is not a whole number, \\goto or \\label without exactly one name, \\set with an invalid variable name (letters, digits and underscores), \\unset and \\i without their one argument, \\run without file=NAME, \\timing with a value that is not on/off, \\rset with an unknown keyword, \\export without report file=PATH or reset, a \\copy that does not parse. An \\if or \\elseif expression that does not parse (comparisons = <> < > <= >=, AND, OR, NOT and parentheses, {COMMANDS_DOC}, \\IF) is a warning: rsql reports it and takes the branch as not taken, as psql does. Arguments computed from variables are not checked."

@@ -45,6 +45,48 @@ const PSQL_VARIABLES: &[&str] = &[
     "LASTOID",
 ];
 
+/// psql meta-commands that rsqlflow's interpreter does not run. RSQL extends psql ("supports
+/// the capabilities of the PostgreSQL psql command-line tool",
+/// https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool.html), so AWS's rsql may
+/// well run them: a warning, not an error. The describe family (`\d...`) is matched apart.
+const PSQL_COMMANDS: &[&str] = &[
+    "bind",
+    "C",
+    "cd",
+    "conninfo",
+    "copyright",
+    "e",
+    "edit",
+    "ef",
+    "ev",
+    "encoding",
+    "errverbose",
+    "gdesc",
+    "getenv",
+    "gx",
+    "h",
+    "html",
+    "list",
+    "lo_export",
+    "lo_import",
+    "lo_list",
+    "lo_unlink",
+    "password",
+    "prompt",
+    "s",
+    "setenv",
+    "sf",
+    "T",
+    "w",
+    "write",
+];
+
+fn psql_command(name: &str) -> bool {
+    let base = name.trim_end_matches(['+', 'S']);
+    PSQL_COMMANDS.contains(&base)
+        || (name.starts_with('d') && name.chars().all(|c| c.is_ascii_alphabetic() || c == '+'))
+}
+
 /// Variables that report whether the last statement failed.
 const ERROR_VARIABLES: &[&str] = &["ERROR", "ERRORCODE", "SQLSTATE"];
 
@@ -558,13 +600,13 @@ impl Checker<'_> {
             self.unreachable(name_range.clone());
         }
         if !COMMANDS.contains(&name.as_str()) {
-            if not_implemented(raw_name) {
+            if not_implemented(raw_name) || psql_command(raw_name) {
                 self.report(
                     Rule::UnknownMetaCommand,
                     Severity::Warning,
                     name_range,
                     format!(
-                        "\\{raw_name} runs on AWS's rsql, but rsqlflow's interpreter does not implement it: a local run stops here (exit 1)"
+                        "\\{raw_name} is a psql or RSQL command that AWS's rsql may run, but rsqlflow's interpreter does not implement it: a local run stops here (exit 1)"
                     ),
                     None,
                 );

@@ -345,3 +345,41 @@ fn explanations() {
         assert!(e.len() > 100, "{r}");
     }
 }
+
+#[test]
+fn psql_commands_are_warnings_and_typos_errors() {
+    for name in ["encoding", "dx", "dconfig+", "prompt", "gx"] {
+        let f = run_with(&format!("\\{name}\n"), &[]);
+        assert_eq!(
+            of(&f, Rule::UnknownMetaCommand),
+            vec![(Severity::Warning, 1, 1)],
+            "{name}"
+        );
+    }
+    let f = run_with("\\gsett x\n", &[]);
+    assert_eq!(
+        of(&f, Rule::UnknownMetaCommand),
+        vec![(Severity::Error, 1, 1)]
+    );
+    assert_eq!(f[0].help.as_deref(), Some("did you mean \\gset?"));
+}
+
+#[test]
+fn unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.rsql");
+    std::fs::write(&big, "select 1;\n".repeat(100)).unwrap();
+    let options = Options {
+        max_file_size: 100,
+        ..Options::default()
+    };
+    let f = check::check_file(&big, &options);
+    assert_eq!(of(&f, Rule::UnreadableFile), vec![(Severity::Error, 1, 1)]);
+    let f = check::check_file(&big, &Options::default());
+    assert!(of(&f, Rule::UnreadableFile).is_empty());
+    // Invalid UTF-8 is a lexing error at its line, as the interpreter reports it.
+    let bad = dir.path().join("bad.rsql");
+    std::fs::write(&bad, b"select 1;\nselect '\xff';\n").unwrap();
+    let f = check::check_file(&bad, &Options::default());
+    assert_eq!(of(&f, Rule::LexError), vec![(Severity::Error, 2, 1)]);
+}
