@@ -92,7 +92,17 @@ pub fn check_file(path: &Path, options: &Options) -> Vec<Finding> {
             ),
         )
     };
-    match std::fs::symlink_metadata(path) {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return vec![Finding::new(
+                Rule::UnreadableFile,
+                Severity::Error,
+                &display,
+                1,
+                1,
+                "not a regular file: it was not checked",
+            )];
+        }
         Ok(m) if m.len() > options.max_file_size => return vec![too_big(m.len())],
         Ok(_) => {}
         Err(e) => {
@@ -106,8 +116,14 @@ pub fn check_file(path: &Path, options: &Options) -> Vec<Finding> {
             )];
         }
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| {
+        use std::io::Read;
+        f.take(options.max_file_size.saturating_add(1))
+            .read_to_end(&mut bytes)
+    });
+    let bytes = match read {
+        Ok(_) => bytes,
         Err(e) => {
             return vec![Finding::new(
                 Rule::UnreadableFile,

@@ -245,6 +245,22 @@ fn first_word(sql: &str) -> String {
         .to_lowercase()
 }
 
+/// A file's text, if it is UTF-8 and no larger than the size limit (read with a bound, so a
+/// file that grows or lies about its size cannot hold the checker).
+fn read_limited(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(DEFAULT_MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() as u64 > DEFAULT_MAX_FILE_SIZE {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// `DROP ... IF EXISTS`.
 fn is_guard(sql: &str) -> bool {
     let words: Vec<String> = sql
@@ -1069,8 +1085,12 @@ impl Checker<'_> {
     /// Takes in the variables an included file sets (and the files it includes).
     fn read_include(&mut self, path: &Path, depth: usize) {
         let text = match std::fs::metadata(path) {
-            Ok(m) if m.len() <= DEFAULT_MAX_FILE_SIZE && depth <= MAX_INCLUDE_DEPTH => {
-                std::fs::read_to_string(path).ok()
+            Ok(m)
+                if m.is_file()
+                    && m.len() <= DEFAULT_MAX_FILE_SIZE
+                    && depth <= MAX_INCLUDE_DEPTH =>
+            {
+                read_limited(path)
             }
             _ => None,
         };
