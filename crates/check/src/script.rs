@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rsql::args::{self, Arg};
 use rsql::lexer::{PieceKind, lex};
-use rsql::meta::{COMMANDS, canonical, not_implemented};
+use rsql::meta::{COMMANDS, PSET_OPTIONS, RSET_KEYWORDS, canonical, not_implemented};
 use rsql::vars::{BUILTINS, SHELL_VARIABLES, Variables, parse_bool, valid_name};
 
 use crate::finding::{Finding, Severity};
@@ -92,17 +92,6 @@ const ERROR_VARIABLES: &[&str] = &["ERROR", "ERRORCODE", "SQLSTATE"];
 
 /// Variables the interpreter itself reads: passing them is never "unused".
 const SETTINGS: &[&str] = &["ON_ERROR_STOP", "ECHO", "QUIET", "AUTOCOMMIT", "VERBOSITY"];
-
-/// `\rset` keywords the interpreter accepts.
-const RSET_KEYWORDS: &[&str] = &[
-    "rformat",
-    "width",
-    "heading",
-    "rtitle",
-    "titledashes",
-    "errorlevel",
-    "maxerror",
-];
 
 /// Line starts, for turning byte offsets into lines and columns.
 struct Lines {
@@ -980,6 +969,21 @@ impl Checker<'_> {
                     self.defined.insert(v.to_string());
                 }
             }
+            "pset" => match texts.first() {
+                None => self.malformed(name_range, "\\pset: missing required argument".into()),
+                Some(opt) if !PSET_OPTIONS.contains(&opt.as_str()) && !dynamic(raw) => {
+                    let help = closest(opt, PSET_OPTIONS.iter().copied())
+                        .map(|c| format!("did you mean {c}?"));
+                    self.report(
+                        Rule::MalformedMetaCommand,
+                        Severity::Error,
+                        first,
+                        format!("\\pset: unknown option: {opt}: rsql stops here (exit 1)"),
+                        help,
+                    );
+                }
+                Some(_) => {}
+            },
             _ => {}
         }
     }
@@ -1100,9 +1104,23 @@ impl Checker<'_> {
         };
         let dir = path.parent().map(Path::to_path_buf);
         for p in lex(&text) {
-            let PieceKind::Meta(m) = p.kind else { continue };
+            let m = match p.kind {
+                PieceKind::Meta(m) => m,
+                PieceKind::Sql(chunk) => {
+                    // What an included file reads counts as used by the script.
+                    for v in &chunk.vars {
+                        self.used.insert(text[v.name.clone()].to_string());
+                    }
+                    continue;
+                }
+            };
             let name = canonical(&text[m.name.clone()]);
             let raw = &text[m.args.clone()];
+            let mut refs = Vec::new();
+            let _ = args::parse_with(raw, &Variables::new(), &mut no_backticks, &mut |_, n| {
+                refs.push(n.to_string())
+            });
+            self.used.extend(refs);
             let texts: Vec<String> = parse_args(raw)
                 .unwrap_or_default()
                 .into_iter()

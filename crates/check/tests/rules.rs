@@ -383,3 +383,28 @@ fn unreadable_file() {
     let f = check::check_file(&bad, &Options::default());
     assert_eq!(of(&f, Rule::LexError), vec![(Severity::Error, 2, 1)]);
 }
+
+#[test]
+fn pset_options() {
+    seeded(
+        Rule::MalformedMetaCommand,
+        Severity::Error,
+        "\\pset bordr 2\n",
+        (1, 7),
+        "\\pset border 2\n",
+    );
+    let f = run_with("\\pset bordr 2\n", &[]);
+    assert_eq!(f[0].help.as_deref(), Some("did you mean border?"));
+}
+
+#[test]
+fn variables_used_by_an_included_file_are_used() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("part.rsql"), "select :'from_job';\n").unwrap();
+    let options = Options {
+        known_passed: vec!["from_job".into()],
+        ..Options::default()
+    };
+    let f = check_text("t.rsql", "\\ir part.rsql\n", Some(dir.path()), &options);
+    assert!(of(&f, Rule::UnusedVariable).is_empty(), "{f:#?}");
+}

@@ -29,6 +29,35 @@ pub const COMMANDS: &[&str] = &[
     "p", "print", "!", "os", "copy", "?", "help", "\\",
 ];
 
+/// The options `\pset` takes (any other is refused, exit 1); `tests/meta_commands.rs` keeps
+/// the list in step with [`Interpreter`]'s `\pset`.
+pub const PSET_OPTIONS: &[&str] = &[
+    "format",
+    "border",
+    "tuples_only",
+    "footer",
+    "expanded",
+    "x",
+    "null",
+    "fieldsep",
+    "recordsep",
+    "title",
+    "columns",
+    "pager",
+];
+
+/// The keywords `\rset` takes, in lower case (they are case-insensitive; any other is refused,
+/// exit 1; https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-variables.html).
+pub const RSET_KEYWORDS: &[&str] = &[
+    "rformat",
+    "width",
+    "heading",
+    "rtitle",
+    "titledashes",
+    "errorlevel",
+    "maxerror",
+];
+
 /// Meta-commands Amazon RSQL documents that this interpreter refuses (README, "Not
 /// implemented yet"): connecting (`\logon`, `\c`), the describe commands (`\d`, `\dt`,
 /// ... with their `S` and `+` forms), `\H`, `\gexec`, `\watch`, `\crosstabview`

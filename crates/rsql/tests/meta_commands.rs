@@ -42,3 +42,19 @@ async fn refused_commands_are_not_listed() {
         assert!(err.contains("unsupported meta-command"), "\\{name}: {err}");
     }
 }
+
+#[tokio::test]
+async fn pset_options_and_rset_keywords_are_the_interpreters() {
+    for opt in rsql::meta::PSET_OPTIONS {
+        let err = stderr_of(&format!("\\pset {opt}\n")).await;
+        assert!(!err.contains("unknown option"), "\\pset {opt}: {err}");
+    }
+    let err = stderr_of("\\pset colour\n").await;
+    assert!(err.contains("unknown option"), "{err}");
+    for kw in rsql::meta::RSET_KEYWORDS {
+        let err = stderr_of(&format!("\\rset {kw}\n")).await;
+        assert!(!err.contains("unknown keyword"), "\\rset {kw}: {err}");
+    }
+    let err = stderr_of("\\rset colour\n").await;
+    assert!(err.contains("unknown keyword"), "{err}");
+}
