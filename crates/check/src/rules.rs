@@ -149,7 +149,7 @@ impl Rule {
                 "\\if, \\elseif, \\else and \\endif form blocks ({COMMANDS_DOC}, \\IF): an \\elseif, \\else or \\endif without an open \\if, an \\elseif or second \\else after \\else, or an \\if still open at the end of the file stop the script with exit 1 (psql's rule, which RSQL keeps: a block must end in the file it started in). Add or remove the \\endif shown."
             ),
             Rule::GotoWithoutLabel => format!(
-                "\\goto LABEL skips forward to \\label LABEL; AWS's documentation is explicit that it cannot jump back: 'you can't jump to a \\LABEL that lexically precedes the \\GOTO' ({COMMANDS_DOC}, \\GOTO). A \\goto with no matching \\label after it in the same file skips the rest of the script (rsqlflow's interpreter then stops with exit 1, 'target not found'), so the failure path it was written for never runs. Labels match without regard to case."
+                "\\goto LABEL skips forward to \\label LABEL; AWS's documentation is explicit that it cannot jump back: 'you cannot jump to a \\LABEL that lexically precedes the \\GOTO' ({COMMANDS_DOC}, \\GOTO). A \\goto with no matching \\label after it in the same file skips the rest of the script (rsqlflow's interpreter then stops with exit 1, 'target not found'), so the failure path it was written for never runs. Labels match without regard to case."
             ),
             Rule::DuplicateLabel => format!(
                 "Two \\label lines with the same name (compared without case): a \\goto jumps to the first one after it ({COMMANDS_DOC}, \\GOTO and \\LABEL), so which block runs depends on where the \\goto is. That is legal, so this is a warning; rename one label."
