@@ -60,6 +60,10 @@ pub enum Command {
     /// RSQLFLOW_* environment; flags override.
     #[command(after_help = JOB_EXAMPLES)]
     Job(JobArgs),
+    /// Check RSQL scripts without running them, like a compiler: lexing, meta-commands,
+    /// \if structure, labels, exit codes, includes, variables and error handling.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
 }
 
 const JOB_EXAMPLES: &str = "\
@@ -783,4 +787,63 @@ pub struct RsqlArgs {
     /// Field separator for unaligned output (default "|").
     #[arg(short = 'F', long = "field-separator", value_name = "SEP")]
     pub field_separator: Option<String>,
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  rsqlflow check                                  # every *.rsql and *.sql under etl/
+  rsqlflow check etl/tpch/customer_staging.rsql -v data_uri
+  rsqlflow check --format github etl/             # annotations in a GitHub Actions log
+  rsqlflow check --format json etl/ | jq .code    # one JSON object per finding
+  rsqlflow check --deny warnings                  # warnings fail too
+  rsqlflow check --explain undefined-variable     # what a rule finds, and why
+  rsqlflow check --explain list                   # every rule code
+
+-v NAME names a variable the jobs pass to every script checked (-v NAME=VALUE is accepted and
+the value ignored): such a variable is defined, and a script that never uses it gets an
+unused-variable warning. Silence a finding with a comment on its line or the line before,
+`-- rsqlflow: allow(CODE)`, or for a whole file, `-- rsqlflow: allow-file(CODE)`.
+Exit codes: 0 no errors (warnings are printed); 1 errors found (or warnings, with --deny
+warnings); 2 the check could not run (a path that does not exist, an unknown rule code).";
+
+/// How `rsqlflow check` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Compiler style on stderr: file:line:col, the line and a caret, a summary.
+    Text,
+    /// One JSON object per finding per line, on stdout.
+    Json,
+    /// GitHub workflow commands (::error file=...), on stdout.
+    Github,
+}
+
+/// What `--deny` turns into errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckDeny {
+    /// Warnings make the exit code 1.
+    Warnings,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Script files, or directories to search for *.rsql and *.sql (symbolic links inside
+    /// them are not followed).
+    #[arg(value_name = "PATH", default_value = "etl")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+
+    /// Fail (exit 1) on warnings too.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub deny: Option<CheckDeny>,
+
+    /// Explain a rule (its code, as in error[CODE]) and exit; `list` lists the codes.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
+
+    /// A variable every job passes to the scripts (repeatable), as rsql's -v NAME=VALUE.
+    #[arg(short = 'v', long = "var", value_name = "NAME")]
+    pub vars: Vec<String>,
 }

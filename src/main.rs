@@ -1,6 +1,7 @@
 //! `rsqlflow`: run Amazon Redshift RSQL ETL jobs on one machine and on AWS.
 
 mod asl_cmd;
+mod check_cmd;
 mod cli;
 mod connect;
 mod job_cmd;
@@ -46,6 +47,7 @@ async fn command(cli: cli::Cli) -> ExitCode {
         cli::Command::Watch(args) => watch_cmd::run(args).await,
         cli::Command::Redrive(args) => run_cmd::redrive(args).await,
         cli::Command::Job(args) => job_cmd::run(args).await,
+        cli::Command::Check(args) => Ok(check_cmd::run(args)),
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

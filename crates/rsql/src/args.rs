@@ -28,6 +28,17 @@ pub enum ArgError {
 
 /// Splits raw argument text into arguments.
 pub fn parse(raw: &str, vars: &Variables, backtick: Backtick<'_>) -> Result<Vec<Arg>, ArgError> {
+    parse_with(raw, vars, backtick, &mut |_, _| {})
+}
+
+/// As [`parse`], telling `on_var` of every variable reference interpolated outside quotes and
+/// backticks: its byte range in `raw` (from the colon) and its name.
+pub fn parse_with(
+    raw: &str,
+    vars: &Variables,
+    backtick: Backtick<'_>,
+    on_var: &mut dyn FnMut(std::ops::Range<usize>, &str),
+) -> Result<Vec<Arg>, ArgError> {
     let mut out = Vec::new();
     let mut chars = raw.char_indices().peekable();
     let mut cur: Option<Arg> = None;
@@ -141,6 +152,7 @@ pub fn parse(raw: &str, vars: &Variables, backtick: Backtick<'_>) -> Result<Vec<
             }
             ':' => match var_at(&raw[i..]) {
                 Some((len, name, q)) => {
+                    on_var(i..i + len, name);
                     for _ in 1..len {
                         chars.next();
                     }

@@ -49,6 +49,8 @@ pub struct Unterminated {
     pub what: OpenConstruct,
     /// 1-based line where it was opened.
     pub line: usize,
+    /// Byte offset in the source where it was opened.
+    pub offset: usize,
 }
 
 /// Constructs that can be left open at the end of input.
@@ -311,6 +313,7 @@ impl<'a> Lexer<'a> {
 
     fn block_comment(&mut self) -> Option<Unterminated> {
         let line = self.line;
+        let offset = self.pos;
         let mut nest = 0usize;
         while let Some(c) = self.peek(0) {
             if c == b'/' && self.peek(1) == Some(b'*') {
@@ -329,17 +332,19 @@ impl<'a> Lexer<'a> {
         Some(Unterminated {
             what: OpenConstruct::BlockComment,
             line,
+            offset,
         })
     }
 
     fn quoted(&mut self, q: u8, escapes: bool, what: OpenConstruct) -> Option<Unterminated> {
         let line = self.line;
+        let offset = self.pos;
         self.pos += 1;
         loop {
             let rest = &self.b[self.pos..];
             let Some(off) = rest.iter().position(|&c| c == q || (escapes && c == b'\\')) else {
                 self.advance_to(self.b.len());
-                return Some(Unterminated { what, line });
+                return Some(Unterminated { what, line, offset });
             };
             self.advance_to(self.pos + off);
             if self.b[self.pos] == b'\\' {
@@ -376,6 +381,7 @@ impl<'a> Lexer<'a> {
     fn dollar_quoted(&mut self, tag_len: usize) -> Option<Unterminated> {
         let line = self.line;
         let tag_start = self.pos;
+        let offset = tag_start;
         self.pos += tag_len;
         let tag = &self.src[tag_start..tag_start + tag_len];
         match self.src[self.pos..].find(tag) {
@@ -388,6 +394,7 @@ impl<'a> Lexer<'a> {
                 Some(Unterminated {
                     what: OpenConstruct::DollarQuote,
                     line,
+                    offset,
                 })
             }
         }

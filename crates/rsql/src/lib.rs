@@ -9,7 +9,7 @@ pub mod expr;
 pub mod format;
 pub mod interpreter;
 pub mod lexer;
-mod meta;
+pub mod meta;
 pub mod report;
 pub mod sink;
 pub mod source;

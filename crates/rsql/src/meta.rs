@@ -18,7 +18,85 @@ const CASE_INSENSITIVE: &[&str] = &[
     "export", "logon", "logoff", "run", "os",
 ];
 
-fn canonical(name: &str) -> String {
+/// Every meta-command the interpreter runs, by its [`canonical`] name; any other is refused
+/// as unsupported (exit 1). `rsqlflow check` reads this list, and
+/// `tests/meta_commands.rs` keeps it in step with the interpreter's dispatch.
+#[rustfmt::skip]
+pub const COMMANDS: &[&str] = &[
+    "if", "elseif", "elif", "else", "endif", "set", "unset", "echo", "qecho", "warn", "remark",
+    "exit", "quit", "q", "goto", "label", "i", "include", "ir", "include_relative", "run",
+    "timing", "pset", "t", "a", "f", "x", "rset", "o", "out", "export", "g", "gset", "r", "reset",
+    "p", "print", "!", "os", "copy", "?", "help", "\\",
+];
+
+/// The options `\pset` takes (any other is refused, exit 1); `tests/meta_commands.rs` keeps
+/// the list in step with [`Interpreter`]'s `\pset`.
+pub const PSET_OPTIONS: &[&str] = &[
+    "format",
+    "border",
+    "tuples_only",
+    "footer",
+    "expanded",
+    "x",
+    "null",
+    "fieldsep",
+    "recordsep",
+    "title",
+    "columns",
+    "pager",
+];
+
+/// The keywords `\rset` takes, in lower case (they are case-insensitive; any other is refused,
+/// exit 1; https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-variables.html).
+pub const RSET_KEYWORDS: &[&str] = &[
+    "rformat",
+    "width",
+    "heading",
+    "rtitle",
+    "titledashes",
+    "errorlevel",
+    "maxerror",
+];
+
+/// Meta-commands Amazon RSQL documents that this interpreter refuses (README, "Not
+/// implemented yet"): connecting (`\logon`, `\c`), the describe commands (`\d`, `\dt`,
+/// ... with their `S` and `+` forms), `\H`, `\gexec`, `\watch`, `\crosstabview`
+/// (https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html).
+pub fn not_implemented(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if matches!(lower.as_str(), "logon" | "logoff") {
+        return true;
+    }
+    if matches!(
+        name,
+        "c" | "connect" | "H" | "gexec" | "watch" | "crosstabview" | "conninfo"
+    ) {
+        return true;
+    }
+    let base = name.trim_end_matches(['+', 'S']);
+    matches!(
+        base,
+        "d" | "dC"
+            | "dd"
+            | "de"
+            | "dL"
+            | "dm"
+            | "dn"
+            | "dp"
+            | "dt"
+            | "du"
+            | "dv"
+            | "l"
+            | "sv"
+            | "z"
+    ) || base
+        .strip_prefix("df")
+        .is_some_and(|r| r.chars().all(|c| "anptw".contains(c)))
+}
+
+/// The name a meta-command is dispatched by: RSQL's own commands in lower case (they are
+/// case-insensitive), psql's as written.
+pub fn canonical(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     if CASE_INSENSITIVE.contains(&lower.as_str()) {
         lower
@@ -386,9 +464,10 @@ impl Interpreter<'_> {
                 if !out.stderr.is_empty() {
                     self.err_line(out.stderr.trim_end_matches('\n')).await;
                 }
-                self.vars.set("SHELL_EXIT_CODE", out.code.to_string());
+                let [exit_code, error] = crate::vars::SHELL_VARIABLES;
+                self.vars.set(exit_code, out.code.to_string());
                 self.vars
-                    .set("SHELL_ERROR", if out.code == 0 { "false" } else { "true" });
+                    .set(error, if out.code == 0 { "false" } else { "true" });
             }
             "copy" => return self.copy(raw).await,
             "?" | "help" => {

@@ -3,6 +3,22 @@
 
 use std::collections::BTreeMap;
 
+/// The built-in status variables and their values before the first statement: defined in every
+/// session and updated after every SQL statement ([`Variables::record`]). The names a script
+/// can read without setting them (`rsqlflow check` takes them from here).
+pub const BUILTINS: &[(&str, &str)] = &[
+    ("ACTIVITYCOUNT", "0"),
+    ("ROW_COUNT", "0"),
+    ("ERROR", "false"),
+    ("ERRORCODE", "00000"),
+    ("SQLSTATE", "00000"),
+    ("LAST_ERROR_MESSAGE", ""),
+    ("LAST_ERROR_SQLSTATE", "00000"),
+];
+
+/// The variables `\!` and `\os` set after running a shell command.
+pub const SHELL_VARIABLES: [&str; 2] = ["SHELL_EXIT_CODE", "SHELL_ERROR"];
+
 /// The variable store. Values are strings, as in psql; numbers are parsed only by `\if`.
 #[derive(Debug, Clone)]
 pub struct Variables {
@@ -30,16 +46,8 @@ impl Variables {
         let mut v = Variables {
             map: BTreeMap::new(),
         };
-        for (k, val) in [
-            ("ACTIVITYCOUNT", "0"),
-            ("ROW_COUNT", "0"),
-            ("ERROR", "false"),
-            ("ERRORCODE", "00000"),
-            ("SQLSTATE", "00000"),
-            ("LAST_ERROR_MESSAGE", ""),
-            ("LAST_ERROR_SQLSTATE", "00000"),
-        ] {
-            v.set(k, val);
+        for (k, val) in BUILTINS {
+            v.set(k, *val);
         }
         v
     }

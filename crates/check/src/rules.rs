@@ -1,0 +1,206 @@
+//! The rules: stable codes and the explanation of each (`rsqlflow check --explain CODE`).
+
+use crate::error::CheckError;
+
+const COMMANDS_DOC: &str =
+    "https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html";
+const VARIABLES_DOC: &str =
+    "https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-variables.html";
+
+/// A rule of the checker. The codes are stable: scripts name them in `allow(...)` comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// A quote, dollar quote or comment left open; invalid UTF-8 or a NUL byte.
+    LexError,
+    /// A meta-command the interpreter does not know.
+    UnknownMetaCommand,
+    /// A known meta-command with arguments it refuses.
+    MalformedMetaCommand,
+    /// `\if`/`\elseif`/`\else`/`\endif` that do not pair up.
+    UnbalancedIf,
+    /// `\goto` with no `\label` after it.
+    GotoWithoutLabel,
+    /// The same label twice.
+    DuplicateLabel,
+    /// Code after an `\exit` that nothing can reach.
+    UnreachableAfterExit,
+    /// An `\exit` code outside 0-255.
+    ExitCodeRange,
+    /// The same non-zero `\exit` code for two different failures.
+    ExitCodeReused,
+    /// An `\i`/`\ir`/`\run` file that does not exist.
+    MissingInclude,
+    /// A variable that is neither built in, set earlier, nor passed.
+    UndefinedVariable,
+    /// A variable jobs pass that the script never uses.
+    UnusedVariable,
+    /// An error check that ON_ERROR_STOP makes dead.
+    DeadErrorCheck,
+    /// A statement whose failure nothing looks at.
+    UncheckedStatement,
+    /// A file that could not be read, or is too large.
+    UnreadableFile,
+}
+
+impl Rule {
+    /// Every rule, in the order of the README's table.
+    pub const ALL: [Rule; 15] = [
+        Rule::LexError,
+        Rule::UnknownMetaCommand,
+        Rule::MalformedMetaCommand,
+        Rule::UnbalancedIf,
+        Rule::GotoWithoutLabel,
+        Rule::DuplicateLabel,
+        Rule::UnreachableAfterExit,
+        Rule::ExitCodeRange,
+        Rule::ExitCodeReused,
+        Rule::MissingInclude,
+        Rule::UndefinedVariable,
+        Rule::UnusedVariable,
+        Rule::DeadErrorCheck,
+        Rule::UncheckedStatement,
+        Rule::UnreadableFile,
+    ];
+
+    /// The stable kebab-case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::LexError => "lex-error",
+            Rule::UnknownMetaCommand => "unknown-meta-command",
+            Rule::MalformedMetaCommand => "malformed-meta-command",
+            Rule::UnbalancedIf => "unbalanced-if",
+            Rule::GotoWithoutLabel => "goto-without-label",
+            Rule::DuplicateLabel => "duplicate-label",
+            Rule::UnreachableAfterExit => "unreachable-after-exit",
+            Rule::ExitCodeRange => "exit-code-range",
+            Rule::ExitCodeReused => "exit-code-reused",
+            Rule::MissingInclude => "missing-include",
+            Rule::UndefinedVariable => "undefined-variable",
+            Rule::UnusedVariable => "unused-variable",
+            Rule::DeadErrorCheck => "dead-error-check",
+            Rule::UncheckedStatement => "unchecked-statement",
+            Rule::UnreadableFile => "unreadable-file",
+        }
+    }
+
+    /// The rule with this code.
+    pub fn from_code(code: &str) -> Result<Rule, CheckError> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.code() == code)
+            .ok_or_else(|| CheckError::UnknownRule(code.to_string()))
+    }
+
+    /// A one-line summary (the README's table).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Rule::LexError => {
+                "an unterminated quote, dollar quote or /* comment; invalid UTF-8 or a NUL byte"
+            }
+            Rule::UnknownMetaCommand => {
+                "a meta-command neither RSQL nor psql has (error), or one AWS's rsql may run but rsqlflow's interpreter refuses (warning)"
+            }
+            Rule::MalformedMetaCommand => {
+                "a meta-command's arguments are refused: \\exit code, \\goto/\\label name, \\set name, \\if expression, \\copy, ..."
+            }
+            Rule::UnbalancedIf => "\\if, \\elseif, \\else and \\endif do not pair up",
+            Rule::GotoWithoutLabel => {
+                "\\goto LABEL with no \\label LABEL after it (jumps go forward only)"
+            }
+            Rule::DuplicateLabel => "the same \\label twice (warning)",
+            Rule::UnreachableAfterExit => {
+                "code after an \\exit in the same block, with no \\label in between (warning)"
+            }
+            Rule::ExitCodeRange => {
+                "an \\exit code outside 0-255: the shell sees it modulo 256 (error when that is 0)"
+            }
+            Rule::ExitCodeReused => {
+                "two \\exit with the same non-zero code: the failures cannot be told apart (warning)"
+            }
+            Rule::MissingInclude => "an \\i, \\ir or \\run file that does not exist",
+            Rule::UndefinedVariable => {
+                "a :name that is not built in, not set earlier (\\set, \\gset) and not passed by the job"
+            }
+            Rule::UnusedVariable => "a variable the jobs pass that the script never uses (warning)",
+            Rule::DeadErrorCheck => {
+                "a check of :ERROR/:ERRORCODE while ON_ERROR_STOP is on: it can only see success (warning)"
+            }
+            Rule::UncheckedStatement => {
+                "a statement whose failure nothing looks at, with ON_ERROR_STOP off (warning)"
+            }
+            Rule::UnreadableFile => "a file that cannot be read or is over the size limit",
+        }
+    }
+
+    /// The full explanation: what the rule finds, why it matters, how to fix it, with the
+    /// documentation it rests on.
+    pub fn explain(self) -> String {
+        let text = match self {
+            Rule::LexError => format!(
+                "A single quote, double quote, dollar quote ($$ or $tag$) or /* comment opened and never closed swallows the rest of the script: rsql reads statements as psql does, ending a statement only at a ';' outside quotes and comments, and a meta-command only outside quotes (rsql is psql's command-line client extended, {COMMANDS_DOC}). rsqlflow's interpreter stops such a script with exit 1 before running the statement; so it does for invalid UTF-8 or a NUL byte anywhere in the file. Close the quote or comment at the place shown."
+            ),
+            Rule::UnknownMetaCommand => format!(
+                "A backslash command that neither AWS's RSQL ({COMMANDS_DOC}) nor psql defines is refused: rsqlflow's interpreter stops with exit 1 ('unsupported meta-command'), so a typo such as \\remakr fails the job at that line. This is an error, with the closest known command suggested. The commands AWS documents that rsqlflow's interpreter does not implement yet (\\logon, \\c, the describe commands \\d, \\dt, ..., \\H, \\watch, \\gexec) are warnings: the job runs on AWS's rsql but not locally. So are psql's other commands (\\encoding, \\prompt, \\gx, the rest of the \\d family, ...): RSQL extends psql, so AWS's rsql may run them, while rsqlflow's interpreter refuses them."
+            ),
+            Rule::MalformedMetaCommand => format!(
+                "A known meta-command with arguments the interpreter refuses stops the script with exit 1 when it is reached: \\exit with a code that is not a whole number, \\goto or \\label without exactly one name, \\set with an invalid variable name (letters, digits and underscores), \\unset and \\i without their one argument, \\run without file=NAME, \\timing with a value that is not on/off, \\pset with an unknown option, \\rset with an unknown keyword, \\export without report file=PATH or reset, a \\copy that does not parse. An \\if or \\elseif expression that does not parse (comparisons = <> < > <= >=, AND, OR, NOT and parentheses, {COMMANDS_DOC}, \\IF) is a warning: rsql reports it and takes the branch as not taken, as psql does. Arguments computed from variables are not checked."
+            ),
+            Rule::UnbalancedIf => format!(
+                "\\if, \\elseif, \\else and \\endif form blocks ({COMMANDS_DOC}, \\IF): an \\elseif, \\else or \\endif without an open \\if, an \\elseif or second \\else after \\else, or an \\if still open at the end of the file stop the script with exit 1 (psql's rule, which RSQL keeps: a block must end in the file it started in). Add or remove the \\endif shown."
+            ),
+            Rule::GotoWithoutLabel => format!(
+                "\\goto LABEL skips forward to \\label LABEL; AWS's documentation is explicit that it cannot jump back: 'you cannot jump to a \\LABEL that lexically precedes the \\GOTO' ({COMMANDS_DOC}, \\GOTO). A \\goto with no matching \\label after it in the same file skips the rest of the script (rsqlflow's interpreter then stops with exit 1, 'target not found'), so the failure path it was written for never runs. Labels match without regard to case."
+            ),
+            Rule::DuplicateLabel => format!(
+                "Two \\label lines with the same name (compared without case): a \\goto jumps to the first one after it ({COMMANDS_DOC}, \\GOTO and \\LABEL), so which block runs depends on where the \\goto is. That is legal, so this is a warning; rename one label."
+            ),
+            Rule::UnreachableAfterExit => format!(
+                "\\exit ends the script at once with its exit code ({COMMANDS_DOC}, \\EXIT); anything after it in the same block, up to the block's \\elseif, \\else or \\endif or a \\label a \\goto could jump to, never runs. Usually a step added after the last \\exit by mistake. A warning: nothing fails, something is silently not done."
+            ),
+            Rule::ExitCodeRange => format!(
+                "\\exit N sets the process's exit status ({COMMANDS_DOC}, \\EXIT: '\\exit 15' gives 15), and a POSIX exit status has 8 bits: the shell, AWS Batch and rsqlflow see N modulo 256, so \\exit 256 looks like success and \\exit 300 like 44. A code that becomes 0 is an error (a failure reported as success); any other code outside 0-255 is a warning."
+            ),
+            Rule::ExitCodeReused => format!(
+                "Production RSQL scripts give each failure its own \\exit code so the job's status says which step failed ({COMMANDS_DOC}, \\EXIT). Two \\exit lines with the same non-zero code cannot be told apart from the outside. A warning: give each failure a distinct code, or allow it where the failures really are the same."
+            ),
+            Rule::MissingInclude => format!(
+                "\\i FILE, \\ir FILE and \\run file=FILE read and run another script ({COMMANDS_DOC}, \\RUN); a file that does not exist stops the script with exit 1. \\ir resolves against the including script's directory, and a missing file there is an error. \\i and \\run resolve against the working directory of the run, which the checker does not know: it looks next to the script and in the current directory, and reports a warning when the file is in neither. Files named through variables are not checked."
+            ),
+            Rule::UndefinedVariable => format!(
+                "rsql leaves a :name it does not know in the text as written (psql's interpolation, which RSQL keeps; {VARIABLES_DOC}), so COPY ... FROM :'data_urii' sends the literal text and the job fails at run time, or worse, runs with the wrong value. A variable is known when it is built in (ERROR, ERRORCODE, SQLSTATE, ACTIVITYCOUNT, ROW_COUNT, LAST_ERROR_MESSAGE, LAST_ERROR_SQLSTATE, and SHELL_EXIT_CODE/SHELL_ERROR after \\!), set earlier in the script (\\set, or \\gset with the columns of its query), or passed to the job (-v NAME=VALUE; `rsqlflow check -v NAME`). A \\gset whose columns cannot be read from its query, or an include the checker cannot read, make later names unknown rather than undefined: they are not reported, or reported as warnings. Names are case-sensitive: :error is not :ERROR."
+            ),
+            Rule::UnusedVariable => format!(
+                "A variable the jobs pass (-v NAME=VALUE, {VARIABLES_DOC}) that the script never reads: usually a renamed variable on one side only, so the script reads a different name (see undefined-variable) or a hard-coded value. A warning."
+            ),
+            Rule::DeadErrorCheck => format!(
+                "With ON_ERROR_STOP on, the first failing statement stops the script (rsqlflow exits 3; RSQL 1.0.5 'scripts now end after encountering an error and return the correct exit codes'). A later \\if :ERROR <> 0 or :ERRORCODE check ({VARIABLES_DOC}) can then only ever see success: its branch, often the one that sets a specific exit code, is dead. Either drop ON_ERROR_STOP and keep the checks, or drop the checks. Not reported when \\rset errorlevel gives some errors severity 0 or turns errorlevel off (those errors do not stop the script). A warning."
+            ),
+            Rule::UncheckedStatement => format!(
+                "By default rsql goes on after a failed statement, and the status variables ERROR and ERRORCODE ({VARIABLES_DOC}) describe only the last statement. A statement followed by another statement, or by the end of the script or an \\exit, with no \\if on :ERROR, :ERRORCODE or :SQLSTATE in between, can fail without anyone noticing: the job exits 0. Check it, or set ON_ERROR_STOP. Consecutive unchecked statements are reported once, at the first. Not reported: a statement inside BEGIN ... COMMIT followed by a check before the COMMIT (a failure aborts the transaction, so every later statement in it fails too), statements before a failure \\exit N (the job fails anyway), BEGIN, and DROP ... IF EXISTS (if it fails, the CREATE after it fails too). A warning."
+            ),
+            Rule::UnreadableFile => "A file given to the checker that could not be read, or is larger than the limit (16 MiB by default): nothing in it was checked.".to_string(),
+        };
+        format!("{}: {}\n\n{}\n", self.code(), self.summary(), text)
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_kebab_case() {
+        for r in Rule::ALL {
+            assert_eq!(Rule::from_code(r.code()).unwrap(), r);
+            assert!(r.code().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            assert!(r.explain().starts_with(r.code()));
+        }
+        assert!(Rule::from_code("nope").is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! `rsql::meta::COMMANDS` (the list `rsqlflow check` reads) names exactly the meta-commands the
+//! interpreter runs: each listed one is dispatched (whatever it then says about its arguments),
+//! and the documented ones it refuses are reported as unsupported.
+
+mod support;
+
+use rsql::{Options, Source};
+use support::run_source;
+
+async fn stderr_of(script: &str) -> String {
+    let run = run_source(Source::command(script), Options::default(), None).await;
+    run.err.text()
+}
+
+#[tokio::test]
+async fn every_listed_command_is_dispatched() {
+    for name in rsql::meta::COMMANDS {
+        if *name == "\\" {
+            continue;
+        }
+        // `\!` and `\os` with `true` run nothing of consequence.
+        let script = match *name {
+            "!" | "os" => format!("\\{name} true\n"),
+            _ => format!("\\{name}\n"),
+        };
+        let err = stderr_of(&script).await;
+        assert!(
+            !err.contains("unsupported meta-command"),
+            "\\{name} is listed but refused: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_commands_are_not_listed() {
+    for name in [
+        "dt", "d", "dt+", "logon", "LOGON", "c", "H", "watch", "gexec",
+    ] {
+        assert!(rsql::meta::not_implemented(name), "{name}");
+        assert!(!rsql::meta::COMMANDS.contains(&rsql::meta::canonical(name).as_str()));
+        let err = stderr_of(&format!("\\{name}\n")).await;
+        assert!(err.contains("unsupported meta-command"), "\\{name}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn pset_options_and_rset_keywords_are_the_interpreters() {
+    for opt in rsql::meta::PSET_OPTIONS {
+        let err = stderr_of(&format!("\\pset {opt}\n")).await;
+        assert!(!err.contains("unknown option"), "\\pset {opt}: {err}");
+    }
+    let err = stderr_of("\\pset colour\n").await;
+    assert!(err.contains("unknown option"), "{err}");
+    for kw in rsql::meta::RSET_KEYWORDS {
+        let err = stderr_of(&format!("\\rset {kw}\n")).await;
+        assert!(!err.contains("unknown keyword"), "\\rset {kw}: {err}");
+    }
+    let err = stderr_of("\\rset colour\n").await;
+    assert!(err.contains("unknown keyword"), "{err}");
+}
