@@ -404,7 +404,8 @@ Examples:
   rsqlflow trigger schedule --state-machine state-machines/nightly-summary.asl.json
 
 ROUTE is a schedule route of template.yaml's RSQLFLOW_ROUTES (schedule: rsql-etl, nightly:
-nightly-summary); it may be left out when there is one. Each scheduled time starts one
+nightly-summary, jsonata: rsql-etl-jsonata, load-prefix: load-prefix); it may be left out when
+there is only one. Each scheduled time starts one
 execution named after the route and the time (nightly-2026-11-01T00-00-00Z), as the deployed
 start-workflow names it, with the input {\"trigger\": {\"type\": \"schedule\", \"time\":
 \"2026-11-01T00:00:00Z\", \"run_date\": \"2026-11-01\", \"schedule\": \"rsqlflow-nightly-summary\"}}.

@@ -978,3 +978,27 @@ fn two_triggers_for_one_object_at_once_start_one_execution_and_load_once() {
         .collect();
     assert_eq!(loaded, [format!("orders_merge: rows loaded: {rows}")]);
 }
+
+#[test]
+fn the_load_prefix_schedule_loads_its_default_prefix() {
+    let dir = workdir();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "schedule",
+            "load-prefix",
+            "--time",
+            "2026-11-01T03:00:00Z",
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains(
+            "trigger started execution load-prefix-2026-11-01T03-00-00Z (route load-prefix: "
+        ),
+        "{err}"
+    );
+    let all: String = logs(dir.path()).into_iter().map(|(_, t)| t).collect();
+    assert!(all.contains("landing_summary: files 3 rows 1530"), "{all}");
+}
