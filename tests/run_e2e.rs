@@ -597,18 +597,7 @@ fn a_backfill_starts_one_execution_per_scheduled_time_once() {
 #[test]
 fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows() {
     let dir = workdir();
-    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "3"]);
-    assert_eq!(code, 0, "{out}{err}");
-    // "orders 1992-01-01      9 rows ..." for each day.
-    let rows: Vec<(String, u64)> = out
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next()? == "orders").then_some(())?;
-            Some((w.next()?.to_string(), w.next()?.parse().ok()?))
-        })
-        .collect();
-    assert_eq!(rows.len(), 3, "{out}");
+    let rows = sample_orders(dir.path(), 3);
     let trigger = |day: &str| {
         run(
             dir.path(),
@@ -757,13 +746,7 @@ fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows
 #[test]
 fn a_nightly_job_gets_its_scheduled_day_as_variables() {
     let dir = workdir();
-    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "2"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let mut days = Vec::new();
-    for l in out.lines().filter(|l| l.starts_with("orders ")) {
-        let w: Vec<&str> = l.split_whitespace().collect();
-        days.push((w[1].to_string(), w[2].to_string()));
-    }
+    let days = sample_orders(dir.path(), 2);
     for (day, _) in &days {
         let (code, out, err) = run(
             dir.path(),
@@ -806,6 +789,23 @@ fn a_nightly_job_gets_its_scheduled_day_as_variables() {
     }
 }
 
+/// Writes `days` daily orders files with `rsqlflow sample-data --orders-days` and returns each
+/// day with its rows, from the lines it prints ("orders 1992-01-01      9 rows ...").
+fn sample_orders(dir: &Path, days: usize) -> Vec<(String, u64)> {
+    let (code, out, err) = run(dir, &["sample-data", "--orders-days", &days.to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows: Vec<(String, u64)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == "orders").then_some(())?;
+            Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(rows.len(), days, "{out}");
+    rows
+}
+
 /// The executions whose record says SUCCEEDED, by name.
 fn succeeded(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join(".rsqlflow/executions"))
@@ -827,14 +827,7 @@ fn succeeded(dir: &Path) -> Vec<String> {
 #[test]
 fn a_seven_day_backfill_starts_seven_executions_and_a_second_starts_none() {
     let dir = workdir();
-    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "1"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let day = out
-        .lines()
-        .find_map(|l| l.strip_prefix("orders "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let day = sample_orders(dir.path(), 1).remove(0).0;
     let (code, out, err) = run(
         dir.path(),
         &[
@@ -893,10 +886,7 @@ fn a_parallel_backfill_on_a_server_runs_every_day_once() {
     let pg = support::pg::Cluster::start();
     let url = pg.url("postgres");
     let dir = workdir();
-    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "3"]);
-    assert_eq!(code, 0, "{out}{err}");
-    for l in out.lines().filter_map(|l| l.strip_prefix("orders ")) {
-        let day = l.split_whitespace().next().unwrap();
+    for (day, _) in sample_orders(dir.path(), 3) {
         let key = format!("incoming/orders/orders_{day}.tbl.gz");
         let (code, out, err) = run(dir.path(), &["trigger", "s3", &key, "--database", &url]);
         assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
@@ -937,15 +927,7 @@ fn a_parallel_backfill_on_a_server_runs_every_day_once() {
 #[test]
 fn two_triggers_for_one_object_at_once_start_one_execution_and_load_once() {
     let dir = workdir();
-    let (code, out, err) = run(dir.path(), &["sample-data", "--orders-days", "1"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (day, rows) = out
-        .lines()
-        .find_map(|l| {
-            let w: Vec<&str> = l.strip_prefix("orders ")?.split_whitespace().collect();
-            Some((w[0].to_string(), w[1].parse::<u64>().ok()?))
-        })
-        .unwrap();
+    let (day, rows) = sample_orders(dir.path(), 1).remove(0);
     let key = format!("incoming/orders/orders_{day}.tbl.gz");
     let outputs = std::sync::Mutex::new(Vec::new());
     let failures = support::run_parallel(vec![0, 1], 2, |_| {
