@@ -60,8 +60,10 @@ pub enum Command {
     /// RSQLFLOW_* environment; flags override.
     #[command(after_help = JOB_EXAMPLES)]
     Job(JobArgs),
-    /// Check RSQL scripts without running them, like a compiler: lexing, meta-commands,
-    /// \if structure, labels, exit codes, includes, variables and error handling.
+    /// Check the project without running it, like a compiler: the state machines (ASL
+    /// validation, job specs, scripts, timeouts, Retry and Catch), the template's
+    /// placeholders, and the RSQL scripts (meta-commands, \if structure, labels, exit codes,
+    /// includes, the variables the jobs pass, error handling).
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
 }
@@ -792,20 +794,26 @@ pub struct RsqlArgs {
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
-  rsqlflow check                                  # every *.rsql and *.sql under etl/
-  rsqlflow check etl/tpch/customer_staging.rsql -v data_uri
-  rsqlflow check --format github etl/             # annotations in a GitHub Actions log
-  rsqlflow check --format json etl/ | jq .code    # one JSON object per finding
+  rsqlflow check                                  # the project: state-machines/, etl/, template.yaml
+  rsqlflow check etl/tpch/customer_staging.rsql   # one script, with the variables its jobs pass
+  rsqlflow check state-machines/rsql-etl.asl.json # one workflow: its jobs, scripts, timeouts
+  rsqlflow check --format github                  # annotations in a GitHub Actions log
+  rsqlflow check --format json | jq .code         # one JSON object per finding
   rsqlflow check --deny warnings                  # warnings fail too
   rsqlflow check --explain undefined-variable     # what a rule finds, and why
   rsqlflow check --explain list                   # every rule code
 
--v NAME names a variable the jobs pass to every script checked (-v NAME=VALUE is accepted and
-the value ignored): such a variable is defined, and a script that never uses it gets an
-unused-variable warning. Silence a finding with a comment on its line or the line before,
-`-- rsqlflow: allow(CODE)`, or for a whole file, `-- rsqlflow: allow-file(CODE)`.
-Exit codes: 0 no errors (warnings are printed); 1 errors found (or warnings, with --deny
-warnings); 2 the check could not run (a path that does not exist, an unknown rule code).";
+The project (--project, default the current directory) is read whatever PATHs are named:
+template.yaml, the state machines under state-machines/ and the scripts under etl/ (--scripts).
+A script's variables are those every job that runs it passes (from the state machines' job
+specs) and those named with -v NAME (passed to every script checked; -v NAME=VALUE is
+accepted and the value ignored). Silence a finding with a comment on its line or the line
+before, `-- rsqlflow: allow(CODE)`, or for a whole file, `-- rsqlflow: allow-file(CODE)`; in a
+state machine, the same words in a string on the line (a \"Comment\") do. Notes say what could
+not be checked (a field computed at run time) and never fail the check.
+Exit codes: 0 no errors (warnings and notes are printed); 1 errors found (or warnings, with
+--deny warnings); 2 the check could not run (a path that does not exist, an unknown rule code,
+a template that does not parse).";
 
 /// How `rsqlflow check` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -827,10 +835,21 @@ pub enum CheckDeny {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Script files, or directories to search for *.rsql and *.sql (symbolic links inside
-    /// them are not followed).
-    #[arg(value_name = "PATH", default_value = "etl")]
+    /// Files to check: scripts (*.rsql, *.sql), state machine definitions (*.asl.json,
+    /// *.asl.yaml), template.yaml, or directories to search for scripts and definitions
+    /// (symbolic links inside them are not followed). Default: the project's
+    /// state-machines/, etl/ and template.yaml, those that exist.
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// The project directory: where template.yaml, state-machines/ and etl/ are.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+
+    /// The scripts directory, whose files the scripts bucket holds (a job's script key is a
+    /// path under it). Default: etl/ in the project.
+    #[arg(long, value_name = "DIR")]
+    pub scripts: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

@@ -1,10 +1,10 @@
-//! `rsqlflow check` through the real binary: no errors on the project's own scripts (each
-//! checked with the variables the state machines pass it) or on the golden RSQL cases meant to
-//! succeed; and the exit codes, formats and `--explain` of the command.
+//! `rsqlflow check` through the real binary: no errors on the project itself (state machines,
+//! scripts with the variables their jobs pass, template) or on the golden RSQL cases meant to
+//! succeed; a seeded defect of each project-level rule found at its line; and the exit codes,
+//! formats and `--explain` of the command.
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -31,79 +31,250 @@ fn errors(findings: &[serde_json::Value]) -> Vec<&serde_json::Value> {
         .collect()
 }
 
-/// The variables each job passes, by script (relative to etl/), from the state machines' job
-/// specs: `{"script": "...", "variables": {"name": ..., "name.$": ...}}`. Until the checker
-/// reads the state machines itself, the test does.
-fn passed_by_state_machines() -> BTreeMap<String, Vec<String>> {
-    fn walk(v: &serde_json::Value, out: &mut BTreeMap<String, Vec<String>>) {
-        match v {
-            serde_json::Value::Object(m) => {
-                if let Some(script) = m.get("script").and_then(|s| s.as_str()) {
-                    let names = out.entry(script.to_string()).or_default();
-                    if let Some(vars) = m.get("variables").and_then(|v| v.as_object()) {
-                        for k in vars.keys() {
-                            let k = k.trim_end_matches(".$").to_string();
-                            if !names.contains(&k) {
-                                names.push(k);
-                            }
-                        }
-                    }
-                }
-                m.values().for_each(|x| walk(x, out));
+/// Copies the project (template, state machines, scripts) into a temporary directory.
+fn project_copy() -> tempfile::TempDir {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for e in std::fs::read_dir(from).expect("read_dir") {
+            let p = e.expect("entry").path();
+            let dest = to.join(p.file_name().expect("name"));
+            if p.is_dir() {
+                copy_dir(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).expect("copy");
             }
-            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            _ => {}
         }
     }
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(root().join("state-machines")).expect("state-machines") {
-        let p = e.expect("entry").path();
-        if p.extension().is_some_and(|x| x == "json") {
-            let v: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("json");
-            walk(&v, &mut out);
-        }
-    }
-    out
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        root().join("template.yaml"),
+        dir.path().join("template.yaml"),
+    )
+    .expect("copy");
+    copy_dir(
+        &root().join("state-machines"),
+        &dir.path().join("state-machines"),
+    );
+    copy_dir(&root().join("etl"), &dir.path().join("etl"));
+    dir
 }
 
-fn scripts_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).expect("dir") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            scripts_under(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rsql" || x == "sql") {
-            out.push(p);
-        }
-    }
+/// Replaces the first `from` in `file` (under `dir`) with `to`; panics when it is not there.
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let p = dir.join(file);
+    let text = std::fs::read_to_string(&p).expect("read");
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(&p, text.replacen(from, to, 1)).expect("write");
+}
+
+/// The 1-based line of the first line of `file` holding `needle`.
+fn line_of(dir: &Path, file: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(dir.join(file)).expect("read");
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{file} has no line with {needle:?}")) as u64
+        + 1
 }
 
 #[test]
-fn no_errors_on_the_project_scripts() {
-    let passed = passed_by_state_machines();
-    let mut scripts = Vec::new();
-    scripts_under(&root().join("etl"), &mut scripts);
-    assert!(scripts.len() >= 10, "{scripts:?}");
-    let mut problems = Vec::new();
-    for s in &scripts {
-        let rel = s.strip_prefix(root().join("etl")).unwrap();
-        let rel = rel.to_string_lossy().into_owned();
-        let mut args = vec!["check", "--format", "json"];
-        let vars = passed.get(&rel).cloned().unwrap_or_default();
-        for v in &vars {
-            args.push("-v");
-            args.push(v);
-        }
-        let path = s.to_string_lossy().into_owned();
-        args.push(&path);
-        let out = check(&args);
-        let findings = json_findings(&out);
-        let errs = errors(&findings);
-        if !errs.is_empty() || out.status.code() != Some(0) {
-            problems.push(format!("{rel} (-v {vars:?}): {errs:#?}"));
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+fn the_project_checks_clean() {
+    // As .ci/run runs it: no PATH, so the project's state machines, scripts and template,
+    // each script with the variables its jobs pass.
+    let out = check(&["check", "--format", "json"]);
+    let findings = json_findings(&out);
+    let errs = errors(&findings);
+    assert!(errs.is_empty(), "{errs:#?}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = check(&["check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let summary = err.lines().last().unwrap_or_default();
+    assert!(summary.starts_with("0 errors"), "{err}");
+    // 5 definitions, the template and the scripts.
+    let files: usize = summary
+        .rsplit(" in ")
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(files >= 18, "{summary}");
+}
+
+#[test]
+fn seeded_defects_in_a_project_are_found_at_their_lines() {
+    let dir = project_copy();
+    let d = dir.path();
+    let etl = "state-machines/rsql-etl.asl.json";
+    let jsonata = "state-machines/rsql-etl.jsonata.asl.json";
+    let orders = "state-machines/orders-incremental.asl.json";
+    let nightly = "state-machines/nightly-summary.asl.json";
+    let prefix = "state-machines/load-prefix.asl.json";
+    let staging = "etl/tpch/customer_staging.rsql";
+    // job-timeout: the job may run longer than its Task waits.
+    edit(
+        d,
+        etl,
+        "\"timeoutSeconds\": 3600,",
+        "\"timeoutSeconds\": 5000,",
+    );
+    // missing-script
+    edit(
+        d,
+        etl,
+        "\"tpch/customer_merge.rsql\"",
+        "\"tpch/customer_merg.rsql\"",
+    );
+    // unused-variable, reported at the job that passes it
+    edit(
+        d,
+        etl,
+        "\"data_uri\": \"s3://${DataBucket}/tpch/customer/\"",
+        "\"data_uri\": \"s3://${DataBucket}/tpch/customer/\", \"unused_var\": \"x\"",
+    );
+    // undefined-variable: one of the two jobs that run customer_staging no longer passes it.
+    edit(
+        d,
+        jsonata,
+        "\"variables\": {\n                      \"data_uri\": \"s3://${DataBucket}/tpch/customer/\"\n                    }",
+        "\"variables\": {}",
+    );
+    // unsubstituted-placeholder
+    edit(d, jsonata, "${DataBucket}", "${DataBuckt}");
+    // invalid-job-spec: an unknown field.
+    edit(d, orders, "\"timeoutSeconds\"", "\"timeoutSecond\"");
+    // retry-coverage, catch-swallows-failure and computed-job-field in the nightly workflow.
+    edit(d, nightly, "\"Rsqlflow.InfrastructureError\",", "");
+    edit(
+        d,
+        nightly,
+        "\"script\": \"incremental/orders_summary.rsql\"",
+        "\"script.$\": \"$.script\"",
+    );
+    edit(
+        d,
+        nightly,
+        "\"End\": true\n    }\n  }",
+        "\"Catch\": [{\"ErrorEquals\": [\"States.ALL\"], \"Next\": \"Quietly\"}],\n      \"End\": true\n    },\n    \"Quietly\": {\"Type\": \"Succeed\"}\n  }",
+    );
+    // invalid-state-machine: a Next to a state that does not exist.
+    edit(
+        d,
+        prefix,
+        "\"Next\": \"LoadEachFile\"",
+        "\"Next\": \"LoadEachFiles\"",
+    );
+    // missing-definition (the file is still checked: it is under state-machines/).
+    edit(
+        d,
+        "template.yaml",
+        "DefinitionUri: state-machines/load-prefix.asl.json",
+        "DefinitionUri: state-machines/load-prefx.asl.json",
+    );
+
+    let out = support::run(d, &["check".into(), "--format".into(), "json".into()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings = json_findings(&out);
+    let found = |code: &str, file: &str, line: u64| {
+        findings
+            .iter()
+            .any(|f| f["code"] == code && f["file"] == file && f["line"] == line)
+    };
+    let expect = [
+        (
+            "job-timeout",
+            etl,
+            line_of(d, etl, "\"timeoutSeconds\": 5000"),
+        ),
+        (
+            "missing-script",
+            etl,
+            line_of(d, etl, "customer_merg.rsql\""),
+        ),
+        ("unused-variable", etl, line_of(d, etl, "unused_var")),
+        (
+            "undefined-variable",
+            staging,
+            line_of(d, staging, ":data_uri"),
+        ),
+        (
+            "unsubstituted-placeholder",
+            jsonata,
+            line_of(d, jsonata, "${DataBuckt}"),
+        ),
+        (
+            "invalid-job-spec",
+            orders,
+            line_of(d, orders, "\"timeoutSecond\""),
+        ),
+        ("retry-coverage", nightly, line_of(d, nightly, "\"Retry\"")),
+        (
+            "computed-job-field",
+            nightly,
+            line_of(d, nightly, "\"script.$\""),
+        ),
+        (
+            "catch-swallows-failure",
+            nightly,
+            line_of(d, nightly, "\"Next\": \"Quietly\""),
+        ),
+        (
+            "invalid-state-machine",
+            prefix,
+            line_of(d, prefix, "\"Next\": \"LoadEachFiles\""),
+        ),
+        (
+            "missing-definition",
+            "template.yaml",
+            line_of(d, "template.yaml", "load-prefx.asl.json"),
+        ),
+    ];
+    let missing: Vec<_> = expect
+        .iter()
+        .filter(|(code, file, line)| !found(code, file, *line))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not found: {missing:#?}\nin {findings:#?}"
+    );
+    // The partly passed variable says which job does not pass it; the misspelt script, which
+    // script exists.
+    let partial = findings
+        .iter()
+        .find(|f| f["code"] == "undefined-variable" && f["file"] == staging)
+        .expect("undefined-variable");
+    assert!(
+        partial["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not passed by every job") && m.contains(jsonata)),
+        "{partial}"
+    );
+    let script = findings
+        .iter()
+        .find(|f| f["code"] == "missing-script")
+        .expect("missing-script");
+    assert_eq!(script["help"], "did you mean tpch/customer_merge.rsql?");
+    // No error anywhere else (the misspelt field leaves the orders job without its timeout,
+    // and the job definition's default is longer than that Task's).
+    let unexpected: Vec<_> = errors(&findings)
+        .into_iter()
+        .filter(|f| {
+            let seeded = expect
+                .iter()
+                .any(|(code, file, _)| f["code"] == *code && f["file"] == *file);
+            let consequence = f["code"] == "job-timeout" && f["file"] == orders;
+            !(seeded || consequence)
+        })
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
 }
 
 #[test]

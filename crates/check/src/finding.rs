@@ -9,6 +9,8 @@ pub enum Severity {
     Error,
     /// Probably a mistake, or fails only somewhere (on AWS's rsql, or locally).
     Warning,
+    /// Something the checker could not check, said so that silence is not taken for a pass.
+    Note,
 }
 
 impl Severity {
@@ -17,6 +19,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }

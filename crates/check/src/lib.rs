@@ -4,10 +4,17 @@
 //! interpreter runs), so what the checker sees is what the interpreter will do. Each problem is
 //! a [`Finding`] of a [`Rule`] with a stable kebab-case code, a severity, a place and a message;
 //! [`report`] prints findings as compiler-style text, JSON lines or GitHub workflow commands.
-//! This crate knows nothing of AWS: the variables jobs pass come in as [`Options::known_passed`].
+//! [`check_project`] reads the state machines too (`machine`): the ASL validator, the job
+//! specs their Tasks pass to submit-job, and which variables each script is given. This crate
+//! knows nothing of AWS: the job spec's rules come in through [`JobContract`], the template's
+//! facts as [`TemplateFacts`].
 
 mod error;
 mod finding;
+mod json_pos;
+mod lines;
+mod machine;
+mod project;
 pub mod report;
 mod rules;
 mod script;
@@ -18,10 +25,14 @@ mod walk;
 
 pub use error::CheckError;
 pub use finding::{Finding, Severity};
+pub use project::{JobContract, Project, TemplateFacts, TemplateMachine, check_project};
 pub use rules::Rule;
-pub use walk::{DEFAULT_MAX_FILE_SIZE, collect};
+pub use walk::{DEFAULT_MAX_FILE_SIZE, Kind, collect, collect_kinds};
 
+use std::collections::HashSet;
 use std::path::Path;
+
+use script::Passed;
 
 /// What the checks are given besides the scripts.
 #[derive(Debug, Clone)]
@@ -61,23 +72,30 @@ impl Outcome {
     }
 }
 
-/// Checks the scripts under `paths` (files as given; directories walked for `*.rsql` and
-/// `*.sql`, without following symbolic links). A path that does not exist is an error: the
-/// check cannot run.
+/// Checks the files under `paths` (files as given; directories walked for scripts and
+/// definitions, without following symbolic links) with no project around them. A path that
+/// does not exist is an error: the check cannot run.
 pub fn check_paths(paths: &[std::path::PathBuf], options: &Options) -> Result<Outcome, CheckError> {
-    let files = collect(paths)?;
-    let mut outcome = Outcome {
-        files: files.len(),
-        findings: Vec::new(),
-    };
-    for file in &files {
-        outcome.findings.extend(check_file(file, options));
-    }
-    Ok(outcome)
+    check_project(paths, &Project::default(), options)
 }
 
-/// Checks one script file; a file that cannot be read (or is too large) is one finding.
+/// Checks one script file with the `-v` variables of `options`; a file that cannot be read
+/// (or is too large) is one finding.
 pub fn check_file(path: &Path, options: &Options) -> Vec<Finding> {
+    let passed = Passed {
+        cli: options.known_passed.clone(),
+        ..Passed::default()
+    };
+    check_script_file(path, options, &passed).0
+}
+
+/// Checks one script file given `passed`; also returns the variables it reads (None when it
+/// could not be read).
+fn check_script_file(
+    path: &Path,
+    options: &Options,
+    passed: &Passed,
+) -> (Vec<Finding>, Option<HashSet<String>>) {
     let display = path.display().to_string();
     let too_big = |len: u64| {
         Finding::new(
@@ -94,26 +112,32 @@ pub fn check_file(path: &Path, options: &Options) -> Vec<Finding> {
     };
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
-            return vec![Finding::new(
-                Rule::UnreadableFile,
-                Severity::Error,
-                &display,
-                1,
-                1,
-                "not a regular file: it was not checked",
-            )];
+            return (
+                vec![Finding::new(
+                    Rule::UnreadableFile,
+                    Severity::Error,
+                    &display,
+                    1,
+                    1,
+                    "not a regular file: it was not checked",
+                )],
+                None,
+            );
         }
-        Ok(m) if m.len() > options.max_file_size => return vec![too_big(m.len())],
+        Ok(m) if m.len() > options.max_file_size => return (vec![too_big(m.len())], None),
         Ok(_) => {}
         Err(e) => {
-            return vec![Finding::new(
-                Rule::UnreadableFile,
-                Severity::Error,
-                &display,
-                1,
-                1,
-                format!("cannot read the file: {e}"),
-            )];
+            return (
+                vec![Finding::new(
+                    Rule::UnreadableFile,
+                    Severity::Error,
+                    &display,
+                    1,
+                    1,
+                    format!("cannot read the file: {e}"),
+                )],
+                None,
+            );
         }
     }
     let mut bytes = Vec::new();
@@ -125,36 +149,45 @@ pub fn check_file(path: &Path, options: &Options) -> Vec<Finding> {
     let bytes = match read {
         Ok(_) => bytes,
         Err(e) => {
-            return vec![Finding::new(
-                Rule::UnreadableFile,
-                Severity::Error,
-                &display,
-                1,
-                1,
-                format!("cannot read the file: {e}"),
-            )];
+            return (
+                vec![Finding::new(
+                    Rule::UnreadableFile,
+                    Severity::Error,
+                    &display,
+                    1,
+                    1,
+                    format!("cannot read the file: {e}"),
+                )],
+                None,
+            );
         }
     };
     if bytes.len() as u64 > options.max_file_size {
-        return vec![too_big(bytes.len() as u64)];
+        return (vec![too_big(bytes.len() as u64)], None);
     }
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     match rsql::Source::from_bytes(&display, bytes, dir.clone()) {
-        Ok(src) => check_text(&display, &src.text, Some(&dir), options),
+        Ok(src) => {
+            let (findings, used) = check_text_with(&display, &src.text, Some(&dir), passed);
+            (findings, Some(used))
+        }
         Err(e) => {
             let line = match &e {
                 rsql::SourceError::InvalidUtf8 { line, .. }
                 | rsql::SourceError::NulByte { line, .. } => *line,
                 rsql::SourceError::Read { .. } => 1,
             };
-            vec![Finding::new(
-                Rule::LexError,
-                Severity::Error,
-                &display,
-                line,
-                1,
-                format!("{e}: rsql refuses the whole script (exit 1)"),
-            )]
+            (
+                vec![Finding::new(
+                    Rule::LexError,
+                    Severity::Error,
+                    &display,
+                    line,
+                    1,
+                    format!("{e}: rsql refuses the whole script (exit 1)"),
+                )],
+                None,
+            )
         }
     }
 }
@@ -163,8 +196,22 @@ pub fn check_file(path: &Path, options: &Options) -> Vec<Finding> {
 /// `\ir` resolves (and `\i` and `\run`, as a best guess); without it include files are not
 /// looked for. Never panics, and runs in time linear in the text (includes aside).
 pub fn check_text(file: &str, text: &str, dir: Option<&Path>, options: &Options) -> Vec<Finding> {
-    let mut findings = script::check(file, text, dir, &options.known_passed);
+    let passed = Passed {
+        cli: options.known_passed.clone(),
+        ..Passed::default()
+    };
+    check_text_with(file, text, dir, &passed).0
+}
+
+fn check_text_with(
+    file: &str,
+    text: &str,
+    dir: Option<&Path>,
+    passed: &Passed,
+) -> (Vec<Finding>, HashSet<String>) {
+    let checked = script::check(file, text, dir, passed);
+    let mut findings = checked.findings;
     suppress::apply(text, &mut findings);
     findings.sort_by_key(|f| (f.line, f.column));
-    findings
+    (findings, checked.used)
 }

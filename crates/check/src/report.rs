@@ -51,10 +51,14 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// "N errors, M warnings in K files".
+/// "N errors, M warnings in K files" (and the notes, when there are any).
 pub fn summary(outcome: &Outcome) -> String {
+    let notes = match outcome.count(Severity::Note) {
+        0 => String::new(),
+        n => format!(", {}", plural(n, "note", "notes")),
+    };
     format!(
-        "{}, {} in {}",
+        "{}, {}{notes} in {}",
         plural(outcome.count(Severity::Error), "error", "errors"),
         plural(outcome.count(Severity::Warning), "warning", "warnings"),
         plural(outcome.files, "file", "files")
@@ -67,6 +71,7 @@ pub fn text(f: &Finding, color: bool, w: &mut dyn Write) -> io::Result<()> {
         let c = match f.severity {
             Severity::Error => "\x1b[1;31m",
             Severity::Warning => "\x1b[1;33m",
+            Severity::Note => "\x1b[1;36m",
         };
         (c, "\x1b[1m", "\x1b[1;34m", "\x1b[0m")
     } else {
@@ -143,6 +148,7 @@ pub fn github(f: &Finding) -> String {
     let kind = match f.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Note => "notice",
     };
     let mut message = f.message.clone();
     if let Some(h) = &f.help {

@@ -4,6 +4,15 @@ use crate::error::CheckError;
 
 const COMMANDS_DOC: &str =
     "https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html";
+const VALIDATE_DOC: &str = "https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinition.html";
+const BATCH_TIMEOUT_DOC: &str =
+    "https://docs.aws.amazon.com/batch/latest/userguide/job_timeouts.html";
+const TASK_DOC: &str = "https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html";
+const LAMBDA_RETRY_DOC: &str =
+    "https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html";
+const ERRORS_DOC: &str =
+    "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html";
+const SUBSTITUTIONS_DOC: &str = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html#cfn-stepfunctions-statemachine-definitionsubstitutions";
 const VARIABLES_DOC: &str =
     "https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-variables.html";
 
@@ -38,13 +47,33 @@ pub enum Rule {
     DeadErrorCheck,
     /// A statement whose failure nothing looks at.
     UncheckedStatement,
+    /// A definition the ASL validator refuses.
+    InvalidStateMachine,
+    /// A valid definition the local executor cannot run.
+    StateMachineRefusedLocally,
+    /// A job spec submit-job refuses.
+    InvalidJobSpec,
+    /// A job's script that is not in the scripts directory.
+    MissingScript,
+    /// A job that may outlive its Task.
+    JobTimeout,
+    /// A submit-job Task without retries of the errors worth retrying.
+    RetryCoverage,
+    /// A Catch that turns a failed job into a quiet success.
+    CatchSwallowsFailure,
+    /// A job field computed at run time: not checked.
+    ComputedJobField,
+    /// A `${Name}` in a definition the template does not substitute.
+    UnsubstitutedPlaceholder,
+    /// A template state machine whose definition file is missing.
+    MissingDefinition,
     /// A file that could not be read, or is too large.
     UnreadableFile,
 }
 
 impl Rule {
     /// Every rule, in the order of the README's table.
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 25] = [
         Rule::LexError,
         Rule::UnknownMetaCommand,
         Rule::MalformedMetaCommand,
@@ -59,6 +88,16 @@ impl Rule {
         Rule::UnusedVariable,
         Rule::DeadErrorCheck,
         Rule::UncheckedStatement,
+        Rule::InvalidStateMachine,
+        Rule::StateMachineRefusedLocally,
+        Rule::InvalidJobSpec,
+        Rule::MissingScript,
+        Rule::JobTimeout,
+        Rule::RetryCoverage,
+        Rule::CatchSwallowsFailure,
+        Rule::ComputedJobField,
+        Rule::UnsubstitutedPlaceholder,
+        Rule::MissingDefinition,
         Rule::UnreadableFile,
     ];
 
@@ -79,6 +118,16 @@ impl Rule {
             Rule::UnusedVariable => "unused-variable",
             Rule::DeadErrorCheck => "dead-error-check",
             Rule::UncheckedStatement => "unchecked-statement",
+            Rule::InvalidStateMachine => "invalid-state-machine",
+            Rule::StateMachineRefusedLocally => "state-machine-refused-locally",
+            Rule::InvalidJobSpec => "invalid-job-spec",
+            Rule::MissingScript => "missing-script",
+            Rule::JobTimeout => "job-timeout",
+            Rule::RetryCoverage => "retry-coverage",
+            Rule::CatchSwallowsFailure => "catch-swallows-failure",
+            Rule::ComputedJobField => "computed-job-field",
+            Rule::UnsubstitutedPlaceholder => "unsubstituted-placeholder",
+            Rule::MissingDefinition => "missing-definition",
             Rule::UnreadableFile => "unreadable-file",
         }
     }
@@ -127,6 +176,36 @@ impl Rule {
             }
             Rule::UncheckedStatement => {
                 "a statement whose failure nothing looks at, with ON_ERROR_STOP off (warning)"
+            }
+            Rule::InvalidStateMachine => {
+                "a state machine definition the ASL validator refuses, as Step Functions would (ValidateStateMachineDefinition)"
+            }
+            Rule::StateMachineRefusedLocally => {
+                "a valid definition that uses something rsqlflow's local executor cannot run yet (warning)"
+            }
+            Rule::InvalidJobSpec => {
+                "a job spec submit-job refuses (Rsqlflow.InvalidJobSpec): unknown field, bad name, timeoutSeconds under 60, ..."
+            }
+            Rule::MissingScript => {
+                "a job names a script that is not in the scripts directory (etl/)"
+            }
+            Rule::JobTimeout => {
+                "a job whose timeout is not below its Task's TimeoutSeconds (error), or a submit-job Task with no TimeoutSeconds (warning)"
+            }
+            Rule::RetryCoverage => {
+                "a submit-job Task whose Retry misses Rsqlflow.InfrastructureError or the Lambda service's transient errors (warning)"
+            }
+            Rule::CatchSwallowsFailure => {
+                "a Catch on a submit-job Task that leads to success without a Fail state or a notification (warning)"
+            }
+            Rule::ComputedJobField => {
+                "a job field computed at run time, which the checker cannot check (note)"
+            }
+            Rule::UnsubstitutedPlaceholder => {
+                "a ${Name} in a definition that the template's DefinitionSubstitutions do not fill"
+            }
+            Rule::MissingDefinition => {
+                "a template state machine whose DefinitionUri names a file that does not exist"
             }
             Rule::UnreadableFile => "a file that cannot be read or is over the size limit",
         }
@@ -178,6 +257,16 @@ impl Rule {
             Rule::UncheckedStatement => format!(
                 "By default rsql goes on after a failed statement, and the status variables ERROR and ERRORCODE ({VARIABLES_DOC}) describe only the last statement. A statement followed by another statement, or by the end of the script or an \\exit, with no \\if on :ERROR, :ERRORCODE or :SQLSTATE in between, can fail without anyone noticing: the job exits 0. Check it, or set ON_ERROR_STOP. Consecutive unchecked statements are reported once, at the first. Not reported: a statement inside BEGIN ... COMMIT followed by a check before the COMMIT (a failure aborts the transaction, so every later statement in it fails too), statements before a failure \\exit N (the job fails anyway), BEGIN, and DROP ... IF EXISTS (if it fails, the CREATE after it fails too). A warning."
             ),
+            Rule::InvalidStateMachine => format!("The definition is read and validated by rsqlflow's ASL validator, which answers as Step Functions' ValidateStateMachineDefinition does ({VALIDATE_DOC}): a missing StartAt, a Next to a state that does not exist, a state nothing reaches, a field a state type does not allow, a bad path or JSONata expression, a Retry or Catch that does not parse. CreateStateMachine and UpdateStateMachine refuse such a definition, so `sam deploy` fails; `rsqlflow run` refuses it too. The finding points at the field the validator names."),
+            Rule::StateMachineRefusedLocally => "The definition is valid for Step Functions, but it uses something rsqlflow's local executor does not run yet (the message names it): `rsqlflow run` refuses the definition, so the workflow cannot be tested on one machine, while `sam deploy` accepts it. A warning.".to_string(),
+            Rule::InvalidJobSpec => format!("A Task that invokes submit-job passes a job spec: name, script, variables, timeoutSeconds, vcpus, memoryMib. submit-job checks it before it submits anything, and a spec it refuses fails the Task with Rsqlflow.InvalidJobSpec, which no Retry should cover: an unknown field (a misspelt timeoutSecond), a name with characters other than letters, digits, '-' and '_' or over 64 characters, a variable whose name or value rsql cannot take, timeoutSeconds under 60 (AWS Batch's minimum attempt duration, {BATCH_TIMEOUT_DOC}), vcpus outside 0-16, memoryMib outside 512-122880. The checker runs the very code submit-job runs, on the literal parts of the spec; computed fields are stood in for."),
+            Rule::MissingScript => "A job's script is a key in the scripts bucket, which `sam deploy` fills from the scripts directory (etl/ by default; --scripts DIR). A key with no file there fails the Task when it runs: submit-job looks the script up and fails it with Rsqlflow.InvalidJobSpec (\"does not exist\"), an hour into a night of jobs if earlier states take that long. The closest existing script is suggested. Scripts named by a full s3:// URI are in other buckets and are not looked for.".to_string(),
+            Rule::JobTimeout => format!("A job's timeoutSeconds (or, without it, the job definition's attempt timeout, JobTimeoutSeconds in the template) is how long AWS Batch lets the job run ({BATCH_TIMEOUT_DOC}); the Task's TimeoutSeconds is how long Step Functions waits for check-job's answer ({TASK_DOC}). When the job may run as long as the Task waits or longer, Step Functions fails the step with States.Timeout while the job still runs and may still commit, and the answer that comes later is refused. Give the Task more time than the job, with room for the time the job waits in the queue (RUNNABLE time does not count towards Batch's timeout). A submit-job Task without TimeoutSeconds waits for the default of 99999999 seconds when an answer is lost: a warning."),
+            Rule::RetryCoverage => format!("submit-job fails with Rsqlflow.InfrastructureError when AWS Batch cannot take the job for now (throttling, capacity, a container that could not start for a passing reason), and the Lambda invocation itself can fail with the transient Lambda.ServiceException, Lambda.AWSLambdaException, Lambda.SdkClientException and Lambda.TooManyRequestsException, which AWS recommends retrying ({LAMBDA_RETRY_DOC}). A submit-job Task whose Retry does not list them (or States.ALL or States.TaskFailed) fails the workflow on a hiccup that a retry would have absorbed. A warning; allow it where failing fast is wanted."),
+            Rule::CatchSwallowsFailure => format!("A Catch on a submit-job Task sends a failed job somewhere ({ERRORS_DOC}). If every path from there ends in a Fail state, the execution fails and rsqlflow's notify reports it; if a path reaches a Succeed state or the end of the workflow without a Fail state or an SNS publish, the execution succeeds with a job failed, and the success notification hides it. Only the states of the Catch's own scope are followed (a path that ends a Parallel branch or a Map iteration counts as an end). A warning."),
+            Rule::ComputedJobField => "A job spec field computed at run time (\"script.$\": \"$.script\" in JSONPath, \"{% $states.input.script %}\" in JSONata, or the whole job or payload) cannot be checked without running the workflow: which script runs, its timeout, or which variables it is given. The note says what was not checked, so that a clean report is not mistaken for a checked one. Notes never fail the check.".to_string(),
+            Rule::UnsubstitutedPlaceholder => format!("A definition file is deployed with the template's DefinitionSubstitutions ({SUBSTITUTIONS_DOC}): each ${{Name}} in the file is replaced by the value the template gives Name. A ${{Name}} with no substitution is sent to Step Functions as written: a FunctionName of ${{SubmitJobFunctionArn}} fails every execution at that state, and a bucket name of ${{DataBucket}} reads the wrong place. Add the name to the state machine's DefinitionSubstitutions, or fix the typo."),
+            Rule::MissingDefinition => "A state machine in template.yaml whose DefinitionUri names a file that does not exist: `sam build` and `sam deploy` fail, and `rsqlflow run` cannot find the workflow.".to_string(),
             Rule::UnreadableFile => "A file given to the checker that could not be read, or is larger than the limit (16 MiB by default): nothing in it was checked.".to_string(),
         };
         format!("{}: {}\n\n{}\n", self.code(), self.summary(), text)

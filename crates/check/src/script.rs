@@ -17,6 +17,7 @@ use rsql::meta::{COMMANDS, PSET_OPTIONS, RSET_KEYWORDS, canonical, not_implement
 use rsql::vars::{BUILTINS, SHELL_VARIABLES, Variables, parse_bool, valid_name};
 
 use crate::finding::{Finding, Severity};
+use crate::lines::Lines;
 use crate::rules::Rule;
 use crate::select;
 use crate::suggest::closest;
@@ -93,34 +94,9 @@ const ERROR_VARIABLES: &[&str] = &["ERROR", "ERRORCODE", "SQLSTATE"];
 /// Variables the interpreter itself reads: passing them is never "unused".
 const SETTINGS: &[&str] = &["ON_ERROR_STOP", "ECHO", "QUIET", "AUTOCOMMIT", "VERBOSITY"];
 
-/// Line starts, for turning byte offsets into lines and columns.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Lines {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    fn pos(&self, text: &str, offset: usize) -> (usize, usize) {
-        let offset = offset.min(text.len());
-        let idx = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
-        let start = self.starts[idx];
-        let col = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
-        (idx + 1, col + 1)
-    }
-
-    fn line_text<'t>(&self, text: &'t str, line: usize) -> &'t str {
-        let start = self.starts.get(line - 1).copied().unwrap_or(text.len());
-        let end = self.starts.get(line).map_or(text.len(), |e| e - 1);
-        text.get(start..end.max(start)).unwrap_or("")
-    }
+/// Whether a passed variable is one of rsql's settings (used by rsql itself, not the script).
+pub(crate) fn is_setting(name: &str) -> bool {
+    SETTINGS.contains(&name)
 }
 
 /// One open `\if` block.
@@ -143,7 +119,7 @@ struct Checker<'a> {
     dir: Option<&'a Path>,
     lines: Lines,
     findings: Vec<Finding>,
-    passed: &'a [String],
+    passed: &'a Passed,
     /// Names set so far (`\set`, `\gset`, included files).
     defined: HashSet<String>,
     /// Every `\set` in the file: name and line of the first.
@@ -179,7 +155,42 @@ struct Checker<'a> {
 }
 
 /// Runs every per-script check over `text`.
-pub(crate) fn check(file: &str, text: &str, dir: Option<&Path>, passed: &[String]) -> Vec<Finding> {
+/// The variables a script is given: by `-v` on the checker's command line, and by the jobs
+/// that run it (from the state machines).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Passed {
+    /// `-v NAME`: passed to every script checked; reported here when unused.
+    pub(crate) cli: Vec<String>,
+    /// Passed by every job that runs the script (their unused ones are reported at the jobs).
+    pub(crate) jobs_all: Vec<String>,
+    /// Passed by some of the jobs only: the name and which jobs do not pass it.
+    pub(crate) jobs_some: Vec<(String, String)>,
+    /// A job passes variables computed as a whole: which names it passes is not known, so an
+    /// undefined name is only a warning.
+    pub(crate) unknown: bool,
+}
+
+impl Passed {
+    fn passes(&self, name: &str) -> bool {
+        self.cli.iter().chain(&self.jobs_all).any(|p| p == name)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.cli
+            .iter()
+            .chain(&self.jobs_all)
+            .chain(self.jobs_some.iter().map(|(n, _)| n))
+            .map(String::as_str)
+    }
+}
+
+/// What checking a script found, and the variable names it reads.
+pub(crate) struct Checked {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) used: HashSet<String>,
+}
+
+pub(crate) fn check(file: &str, text: &str, dir: Option<&Path>, passed: &Passed) -> Checked {
     let mut c = Checker {
         file,
         text,
@@ -198,7 +209,7 @@ pub(crate) fn check(file: &str, text: &str, dir: Option<&Path>, passed: &[String
         labels: HashMap::new(),
         gotos: Vec::new(),
         exits: HashMap::new(),
-        on_error_stop: if passed.iter().any(|p| p == "ON_ERROR_STOP") {
+        on_error_stop: if passed.passes("ON_ERROR_STOP") {
             None
         } else {
             Some(false)
@@ -213,7 +224,10 @@ pub(crate) fn check(file: &str, text: &str, dir: Option<&Path>, passed: &[String
         run: None,
     };
     c.run_all();
-    c.findings
+    Checked {
+        findings: c.findings,
+        used: c.used,
+    }
 }
 
 /// The first word of a statement, in lower case, past comments.
@@ -402,6 +416,7 @@ impl Checker<'_> {
         }
         let unused: Vec<String> = self
             .passed
+            .cli
             .iter()
             .filter(|p| !self.used.contains(*p) && !SETTINGS.contains(&p.as_str()))
             .cloned()
@@ -529,7 +544,7 @@ impl Checker<'_> {
         if BUILTINS.iter().any(|(b, _)| *b == name)
             || SHELL_VARIABLES.contains(&name)
             || self.defined.contains(name)
-            || self.passed.iter().any(|p| p == name)
+            || self.passed.passes(name)
             || self
                 .unknown_prefixes
                 .iter()
@@ -551,17 +566,24 @@ impl Checker<'_> {
         }
         let mut candidates: Vec<&str> = BUILTINS.iter().map(|(b, _)| *b).collect();
         candidates.extend(self.defined.iter().map(String::as_str));
-        candidates.extend(self.passed.iter().map(String::as_str));
+        candidates.extend(self.passed.names());
         candidates.extend(self.sets_anywhere.keys().map(String::as_str));
         let help = closest(name, candidates).map(|c| format!("did you mean :{c}?"));
         let here = self.line_of(range.start);
-        let mut message = match self.sets_anywhere.get(name) {
-            Some(&line) if line > here => format!(
+        let partly = self.passed.jobs_some.iter().find(|(n, _)| n == name);
+        let mut message = match (self.sets_anywhere.get(name), partly) {
+            (Some(&line), _) if line > here => format!(
                 ":{name} is used before it is set (\\set at line {line}): here it is still undefined and rsql leaves it as written"
+            ),
+            (_, Some((_, which))) => format!(
+                ":{name} is not passed by every job that runs this script ({which}): in those jobs rsql leaves it as written"
             ),
             _ => format!(":{name} is never set and no job passes it: rsql leaves it as written"),
         };
-        let severity = if self.includes_unknown {
+        if self.passed.unknown && partly.is_none() {
+            message.push_str(" (unless a job's computed variables pass it)");
+        }
+        let severity = if self.includes_unknown || (self.passed.unknown && partly.is_none()) {
             message.push_str(" (unless a file included earlier sets it)");
             Severity::Warning
         } else {

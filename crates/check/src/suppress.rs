@@ -1,5 +1,7 @@
 //! `-- rsqlflow: allow(code, ...)` on a finding's line or the line before, and
-//! `-- rsqlflow: allow-file(code, ...)` anywhere in the file, silence findings.
+//! `-- rsqlflow: allow-file(code, ...)` anywhere in the file, silence findings. In a state
+//! machine definition (JSON has no comments) the same words in a string, such as a state's
+//! `"Comment"`, do.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,10 +14,12 @@ struct Allowed {
     file: HashSet<String>,
 }
 
-fn parse(text: &str) -> Allowed {
+fn parse(text: &str, marker: &str) -> Allowed {
     let mut allowed = Allowed::default();
     for (i, line) in text.lines().enumerate() {
-        let Some(at) = line.find("--") else { continue };
+        let Some(at) = line.find(marker) else {
+            continue;
+        };
         let mut rest = &line[at..];
         while let Some(p) = rest.find("rsqlflow:") {
             rest = rest[p + "rsqlflow:".len()..].trim_start();
@@ -49,10 +53,19 @@ fn parse(text: &str) -> Allowed {
 
 /// Removes the findings the script allows.
 pub(crate) fn apply(text: &str, findings: &mut Vec<Finding>) {
+    apply_after(text, "--", findings);
+}
+
+/// Removes the findings a state machine definition allows (in any string on the line).
+pub(crate) fn apply_json(text: &str, findings: &mut Vec<Finding>) {
+    apply_after(text, "rsqlflow:", findings);
+}
+
+fn apply_after(text: &str, marker: &str, findings: &mut Vec<Finding>) {
     if !text.contains("rsqlflow:") {
         return;
     }
-    let allowed = parse(text);
+    let allowed = parse(text, marker);
     let on = |line: usize, code: &str| {
         allowed
             .lines
@@ -73,6 +86,7 @@ mod tests {
     fn allow_comments_are_read() {
         let a = parse(
             "select 1; -- rsqlflow: allow(a, b)\n-- rsqlflow: allow-file(c)\n-- rsqlflow: nothing\n",
+            "--",
         );
         assert!(a.lines[&1].contains("a") && a.lines[&1].contains("b"));
         assert!(a.file.contains("c"));

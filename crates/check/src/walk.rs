@@ -1,4 +1,5 @@
-//! Which files to check: the paths given, with directories walked for `*.rsql` and `*.sql`.
+//! Which files to check: the paths given, with directories walked for scripts (`*.rsql`,
+//! `*.sql`) and state machine definitions (`*.asl.json`, `*.asl.yaml`, `*.asl.yml`).
 //!
 //! The walk stays inside what it was given: symbolic links met inside a directory are not
 //! followed (neither to files nor to directories), and it goes at most [`MAX_DEPTH`] levels
@@ -14,14 +15,61 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 /// How many directory levels the walk descends.
 pub const MAX_DEPTH: usize = 32;
 
+/// What a file is to the checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An RSQL script.
+    Script,
+    /// A state machine definition (JSON or YAML).
+    Machine,
+    /// A SAM template (`template.yaml`).
+    Template,
+}
+
 fn is_script(p: &Path) -> bool {
     p.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("rsql") || e.eq_ignore_ascii_case("sql"))
 }
 
+fn is_definition(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    [".asl.json", ".asl.yaml", ".asl.yml"]
+        .iter()
+        .any(|x| name.ends_with(x))
+}
+
+/// What a file named on the command line is: by its name (`template.yaml`, `*.json` and
+/// `*.yaml` are definitions, anything else a script).
+fn kind_of_named(p: &Path) -> Kind {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if name == "template.yaml" || name == "template.yml" {
+        Kind::Template
+    } else if is_definition(p) || [".json", ".yaml", ".yml"].iter().any(|x| name.ends_with(x)) {
+        Kind::Machine
+    } else {
+        Kind::Script
+    }
+}
+
 /// The script files under `paths`, sorted within each directory; a path that does not exist
 /// is an error.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
+    Ok(collect_kinds(paths)?
+        .into_iter()
+        .filter(|(_, k)| *k == Kind::Script)
+        .map(|(p, _)| p)
+        .collect())
+}
+
+/// The files under `paths` and what each is, sorted within each directory; a path that does
+/// not exist is an error.
+pub fn collect_kinds(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Kind)>, CheckError> {
     let mut files = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
@@ -34,13 +82,13 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
         if meta.is_dir() {
             walk(p, 0, &mut files)?;
         } else {
-            files.push(p.clone());
+            files.push((p.clone(), kind_of_named(p)));
         }
     }
     Ok(files)
 }
 
-fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> Result<(), CheckError> {
+fn walk(dir: &Path, depth: usize, files: &mut Vec<(PathBuf, Kind)>) -> Result<(), CheckError> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
@@ -64,7 +112,9 @@ fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> Result<(), CheckE
         if meta.is_dir() {
             walk(&p, depth + 1, files)?;
         } else if meta.is_file() && is_script(&p) {
-            files.push(p);
+            files.push((p, Kind::Script));
+        } else if meta.is_file() && is_definition(&p) {
+            files.push((p, Kind::Machine));
         }
     }
     Ok(())

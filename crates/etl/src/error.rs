@@ -36,6 +36,22 @@ impl ErrorKind {
     }
 }
 
+/// The errors a Task that invokes submit-job should retry: the typed infrastructure error, the
+/// Lambda service's transient errors AWS recommends retrying
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html:
+/// ClientExecutionTimeoutException, ServiceException, AWSLambdaException, SdkClientException),
+/// and Lambda's throttling ("When Lambda hits the maximum number of invocations, the error is
+/// Lambda.TooManyRequestsException", same page; submit-job's concurrency is reserved).
+/// `rsqlflow check` reports a submit-job Task whose Retry misses one.
+pub const RETRY_ON: [&str; 6] = [
+    "Rsqlflow.InfrastructureError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
+];
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

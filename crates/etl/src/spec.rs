@@ -146,6 +146,21 @@ impl JobSpec {
     }
 }
 
+/// A job spec given as JSON (the `job` of submit-job's payload), checked as submit-job checks
+/// it: its fields and types (no unknown field), each field's rules, and that the script names
+/// an object. `rsqlflow check` runs this on the literal specs of the state machines.
+pub fn check_json(job: &serde_json::Value) -> Result<JobSpec, JobError> {
+    let spec: JobSpec = serde_json::from_value(job.clone()).map_err(|e| {
+        JobError::new(
+            ErrorKind::InvalidJobSpec,
+            format!("the job spec does not parse: {e}"),
+        )
+    })?;
+    spec.validate()?;
+    spec.script_location("scripts")?;
+    Ok(spec)
+}
+
 /// A Batch job name from the execution and state names: legal characters only, at most 128,
 /// and unique per execution and attempt.
 pub fn batch_job_name(execution_arn: &str, state_name: &str, job: &str, nonce: &str) -> String {
