@@ -73,6 +73,8 @@ pub(crate) struct Context<'a> {
     pub(crate) submit_job_placeholders: &'a BTreeSet<String>,
     /// The template's `DefinitionSubstitutions` for this file, when a template uses it.
     pub(crate) substitutions: Option<&'a BTreeSet<String>>,
+    /// Whether there is a template at all (a definition it does not use gets a note).
+    pub(crate) has_template: bool,
 }
 
 /// The findings about one definition, and its jobs.
@@ -241,6 +243,17 @@ impl Checker<'_> {
     /// Every `${Name}` the template's DefinitionSubstitutions for this file do not fill.
     fn placeholders(&mut self) {
         let Some(subs) = self.ctx.substitutions else {
+            if self.ctx.has_template
+                && let Some(offset) = self.text.find("${")
+            {
+                self.at_offset(
+                    offset,
+                    Rule::UnsubstitutedPlaceholder,
+                    Severity::Note,
+                    "no state machine in the template uses this file: its ${...} placeholders are not checked".into(),
+                    None,
+                );
+            }
             return;
         };
         let mut missing = Vec::new();

@@ -136,6 +136,7 @@ pub fn check_project(
                 .as_ref()
                 .map_or(&empty, |t| &t.submit_job_placeholders),
             substitutions: template_subs.get(&key(path)).copied(),
+            has_template: project.template.is_some(),
         };
         let checked = machine::check(&display, &text, &ctx);
         if reported {
