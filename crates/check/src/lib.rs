@@ -12,6 +12,7 @@ pub mod report;
 mod rules;
 mod script;
 mod select;
+mod sql;
 mod suggest;
 mod suppress;
 mod walk;
