@@ -46,8 +46,24 @@ fn statements(text: &str) -> usize {
 fn run() -> BTreeMap<&'static str, Tally> {
     let root = root();
     let mut out = BTreeMap::new();
+    // The variables the state machines pass to the ETL scripts (state-machines/*.asl.json);
+    // checking each script with its own job's variables is the state-machine cross-check's job.
     let options = Options {
-        known_passed: vec!["data_uri".into()],
+        known_passed: [
+            "data_uri",
+            "bucket",
+            "etag",
+            "execution",
+            "extension",
+            "file_uri",
+            "object_key",
+            "run_date",
+            "scheduled_time",
+            "stage_table",
+            "table",
+        ]
+        .map(String::from)
+        .to_vec(),
         ..Options::default()
     };
     for (name, dir) in [
@@ -126,6 +142,10 @@ fn run() -> BTreeMap<&'static str, Tally> {
     out
 }
 
+/// Golden cases that succeed as scripts but hold a statement meant to fail (the case shows
+/// that rsql goes on after it): the finding is right, and expected. (file name, line, rule)
+const MEANT_TO_FAIL: &[(&str, usize, &str)] = &[("copy_unload_s3.rsql", 48, "copy-option")];
+
 #[test]
 fn no_errors_on_the_sql_we_hold() {
     let tallies = run();
@@ -136,7 +156,10 @@ fn no_errors_on_the_sql_we_hold() {
             *by_rule
                 .entry(format!("{}:{}", f.severity.name(), f.rule))
                 .or_default() += 1;
-            if f.severity == Severity::Error {
+            let meant = MEANT_TO_FAIL.iter().any(|(file, line, rule)| {
+                f.file.ends_with(file) && f.line == *line && f.rule.code() == *rule
+            });
+            if f.severity == Severity::Error && !meant {
                 errors.push(format!(
                     "{}:{}:{}: {}: {}",
                     f.file, f.line, f.column, f.rule, f.message
