@@ -11,7 +11,7 @@ use sqlparser::tokenizer::Token;
 use crate::lexical::{Whole, prepass};
 use crate::system::SessionFacts;
 use crate::tokens::{Edits, Tok, tokenize};
-use crate::translate::{Translation, may_need_ast, rewrite_ast, translate};
+use crate::translate::{Translation, may_need_ast, rewrite_parsed, translate};
 
 /// COPY's parameters, as AWS documents them:
 /// <https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html> (syntax and the parameter
@@ -248,8 +248,8 @@ pub fn check_statement(sql: &str) -> Vec<Problem> {
                 message,
             });
         }
-        Ok(_) if may_need_ast(&toks) => {
-            if let Err(t) = rewrite_ast(&text, "rsqlflow_sys") {
+        Ok(stmts) if may_need_ast(&toks) => {
+            if let Err(t) = rewrite_parsed(stmts, &text, "rsqlflow_sys") {
                 refused(t, whole_range, &mut out);
             }
         }

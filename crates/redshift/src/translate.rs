@@ -192,9 +192,18 @@ pub(crate) fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
 /// the server then judges the statement as written).
 pub(crate) fn rewrite_ast(sql: &str, schema: &'static str) -> Result<Option<String>, Translation> {
     let dialect = RedshiftSqlDialect {};
-    let Ok(mut stmts) = Parser::parse_sql(&dialect, sql) else {
+    let Ok(stmts) = Parser::parse_sql(&dialect, sql) else {
         return Ok(None);
     };
+    rewrite_parsed(stmts, sql, schema)
+}
+
+/// [`rewrite_ast`] on statements already parsed from `sql`.
+pub(crate) fn rewrite_parsed(
+    mut stmts: Vec<Statement>,
+    sql: &str,
+    schema: &'static str,
+) -> Result<Option<String>, Translation> {
     if stmts.len() != 1 {
         return Ok(None);
     }
