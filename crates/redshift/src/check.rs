@@ -11,7 +11,7 @@ use sqlparser::tokenizer::Token;
 use crate::lexical::{Whole, prepass};
 use crate::system::SessionFacts;
 use crate::tokens::{Edits, Tok, tokenize};
-use crate::translate::{Translation, may_need_ast, rewrite_parsed, translate};
+use crate::translate::{Translation, may_need_ast, rewrite_parsed};
 
 /// COPY's parameters, as AWS documents them:
 /// <https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html> (syntax and the parameter
@@ -187,16 +187,21 @@ pub fn check_statement(sql: &str) -> Vec<Problem> {
         toks.windows(2)
             .any(|w| w[0].is_word(kw) && matches!(w[1].token, Token::SingleQuotedString(_)))
     };
-    if (head == "COPY" && has_string_source("FROM")) || head == "UNLOAD" {
+    let copy_or_unload = (head == "COPY" && has_string_source("FROM")) || head == "UNLOAD";
+    if copy_or_unload {
         options(sql, &toks, head == "COPY", &mut out);
-        if out.iter().all(|p| p.kind != ProblemKind::UnknownOption) {
-            refused(translate(sql), whole_range, &mut out);
+        if out.iter().any(|p| p.kind == ProblemKind::UnknownOption) {
+            // Redshift refuses it: what the local loader makes of it does not matter.
+            return out;
         }
-        return out;
     }
     let mut edits = Edits::default();
     let facts = SessionFacts::default();
-    match prepass(sql, &toks, &mut edits, &facts) {
+    let whole = prepass(sql, &toks, &mut edits, &facts);
+    if copy_or_unload && matches!(whole, Whole::Continue) {
+        return out;
+    }
+    match whole {
         Whole::Continue | Whole::Truncate => {}
         Whole::Replace(_) | Whole::Copy(_) | Whole::Unload(_) => return out,
         Whole::NoOp { construct, .. } => {
