@@ -243,9 +243,14 @@ pub fn check_statement(sql: &str) -> Vec<Problem> {
                 None
             };
             let range = at.map_or(whole_range, |o| o..next_char(sql, o));
+            // The finding has the place: sqlparser's "at Line: L, Column: C" (counted from
+            // the statement's start) would only confuse.
             let message = message
                 .strip_prefix("sql parser error: ")
-                .unwrap_or(&message)
+                .unwrap_or(&message);
+            let message = message
+                .rfind(" at Line: ")
+                .map_or(message, |p| &message[..p])
                 .to_string();
             out.push(Problem {
                 kind: ProblemKind::Syntax,
