@@ -279,6 +279,14 @@ fn seeded_defects_in_a_project_are_found_at_their_lines() {
 
 #[test]
 fn no_errors_on_the_golden_cases_meant_to_succeed() {
+    // A golden case that succeeds as a script may hold a statement meant to fail (it shows
+    // that rsql goes on after it): the checker is right to report it. (file, line, code)
+    const MEANT_TO_FAIL: &[(&str, u64, &str)] = &[("copy_unload_s3.rsql", 48, "copy-option")];
+    let meant_to_fail = |p: &std::path::Path, f: &serde_json::Value| {
+        MEANT_TO_FAIL.iter().any(|(file, line, code)| {
+            p.ends_with(file) && f["line"].as_u64() == Some(*line) && f["code"] == *code
+        })
+    };
     let dir = root().join("tests").join("rsql");
     let mut checked = 0;
     let mut problems = Vec::new();
@@ -316,8 +324,10 @@ fn no_errors_on_the_golden_cases_meant_to_succeed() {
         args.push(p.to_string_lossy().into_owned());
         let out = support::run(&dir, &args, None);
         let findings = json_findings(&out);
-        let errs = errors(&findings);
-        if !errs.is_empty() || out.status.code() != Some(0) {
+        let all = errors(&findings);
+        let errs: Vec<_> = all.iter().filter(|f| !meant_to_fail(&p, f)).collect();
+        let exit_ok = out.status.code() == Some(if all.is_empty() { 0 } else { 1 });
+        if !errs.is_empty() || !exit_ok {
             problems.push(format!("{}: {errs:#?}", p.display()));
         }
         checked += 1;

@@ -19,6 +19,7 @@ pub mod report;
 mod rules;
 mod script;
 mod select;
+mod sql;
 mod suggest;
 mod suppress;
 mod walk;

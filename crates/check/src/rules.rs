@@ -16,6 +16,13 @@ const SUBSTITUTIONS_DOC: &str = "https://docs.aws.amazon.com/AWSCloudFormation/l
 const VARIABLES_DOC: &str =
     "https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-variables.html";
 
+const SQL_REFERENCE: &str =
+    "https://docs.aws.amazon.com/redshift/latest/dg/cm_chap_SQLCommandRef.html";
+const COPY_DOC: &str = "https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html";
+const UNLOAD_DOC: &str = "https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD.html";
+const COPY_COLUMNS_DOC: &str =
+    "https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-column-mapping.html";
+
 /// A rule of the checker. The codes are stable: scripts name them in `allow(...)` comments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
@@ -69,11 +76,19 @@ pub enum Rule {
     MissingDefinition,
     /// A file that could not be read, or is too large.
     UnreadableFile,
+    /// A statement sqlparser's Redshift dialect cannot parse.
+    SqlSyntax,
+    /// A statement Redshift runs that the local engine refuses or skips.
+    RefusedLocally,
+    /// A COPY or UNLOAD option Redshift does not document.
+    CopyOption,
+    /// A COPY column list naming a column twice.
+    CopyDuplicateColumn,
 }
 
 impl Rule {
     /// Every rule, in the order of the README's table.
-    pub const ALL: [Rule; 25] = [
+    pub const ALL: [Rule; 29] = [
         Rule::LexError,
         Rule::UnknownMetaCommand,
         Rule::MalformedMetaCommand,
@@ -99,6 +114,10 @@ impl Rule {
         Rule::UnsubstitutedPlaceholder,
         Rule::MissingDefinition,
         Rule::UnreadableFile,
+        Rule::SqlSyntax,
+        Rule::RefusedLocally,
+        Rule::CopyOption,
+        Rule::CopyDuplicateColumn,
     ];
 
     /// The stable kebab-case code.
@@ -129,6 +148,10 @@ impl Rule {
             Rule::UnsubstitutedPlaceholder => "unsubstituted-placeholder",
             Rule::MissingDefinition => "missing-definition",
             Rule::UnreadableFile => "unreadable-file",
+            Rule::SqlSyntax => "sql-syntax",
+            Rule::RefusedLocally => "refused-locally",
+            Rule::CopyOption => "copy-option",
+            Rule::CopyDuplicateColumn => "copy-duplicate-column",
         }
     }
 
@@ -208,6 +231,16 @@ impl Rule {
                 "a template state machine whose DefinitionUri names a file that does not exist"
             }
             Rule::UnreadableFile => "a file that cannot be read or is over the size limit",
+            Rule::SqlSyntax => {
+                "a statement the translation's parser (sqlparser, Redshift dialect) cannot parse (warning: it may be Redshift SQL sqlparser lacks)"
+            }
+            Rule::RefusedLocally => {
+                "a statement Redshift runs that the local engine refuses (UNLOAD ... PARTITION BY, COPY FORMAT AS AVRO, ...) or accepts as a no-op (GRANT, ANALYZE COMPRESSION, ...) (warning)"
+            }
+            Rule::CopyOption => {
+                "a COPY or UNLOAD option word that is not among the parameters AWS documents (a typo such as DELIMETER)"
+            }
+            Rule::CopyDuplicateColumn => "a COPY column list that names a column twice (warning)",
         }
     }
 
@@ -268,6 +301,18 @@ impl Rule {
             Rule::UnsubstitutedPlaceholder => format!("A definition file is deployed with the template's DefinitionSubstitutions ({SUBSTITUTIONS_DOC}): each ${{Name}} in the file is replaced by the value the template gives Name. A ${{Name}} with no substitution is sent to Step Functions as written: a FunctionName of ${{SubmitJobFunctionArn}} fails every execution at that state, and a bucket name of ${{DataBucket}} reads the wrong place. Add the name to the state machine's DefinitionSubstitutions, or fix the typo. A definition file that no state machine of the template uses gets a note instead: its placeholders cannot be checked."),
             Rule::MissingDefinition => "A state machine in template.yaml whose DefinitionUri names a file that does not exist: `sam build` and `sam deploy` fail, and `rsqlflow run` cannot find the workflow.".to_string(),
             Rule::UnreadableFile => "A file given to the checker that could not be read, or is larger than the limit (16 MiB by default): nothing in it was checked.".to_string(),
+            Rule::SqlSyntax => format!(
+                "Each statement is parsed as Redshift SQL the way the translation to the local engine parses it: the lexical pre-pass (which takes out Redshift's physical-design clauses, IDENTITY, #temp names, VARCHAR(MAX), ... and recognises VACUUM, ANALYZE COMPRESSION, ALTER TABLE APPEND, MERGE ... REMOVE DUPLICATES, GRANT, COPY and UNLOAD as a whole), then sqlparser 0.63's RedshiftSqlDialect. Variables are replaced by placeholders first (:'name' by a string, :\"name\" by a quoted identifier, :name by a plain identifier). sqlparser does not know all of Redshift's grammar ({SQL_REFERENCE}): CREATE PROCEDURE (CREATE PROCEDURE, https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_PROCEDURE.html; the compatibility corpus's case 54) fails to parse although Redshift accepts it, and so may other forms, and a :name that stands for a keyword or a clause cannot be parsed as a name. So a parse failure is a warning, never an error: the statement may well be fine on Redshift, but it will most likely fail locally too (the local engine receives it untranslated), and a typo (SELCT, a missing comma or parenthesis) shows here first. Allow it with -- rsqlflow: allow(sql-syntax) on the line before where the construct is known to be valid Redshift SQL."
+            ),
+            Rule::RefusedLocally => format!(
+                "The statement is Redshift SQL, but `rsqlflow rsql` on the embedded engine or PostgreSQL cannot do it: the translation refuses it with an error naming the construct (UNLOAD ... PARTITION BY, UNLOAD FORMAT AS JSON, COPY FORMAT AS AVRO/ORC/FIXEDWIDTH/SHAPEFILE, COLLATE CASE_INSENSITIVE, COPY or UNLOAD options the local loader does not implement), or accepts it as a no-op with a note (GRANT/REVOKE, ANALYZE COMPRESSION, ALTER TABLE ... ALTER DISTKEY/SORTKEY, Redshift-only SET parameters). A job that runs the statement works on Redshift ({SQL_REFERENCE}) and fails, or does less, in a local run. A warning."
+            ),
+            Rule::CopyOption => format!(
+                "COPY and UNLOAD take a fixed set of parameters ({COPY_DOC} and the parameter pages it links: data source, authorization, data format, compression, column mapping, data conversion, data load; {UNLOAD_DOC}). A word in the option list that is none of them nor one of their documented values (ON, OFF, AUTO, PRESET, UTF8, MB, ...) is not in the documented syntax, and Redshift stops the statement with a syntax error, so the load or unload never runs: usually a typo (DELIMETER, IGNOREHEADERS, TIMEFORMATS). An error. Words inside parentheses (PARTITION BY (...)) and a :name variable, which may stand for a whole option list, are not judged."
+            ),
+            Rule::CopyDuplicateColumn => format!(
+                "A COPY column list maps the fields of each input record, in order, to the columns named ({COPY_COLUMNS_DOC}). A column named twice would receive two fields: almost certainly a mistake in the list (another column was meant), which shifts every later field into the wrong column or leaves one out. AWS's documentation does not say what Redshift does with it (PostgreSQL, which Redshift's parser descends from, refuses it: 'column specified more than once'), so this is a warning rather than an error."
+            ),
         };
         format!("{}: {}\n\n{}\n", self.code(), self.summary(), text)
     }

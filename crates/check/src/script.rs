@@ -456,6 +456,7 @@ impl Checker<'_> {
     /// transaction a failure is not lost: the transaction is aborted and every later statement
     /// in it fails too (25P02), so a check further on in the transaction sees it.
     fn statement(&mut self, range: Range<usize>) {
+        self.check_sql(range.clone());
         self.statements_seen = true;
         let word = first_word(&self.text[range.clone()]);
         let begins = matches!(word.as_str(), "begin" | "start");
@@ -1190,6 +1191,19 @@ impl Checker<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The statement as Redshift SQL (`sql.rs`): syntax, local refusals, COPY/UNLOAD options.
+    fn check_sql(&mut self, range: Range<usize>) {
+        let Some(sql) = self.text.get(range.clone()) else {
+            return;
+        };
+        for f in crate::sql::check(sql) {
+            let at = range.start + f.range.start..range.start + f.range.end;
+            self.report(f.rule, f.severity, at, f.message, f.help);
         }
     }
 }

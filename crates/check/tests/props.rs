@@ -72,3 +72,44 @@ fn deep_nesting_and_long_inputs_finish_quickly() {
         started.elapsed()
     );
 }
+
+/// SQL pieces that reach the Redshift check: COPY/UNLOAD options, Redshift clauses, variables
+/// in every position, broken syntax.
+fn sql_fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("copy t (a, a) from ".to_string()),
+        Just("unload ('select '';''') to ".to_string()),
+        Just("'s3://b/k' ".to_string()),
+        Just(":'v' ".to_string()),
+        Just(":\"v\" ".to_string()),
+        Just(":v ".to_string()),
+        Just("iam_role default ".to_string()),
+        Just("partition by (a) include ".to_string()),
+        Just("format as avro 'auto' ".to_string()),
+        Just("delimeter '|' ".to_string()),
+        Just("create table #t (a varchar(max) encode zstd distkey) ".to_string()),
+        Just("interleaved sortkey(a) ".to_string()),
+        Just("select top 1 nvl(a, 0) from ".to_string()),
+        Just("collate case_insensitive ".to_string()),
+        Just("grant select on t to u".to_string()),
+        Just("( ".to_string()),
+        Just(") ".to_string()),
+        Just(", ".to_string()),
+        Just(";\n".to_string()),
+        Just("\u{e9}\u{1F600} ".to_string()),
+        "[a-z:'\"();,.#\\n ]{0,10}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn sql_check_never_panics(parts in proptest::collection::vec(sql_fragment(), 0..30)) {
+        let text: String = parts.concat();
+        let options = Options { known_passed: vec!["v".into()], ..Options::default() };
+        for f in check_text("s.sql", &text, None, &options) {
+            prop_assert!(f.line >= 1 && f.column >= 1 && f.width >= 1);
+        }
+    }
+}

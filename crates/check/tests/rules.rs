@@ -408,3 +408,66 @@ fn variables_used_by_an_included_file_are_used() {
     let f = check_text("t.rsql", "\\ir part.rsql\n", Some(dir.path()), &options);
     assert!(of(&f, Rule::UnusedVariable).is_empty(), "{f:#?}");
 }
+
+#[test]
+fn sql_syntax() {
+    seeded(
+        Rule::SqlSyntax,
+        Severity::Warning,
+        "select 1;\nselect a,\n  b\n  from t where (x = 1;\n",
+        (4, 22),
+        "select 1;\nselect a,\n  b\n  from t where (x = 1);\n",
+    );
+    // Variables are placeholders of their kind; Redshift-only clauses go through the pre-pass.
+    let f = run_with(
+        "create table :\"s\".t (a int encode az64) distkey(a) compound sortkey(a);\nselect * from :\"s\".t where d = :'day' limit :n;\n",
+        &["s", "day", "n"],
+    );
+    assert!(of(&f, Rule::SqlSyntax).is_empty(), "{f:#?}");
+    // Allowed where the construct is known to be valid Redshift SQL.
+    let f = run_with("-- rsqlflow: allow(sql-syntax)\nselec 1;\n", &[]);
+    assert!(of(&f, Rule::SqlSyntax).is_empty(), "{f:#?}");
+}
+
+#[test]
+fn refused_locally() {
+    seeded(
+        Rule::RefusedLocally,
+        Severity::Warning,
+        "select 1;\n  unload ('select 1') to 's3://b/p/' iam_role default partition by (a);\n",
+        (2, 3),
+        "select 1;\n  unload ('select 1') to 's3://b/p/' iam_role default;\n",
+    );
+}
+
+#[test]
+fn copy_option() {
+    seeded(
+        Rule::CopyOption,
+        Severity::Error,
+        "copy t\nfrom :'data_uri'\niam_role default\ngzip delimeter '|';\n",
+        (4, 6),
+        "copy t\nfrom :'data_uri'\niam_role default\ngzip delimiter '|';\n",
+    );
+    seeded(
+        Rule::CopyOption,
+        Severity::Error,
+        "unload ('select 1') to 's3://b/p/' iam_role default allowoverwirte;\n",
+        (1, 53),
+        "unload ('select 1') to 's3://b/p/' iam_role default allowoverwrite;\n",
+    );
+    // A raw variable may stand for any options: not judged.
+    let f = run_with("copy t from :'u' iam_role default :opts;\n", &["u", "opts"]);
+    assert!(of(&f, Rule::CopyOption).is_empty(), "{f:#?}");
+}
+
+#[test]
+fn copy_duplicate_column() {
+    seeded(
+        Rule::CopyDuplicateColumn,
+        Severity::Warning,
+        "copy t (a, b,\n  a) from 's3://b/k' iam_role default;\n",
+        (2, 3),
+        "copy t (a, b,\n  c) from 's3://b/k' iam_role default;\n",
+    );
+}

@@ -3,6 +3,7 @@
 //! [`Translating`] wraps any [`rsql::Backend`] so RSQL scripts written for Redshift run
 //! unchanged on the embedded engine or a PostgreSQL server.
 
+pub mod check;
 mod convert;
 pub mod copy_spec;
 mod lexical;
@@ -18,5 +19,6 @@ mod tokens;
 mod translate;
 mod unload;
 
+pub use check::{Problem, ProblemKind, check_statement};
 pub use session::Translating;
 pub use translate::{Translation, date_part, translate};

@@ -180,7 +180,7 @@ const AST_TRIGGERS: &[&str] = &[
     "AVG",
 ];
 
-fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
+pub(crate) fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
     toks.iter().any(|t| {
         t.word().is_some_and(|w| {
             w.len() <= 31 && AST_TRIGGERS.iter().any(|k| k.eq_ignore_ascii_case(w))
@@ -190,11 +190,20 @@ fn may_need_ast(toks: &[crate::tokens::Tok]) -> bool {
 
 /// Parses and rewrites; `Ok(None)` when the AST needed no change (or could not be parsed:
 /// the server then judges the statement as written).
-fn rewrite_ast(sql: &str, schema: &'static str) -> Result<Option<String>, Translation> {
+pub(crate) fn rewrite_ast(sql: &str, schema: &'static str) -> Result<Option<String>, Translation> {
     let dialect = RedshiftSqlDialect {};
-    let Ok(mut stmts) = Parser::parse_sql(&dialect, sql) else {
+    let Ok(stmts) = Parser::parse_sql(&dialect, sql) else {
         return Ok(None);
     };
+    rewrite_parsed(stmts, sql, schema)
+}
+
+/// [`rewrite_ast`] on statements already parsed from `sql`.
+pub(crate) fn rewrite_parsed(
+    mut stmts: Vec<Statement>,
+    sql: &str,
+    schema: &'static str,
+) -> Result<Option<String>, Translation> {
     if stmts.len() != 1 {
         return Ok(None);
     }
