@@ -107,6 +107,19 @@ fn template_facts(t: &Template) -> TemplateFacts {
     }
 }
 
+/// A real directory (not a symbolic link: the project's parts are not followed out of it).
+fn real_dir(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+}
+
+/// A real file inside `root` (no symbolic link, no `..` out of it).
+fn file_inside(p: &Path, root: &Path) -> bool {
+    match (std::fs::canonicalize(p), std::fs::canonicalize(root)) {
+        (Ok(p), Ok(r)) => p.starts_with(r) && p.is_file(),
+        _ => false,
+    }
+}
+
 /// The project around the files checked; errors are why the check cannot run.
 fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String> {
     let dir = &args.project;
@@ -114,6 +127,12 @@ fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String>
         return Err(format!("--project {}: not a directory", dir.display()));
     }
     let template_path = under(dir, "template.yaml");
+    if std::fs::symlink_metadata(&template_path).is_ok_and(|m| !m.is_file()) {
+        return Err(format!(
+            "{}: not a regular file (a symbolic link or a directory is not read)",
+            template_path.display()
+        ));
+    }
     let template = if template_path.is_file() {
         let t = Template::load(&template_path).map_err(|e| e.to_string())?;
         Some(template_facts(&t))
@@ -121,7 +140,7 @@ fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String>
         None
     };
     let machines_dir = under(dir, "state-machines");
-    let mut machines: Vec<PathBuf> = if machines_dir.is_dir() {
+    let mut machines: Vec<PathBuf> = if real_dir(&machines_dir) {
         check::collect_kinds(std::slice::from_ref(&machines_dir))
             .map_err(|e| e.to_string())?
             .into_iter()
@@ -133,7 +152,7 @@ fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String>
     };
     for m in template.iter().flat_map(|t| &t.machines) {
         if let Some(d) = &m.definition
-            && d.is_file()
+            && file_inside(d, dir)
             && !machines.contains(d)
         {
             machines.push(d.clone());
@@ -144,10 +163,10 @@ fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String>
             return Err(format!("--scripts {}: not a directory", s.display()));
         }
         Some(s) => Some(s.clone()),
-        None => Some(under(dir, "etl")).filter(|p| p.is_dir()),
+        None => Some(under(dir, "etl")).filter(|p| real_dir(p)),
     };
     let mut defaults = Vec::new();
-    if machines_dir.is_dir() {
+    if real_dir(&machines_dir) {
         defaults.push(machines_dir);
     }
     if let Some(s) = &scripts_root {

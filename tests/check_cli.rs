@@ -413,3 +413,70 @@ fn exit_codes_and_formats() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("lexically precedes"));
 }
+
+/// Inputs from a hostile pass: each ends, with a finding instead of a hang, an abort or a path
+/// followed out of the project.
+#[test]
+fn hostile_inputs_end_with_findings() {
+    let dir = project_copy();
+    let d = dir.path();
+    // A script that includes itself six times (six to the eighth reads without a budget).
+    std::fs::write(d.join("etl/self.rsql"), "\\ir self.rsql\n".repeat(6)).unwrap();
+    // A definition nested 40,000 deep, and a 400 KB chain of operators.
+    std::fs::write(
+        d.join("state-machines/deep.asl.json"),
+        format!("{}{}", "[".repeat(40_000), "]".repeat(40_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("etl/chain.sql"),
+        format!("select {}1;\n", "1+".repeat(200_000)),
+    )
+    .unwrap();
+    // Keys with `..`, a symbolic link out of etl/, a DefinitionUri out of the project.
+    let etl = "state-machines/rsql-etl.asl.json";
+    edit(
+        d,
+        etl,
+        "\"tpch/customer_merge.rsql\"",
+        "\"../../etc/passwd\"",
+    );
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc", d.join("etl/link")).unwrap();
+        edit(d, etl, "\"tpch/region_load.rsql\"", "\"link/passwd\"");
+    }
+    edit(
+        d,
+        "template.yaml",
+        "DefinitionUri: state-machines/load-prefix.asl.json",
+        "DefinitionUri: ../../etc/passwd",
+    );
+    let out = support::run(d, &["check".into(), "--format".into(), "json".into()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings = json_findings(&out);
+    let has = |code: &str, file: &str| {
+        findings
+            .iter()
+            .any(|f| f["code"] == code && f["file"] == file)
+    };
+    assert!(has("invalid-state-machine", "state-machines/deep.asl.json"));
+    assert!(has("sql-syntax", "etl/chain.sql"));
+    assert!(has("missing-definition", "template.yaml"));
+    let missing: Vec<_> = findings
+        .iter()
+        .filter(|f| f["code"] == "missing-script")
+        .collect();
+    assert_eq!(
+        missing.len(),
+        if cfg!(unix) { 2 } else { 1 },
+        "{missing:#?}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("root:x:0"), "nothing from /etc is printed");
+}

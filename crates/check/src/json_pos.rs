@@ -1,12 +1,17 @@
 //! Where a JSON pointer is in a JSON text: the offset of each object member's key and each
 //! array element, so that a finding about `/States/Load/TimeoutSeconds` points at its line.
 //!
-//! One pass over the text with an explicit stack (no recursion, so no depth limit to exceed);
-//! text that is not valid JSON gives the positions read before the first mistake. Pointer
+//! One pass over the text with an explicit stack (no recursion); it stops at
+//! [`MAX_DEPTH`] levels, the nesting serde_json itself refuses beyond, so a pathological file
+//! costs linear time. Text that is not valid JSON gives the positions read before the first
+//! mistake. Pointer
 //! segments are joined as the ASL validator writes its locations (`/States/Load/Next`), without
 //! RFC 6901 escaping.
 
 use std::collections::HashMap;
+
+/// Nesting beyond this is not indexed (serde_json refuses text nested deeper than 128).
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// The offsets of the members and elements of one JSON text, by pointer.
 #[derive(Debug, Default)]
@@ -82,6 +87,9 @@ impl Positions {
                 continue;
             }
             let ptr = value_ptr.take().unwrap_or_default();
+            if matches!(c, b'{' | b'[') && stack.len() >= MAX_DEPTH {
+                break;
+            }
             match c {
                 b'{' => {
                     stack.push(Frame::Object { ptr, key: None });
@@ -207,6 +215,15 @@ mod tests {
             let p = Positions::index(&text);
             proptest::prop_assert!(p.offset(&ptr) <= text.len());
         }
+    }
+
+    #[test]
+    fn deep_nesting_stops_at_the_limit() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let p = Positions::index(&deep);
+        assert!(p.at.len() <= MAX_DEPTH);
+        let keys = "{\"a\":".repeat(50_000);
+        assert!(Positions::index(&keys).at.len() <= MAX_DEPTH);
     }
 
     #[test]

@@ -568,17 +568,35 @@ impl Checker<'_> {
             return None;
         }
         let key = script.trim_start_matches('/');
-        let inside = !key.is_empty()
-            && Path::new(key)
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
-        if !inside {
-            // The spec's own rules report a key that is not a script; a key with `..` or
-            // other special parts cannot be looked up under the directory.
+        if key.is_empty() {
+            // The spec's own rules report it.
+            return None;
+        }
+        let plain = Path::new(key)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            // S3 keys are not paths: `..` is part of the key, and no file under the scripts
+            // directory is uploaded under such a key.
+            self.at(
+                ptr,
+                Rule::MissingScript,
+                Severity::Error,
+                format!(
+                    "state {state_name} runs {key}: an S3 key with '.' or '..' parts names no script the scripts directory holds, so submit-job fails the Task with Rsqlflow.InvalidJobSpec (\"does not exist\")"
+                ),
+                Some("name the script by its key under the scripts directory, such as tpch/load.rsql".into()),
+            );
             return None;
         }
         let path = root.join(key);
-        if path.is_file() {
+        // The file must be inside the scripts directory itself: a symbolic link out of it is
+        // not followed (the same rule as the directory walk).
+        let inside = match (std::fs::canonicalize(&path), std::fs::canonicalize(root)) {
+            (Ok(p), Ok(r)) => p.starts_with(r),
+            _ => false,
+        };
+        if inside && path.is_file() {
             return Some(path);
         }
         let mut known = Vec::new();

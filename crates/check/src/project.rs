@@ -199,6 +199,9 @@ fn read(path: &Path, options: &Options) -> Result<String, Box<Finding>> {
     };
     let meta =
         std::fs::metadata(path).map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+    if !meta.is_file() {
+        return Err(unreadable("not a regular file: it was not checked".into()));
+    }
     if meta.len() > options.max_file_size {
         return Err(unreadable(format!(
             "the file is {} bytes, over the checker's limit of {} bytes; it was not checked",
@@ -206,8 +209,20 @@ fn read(path: &Path, options: &Options) -> Result<String, Box<Finding>> {
             options.max_file_size
         )));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            use std::io::Read;
+            f.take(options.max_file_size.saturating_add(1))
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > options.max_file_size {
+        return Err(unreadable(format!(
+            "the file is over the checker's limit of {} bytes; it was not checked",
+            options.max_file_size
+        )));
+    }
     String::from_utf8(bytes).map_err(|e| unreadable(format!("the file is not UTF-8: {e}")))
 }
 
@@ -277,18 +292,32 @@ fn unused_by(users: &[&JobUse], used: &std::collections::HashSet<String>) -> Vec
 fn template_findings(t: &TemplateFacts) -> Vec<Finding> {
     let text = std::fs::read_to_string(&t.path).unwrap_or_default();
     let display = t.path.display().to_string();
+    let root = t
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut out = Vec::new();
     for m in &t.machines {
         let (Some(uri), Some(def)) = (&m.definition_uri, &m.definition) else {
             continue;
         };
-        if def.is_file() {
-            continue;
-        }
+        let problem = match std::fs::canonicalize(def) {
+            Err(_) => "which does not exist",
+            Ok(p) if !p.starts_with(&root) => {
+                "which is outside the template's directory (the checker does not read it)"
+            }
+            Ok(p) if !p.is_file() => "which is not a file",
+            Ok(_) => continue,
+        };
         let (line, column, source) = text
             .lines()
             .enumerate()
             .find_map(|(i, l)| {
+                if !l.contains("DefinitionUri") {
+                    return None;
+                }
                 l.find(uri.as_str())
                     .map(|c| (i + 1, l[..c].chars().count() + 1, l.to_string()))
             })
@@ -300,7 +329,7 @@ fn template_findings(t: &TemplateFacts) -> Vec<Finding> {
             line,
             column,
             format!(
-                "state machine {} has DefinitionUri {uri}, which does not exist: sam build and deploy fail",
+                "state machine {} has DefinitionUri {uri}, {problem}: sam build and deploy need the definition file",
                 m.logical_id
             ),
         );

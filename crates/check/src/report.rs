@@ -65,6 +65,9 @@ pub fn summary(outcome: &Outcome) -> String {
     )
 }
 
+/// How many characters of a long source line a finding shows.
+const SOURCE_WINDOW: usize = 120;
+
 /// One finding in compiler style.
 pub fn text(f: &Finding, color: bool, w: &mut dyn Write) -> io::Result<()> {
     let (sev_color, bold, blue, reset) = if color {
@@ -90,19 +93,35 @@ pub fn text(f: &Finding, color: bool, w: &mut dyn Write) -> io::Result<()> {
     if let Some(src) = &f.source_line {
         let num = f.line.to_string();
         let pad = " ".repeat(num.len());
-        // Tabs would shift the caret: show them as single spaces.
-        let shown: String = src
+        // Tabs would shift the caret: show them as single spaces; control characters as '?'.
+        // A long line is shown as a window around the column, so that many findings on one
+        // huge line do not print it whole each time.
+        let chars: Vec<char> = src
             .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
+            .map(|c| match c {
+                '\t' => ' ',
+                c if c.is_control() => '?',
+                c => c,
+            })
             .collect();
-        let avail = shown.chars().count().saturating_sub(f.column - 1).max(1);
+        let col = f.column.saturating_sub(1).min(chars.len());
+        let (from, to) = if chars.len() > SOURCE_WINDOW {
+            let from = col.saturating_sub(SOURCE_WINDOW / 3);
+            (from, (from + SOURCE_WINDOW).min(chars.len()))
+        } else {
+            (0, chars.len())
+        };
+        let lead = if from > 0 { "..." } else { "" };
+        let tail = if to < chars.len() { "..." } else { "" };
+        let shown: String = chars[from..to].iter().collect();
+        let avail = (to - col.min(to)).max(1);
         let width = f.width.min(avail);
         writeln!(w, "{blue}{pad} |{reset}")?;
-        writeln!(w, "{blue}{num} |{reset} {shown}")?;
+        writeln!(w, "{blue}{num} |{reset} {lead}{shown}{tail}")?;
         writeln!(
             w,
             "{blue}{pad} |{reset} {}{sev_color}{}{reset}",
-            " ".repeat(f.column - 1),
+            " ".repeat(lead.len() + col - from),
             "^".repeat(width)
         )?;
     }

@@ -31,6 +31,11 @@ pub const MAX_IF_DEPTH: usize = 1000;
 /// How deeply included files are read for the variables they set.
 const MAX_INCLUDE_DEPTH: usize = 8;
 
+/// How many included files one script's check reads in all: each file is read once (a file
+/// included again, or including itself, adds nothing new), and past this many the rest are
+/// unknown. Without it `\ir a.rsql` six times in a.rsql is six to the eighth reads.
+const MAX_INCLUDES_READ: usize = 256;
+
 /// Variables psql sets at connection that rsqlflow's interpreter does not define.
 const PSQL_VARIABLES: &[&str] = &[
     "DBNAME",
@@ -128,6 +133,8 @@ struct Checker<'a> {
     unknown_prefixes: Vec<String>,
     /// An include the checker could not read came before: undefined names are only warnings.
     includes_unknown: bool,
+    /// The included files read so far (each once).
+    includes_read: HashSet<PathBuf>,
     used: HashSet<String>,
     blocks: Vec<Block>,
     /// `\if` blocks deeper than [`MAX_IF_DEPTH`], counted only.
@@ -202,6 +209,7 @@ pub(crate) fn check(file: &str, text: &str, dir: Option<&Path>, passed: &Passed)
         sets_anywhere: HashMap::new(),
         unknown_prefixes: Vec::new(),
         includes_unknown: false,
+        includes_read: HashSet::new(),
         used: HashSet::new(),
         blocks: Vec::new(),
         overflow: 0,
@@ -1111,6 +1119,15 @@ impl Checker<'_> {
 
     /// Takes in the variables an included file sets (and the files it includes).
     fn read_include(&mut self, path: &Path, depth: usize) {
+        let seen_key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if self.includes_read.contains(&seen_key) {
+            return;
+        }
+        if self.includes_read.len() >= MAX_INCLUDES_READ {
+            self.includes_unknown = true;
+            return;
+        }
+        self.includes_read.insert(seen_key);
         let text = match std::fs::metadata(path) {
             Ok(m)
                 if m.is_file()
