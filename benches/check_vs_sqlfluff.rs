@@ -307,7 +307,9 @@ fn main() {
     }
 
     let base = rows[0].rate();
-    println!("| tool | input | files | files parsed | wall | files/s | rsqlflow check (RSQL) is faster by |");
+    println!(
+        "| tool | input | files | files parsed | wall | files/s | rsqlflow check (RSQL) is faster by |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|");
     for r in &rows {
         let parsed = if r.parsed == usize::MAX {

@@ -31,7 +31,8 @@ pub enum Error {
 }
 
 /// An AWS Batch job of the execution, as far as it is known.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Job {
     pub id: String,
     pub name: String,
