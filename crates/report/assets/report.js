@@ -1,5 +1,8 @@
 // rsqlflow report: draws the graph (laid out by dagre), the timeline and the details from the
 // JSON in #report-data. No network access.
+window.addEventListener("error", function (e) {
+  document.documentElement.setAttribute("data-error", String(e.message));
+});
 (function () {
   "use strict";
   var R = JSON.parse(document.getElementById("report-data").textContent);
@@ -154,7 +157,7 @@
   function drawTimeline() {
     var rows = R.rows.slice();
     R.jobs.slice().sort(function (a, b) { return (a.created || 0) - (b.created || 0); }).forEach(function (j) {
-      rows.push({ job: j, label: "job " + j.name, start: j.created, end: j.stopped || j.started || j.created });
+      rows.push({ job: j, label: "Batch job of " + (j.state || j.name), start: j.created, end: j.stopped || j.started || j.created });
     });
     var t0 = Infinity, t1 = -Infinity;
     rows.forEach(function (r) { if (r.start != null) { t0 = Math.min(t0, r.start); t1 = Math.max(t1, r.end != null ? r.end : r.start); } });
@@ -226,5 +229,15 @@
   drawGraph();
   drawTimeline();
   drawJobs();
+  // A link to report.html#state=NAME opens that state's details, as a click on its box does.
+  var m = /^#state=(.+)$/.exec(location.hash);
+  if (m) {
+    var name = decodeURIComponent(m[1]);
+    Array.prototype.forEach.call(document.querySelectorAll("#graph .node"), function (n) {
+      if (n.getAttribute("data-state") === name && !/kind-Join/.test(n.getAttribute("class"))) {
+        n.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+      }
+    });
+  }
   document.body.setAttribute("data-ready", "1");
 })();

@@ -20,7 +20,7 @@ use crate::history::{Event, payload};
 /// What happened to a state (or one run of it). Ordered from least to most telling, so the
 /// state's status is the greatest of its runs'.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Never entered.
     NotRun,
