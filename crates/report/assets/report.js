@@ -240,4 +240,6 @@ window.addEventListener("error", function (e) {
     });
   }
   document.body.setAttribute("data-ready", "1");
+  // Milliseconds from navigation to the page drawn (the size checks read it).
+  document.body.setAttribute("data-drawn-ms", String(Math.round(performance.now())));
 })();
