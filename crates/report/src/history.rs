@@ -3,15 +3,16 @@
 //! shape; several pages simply concatenated are read one after the other), or a bare array.
 //!
 //! Reading is lenient where AWS's and recorded histories differ, and never panics: a timestamp
-//! may be an RFC 3339 string or epoch seconds (the AWS CLI prints either, depending on
-//! `cli_timestamp_format`) or missing; an id that is not a number takes the event's position;
+//! may be an RFC 3339 string or epoch seconds (the AWS CLI prints ISO 8601, or the service's
+//! epoch seconds with `cli_timestamp_format = wire`: aws-cli's
+//! tests/functional/test_timeformat.py) or missing (the conformance corpus normalises them); an id that is not a number takes the event's position;
 //! `input`/`output` may be JSON text (AWS) or JSON values (recorded corpora).
 
 use serde_json::{Map, Value};
 
 use crate::Error;
 
-/// The most events read (AWS keeps at most 25,000 per execution; a redriven one has more).
+/// The most events read: far above any execution's history (issue 16 plans for 25,000).
 pub const MAX_EVENTS: usize = 1_000_000;
 
 /// One history event.
