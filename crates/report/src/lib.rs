@@ -154,17 +154,20 @@ fn clip_text(s: String) -> String {
 /// Builds the report from history text and definition text (JSON or YAML).
 pub fn build(history: &str, definition: &str, meta: Meta) -> Result<Report, Error> {
     let events = history::parse(history)?;
-    let machine = asl::load(definition).map_err(|e| Error::Definition(e.to_string()))?;
-    from_parts(&events, &machine, meta)
+    let raw = asl::parse_text(definition).map_err(|e| Error::Definition(e.to_string()))?;
+    let machine = asl::validate(&raw).map_err(|e| Error::Definition(e.to_string()))?;
+    from_parts(&events, &machine, Some(&raw), meta)
 }
 
-/// Builds the report from parsed events and a parsed state machine.
+/// Builds the report from parsed events and a parsed state machine (`raw`: its JSON, for the
+/// Choice rules' labels).
 pub fn from_parts(
     events: &[history::Event],
     machine: &asl::model::StateMachine,
+    raw: Option<&Value>,
     meta: Meta,
 ) -> Result<Report, Error> {
-    let g = graph::build(&machine.root)?;
+    let g = graph::build(&machine.root, raw)?;
     let a = model::analyse(events);
     // Every state of the definition, in graph order, then any the history names beyond it.
     let mut names: Vec<(String, String)> = g
