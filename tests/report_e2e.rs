@@ -115,8 +115,8 @@ fn run_writes_the_report_and_report_rewrites_it() {
 }
 
 #[test]
-fn a_failed_run_reports_the_failed_state_and_its_cause() {
-    let (_dir, path) = sample_run("broken", true);
+fn a_failed_run_reports_the_failed_state_and_its_cause_and_a_redrive_its_success() {
+    let (dir, path) = sample_run("broken", true);
     let d = data(&std::fs::read_to_string(&path).unwrap());
     assert_eq!(d["summary"]["status"], "FAILED");
     assert_eq!(status_of(&d, "CustomerMerge"), "failed");

@@ -81,6 +81,8 @@ pub struct Run {
     pub cause: Option<String>,
     /// On the chain of events that leads to the execution's end.
     pub critical: bool,
+    /// The execution's redrive count when the state was entered (0: the first attempt).
+    pub redrive: u32,
     #[serde(skip)]
     exited: bool,
     #[serde(skip)]
@@ -175,6 +177,7 @@ pub fn analyse(events: &[Event]) -> Analysis {
                 error: None,
                 cause: None,
                 critical: false,
+                redrive: a.execution.redrive_count,
                 exited: false,
                 last_failed: ty == "Fail",
                 aborted: false,
@@ -322,8 +325,20 @@ pub fn analyse(events: &[Event]) -> Analysis {
             r.error = r.error.take().or_else(|| a.execution.error.clone());
             r.cause = r.cause.take().or_else(|| a.execution.cause.clone());
         }
-        let s = a.states.entry(r.state.clone()).or_insert(Status::NotRun);
-        *s = (*s).max(r.status);
+    }
+    // A state's status is what happened to it in the latest attempt of the execution that ran
+    // it: a state that failed and succeeded after a redrive is succeeded (its failed run stays
+    // in the timeline and the details).
+    let mut latest: HashMap<&str, u32> = HashMap::new();
+    for r in &a.runs {
+        let e = latest.entry(r.state.as_str()).or_insert(0);
+        *e = (*e).max(r.redrive);
+    }
+    for r in &a.runs {
+        if latest.get(r.state.as_str()) == Some(&r.redrive) {
+            let s = a.states.entry(r.state.clone()).or_insert(Status::NotRun);
+            *s = (*s).max(r.status);
+        }
     }
     // The failed state carries the execution's error when its own events did not.
     if a.execution.status == "FAILED" {
