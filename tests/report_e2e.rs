@@ -135,6 +135,33 @@ fn a_failed_run_reports_the_failed_state_and_its_cause_and_a_redrive_its_success
             .unwrap()
             .contains("stg_customer_gone")
     );
+    // Fixed and redriven: the report is rewritten; each state has its latest status, the
+    // failed run stays on the timeline.
+    let merge_script = dir.path().join("etl/tpch/customer_merge.rsql");
+    let text = std::fs::read_to_string(&merge_script)
+        .unwrap()
+        .replace("stg_customer_gone", "stg_customer");
+    std::fs::write(&merge_script, text).unwrap();
+    let (code, out, err) = run(dir.path(), &["redrive", "broken"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("report: .rsqlflow/executions/broken.html"),
+        "{out}"
+    );
+    let d = data(&std::fs::read_to_string(&path).unwrap());
+    assert_eq!(d["summary"]["status"], "SUCCEEDED");
+    assert_eq!(d["summary"]["redrive_count"], 1);
+    for s in STATES {
+        assert_eq!(status_of(&d, s), "succeeded", "{s}");
+    }
+    let merge_rows: Vec<&str> = d["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "CustomerMerge")
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(merge_rows, ["failed", "succeeded"]);
 }
 
 fn chromium() -> Option<PathBuf> {
