@@ -66,6 +66,40 @@ pub enum Command {
     /// includes, the variables the jobs pass, error handling).
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Write one self-contained HTML picture of an execution: the graph coloured by what
+    /// happened, a timeline of states and Batch jobs, details on click. A local execution by
+    /// name (default: the latest), or an AWS history with --history and --definition.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  rsqlflow report                         # the latest local execution
+  rsqlflow report happy -o /tmp/happy.html
+  aws stepfunctions get-execution-history --execution-arn ARN --output json > h.json
+  rsqlflow report --history h.json --definition state-machines/rsql-etl.asl.json
+
+Writes .rsqlflow/executions/<name>.html (or -o FILE) and prints its path.";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A local execution's name or ARN (default: the latest).
+    #[arg(conflicts_with = "history")]
+    pub execution: Option<String>,
+
+    /// A history from `aws stepfunctions get-execution-history --output json` (pages may be
+    /// concatenated).
+    #[arg(long, requires = "definition")]
+    pub history: Option<PathBuf>,
+
+    /// The state machine definition the history ran (with --history).
+    #[arg(long, requires = "history")]
+    pub definition: Option<PathBuf>,
+
+    /// Where to write the HTML.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 const JOB_EXAMPLES: &str = "\

@@ -359,6 +359,10 @@ async fn run_pipeline(
     prepared.runner.close().await;
     let report = report?;
     print_report(&report);
+    match crate::report_cmd::after_run(&state_dir(), &report) {
+        Ok(path) => println!("report: {}", path.display()),
+        Err(e) => eprintln!("rsqlflow: the report could not be written: {e:#}"),
+    }
     Ok(match (report.status, signals.get()) {
         (asl::Status::Aborted, Some(s)) => s.exit_code(),
         (asl::Status::Succeeded, _) if report.problems.is_empty() => 0,

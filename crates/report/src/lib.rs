@@ -1,0 +1,312 @@
+//! `rsqlflow report`: one self-contained HTML picture of a Step Functions execution (issue
+//! 16). The history's events ([`history`]) and the state machine definition (parsed by the
+//! `asl` crate) become a [`Report`]: the execution, every state with what happened to it,
+//! each run of a state with its attempts and times ([`model`]), the Batch jobs, and the graph
+//! ([`graph`]); [`html::render`] writes it as one HTML file with inline CSS and JS.
+//!
+//! The crate uses no AWS SDK: histories come as JSON, from a local run or from
+//! `aws stepfunctions get-execution-history`.
+
+pub mod graph;
+pub mod history;
+pub mod html;
+pub mod model;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use model::Status;
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("history: {0}")]
+    History(String),
+    #[error("definition: {0}")]
+    Definition(String),
+    #[error("the definition nests Parallel and Map states more than {0} deep")]
+    TooDeep(usize),
+}
+
+/// An AWS Batch job of the execution, as far as it is known.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Job {
+    pub id: String,
+    pub name: String,
+    /// The Task state that submitted it.
+    pub state: Option<String>,
+    pub status: String,
+    pub exit_code: Option<i32>,
+    /// SUBMITTED at (ms since the epoch).
+    pub created: Option<i64>,
+    /// RUNNING from.
+    pub started: Option<i64>,
+    pub stopped: Option<i64>,
+    pub reason: Option<String>,
+    pub log: Option<String>,
+    /// The last lines of its log.
+    pub log_tail: Option<String>,
+    /// Links (name, URL): the consoles, where the run was in AWS.
+    pub links: Vec<(String, String)>,
+}
+
+/// What the report says besides the history and the definition.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub workflow: String,
+    pub execution: String,
+    pub execution_arn: String,
+    /// What started it (a schedule, an arrived file, the command line).
+    pub trigger: Option<String>,
+    /// The notification that was sent (subject and body).
+    pub notification: Option<String>,
+    pub jobs: Vec<Job>,
+}
+
+/// One state of the definition and what happened to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateReport {
+    pub name: String,
+    pub kind: String,
+    pub status: Status,
+    /// How often it was entered.
+    pub runs: usize,
+    pub attempts: u32,
+    pub iterations: Option<u64>,
+    /// Up to [`SAMPLES`] runs (failed ones first) with their input, output, error and cause.
+    pub samples: Vec<usize>,
+}
+
+/// The runs per state whose input and output the report carries.
+pub const SAMPLES: usize = 5;
+/// The characters of an input, output or cause the report carries.
+pub const MAX_TEXT: usize = 4000;
+/// More runs than this and the timeline shows one aggregated row per state.
+pub const MAX_ROWS: usize = 400;
+
+/// A timeline row: one run, or (for big executions) all runs of one state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub label: String,
+    pub state: String,
+    pub status: Status,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub count: usize,
+    pub critical: bool,
+    pub segments: Vec<model::Segment>,
+    /// The run it shows (none for an aggregate).
+    pub run: Option<usize>,
+}
+
+/// A run's details as the page shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    pub state: String,
+    pub status: Status,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub attempts: u32,
+    pub failures: u32,
+    pub iterations: Option<u64>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub workflow: String,
+    pub execution: String,
+    pub execution_arn: String,
+    pub trigger: Option<String>,
+    pub notification: Option<String>,
+    pub summary: model::Execution,
+    pub states: Vec<StateReport>,
+    pub rows: Vec<Row>,
+    pub details: BTreeMap<usize, RunDetail>,
+    pub jobs: Vec<Job>,
+    pub graph: graph::Graph,
+}
+
+fn clip(v: Option<&Value>) -> Option<String> {
+    let s = match v? {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
+    Some(clip_text(s))
+}
+
+fn clip_text(s: String) -> String {
+    if s.chars().count() <= MAX_TEXT {
+        return s;
+    }
+    let mut t: String = s.chars().take(MAX_TEXT).collect();
+    t.push_str(" …(cut)");
+    t
+}
+
+/// Builds the report from history text and definition text (JSON or YAML).
+pub fn build(history: &str, definition: &str, meta: Meta) -> Result<Report, Error> {
+    let events = history::parse(history)?;
+    let raw = asl::parse_text(definition).map_err(|e| Error::Definition(e.to_string()))?;
+    let machine = asl::validate(&raw).map_err(|e| Error::Definition(e.to_string()))?;
+    from_parts(&events, &machine, Some(&raw), meta)
+}
+
+/// Builds the report from parsed events and a parsed state machine (`raw`: its JSON, for the
+/// Choice rules' labels).
+pub fn from_parts(
+    events: &[history::Event],
+    machine: &asl::model::StateMachine,
+    raw: Option<&Value>,
+    meta: Meta,
+) -> Result<Report, Error> {
+    let g = graph::build(&machine.root, raw)?;
+    let a = model::analyse(events);
+    // Every state of the definition, in graph order, then any the history names beyond it.
+    let mut names: Vec<(String, String)> = g
+        .nodes
+        .iter()
+        .filter(|n| n.kind != "Join" && n.state.is_some())
+        .filter_map(|n| Some((n.state.clone()?, n.kind.clone())))
+        .collect();
+    for r in &a.runs {
+        if !names.iter().any(|(n, _)| n == &r.state) {
+            names.push((r.state.clone(), r.kind.clone()));
+        }
+    }
+    let mut by_state: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in a.runs.iter().enumerate() {
+        by_state.entry(r.state.as_str()).or_default().push(i);
+    }
+    let mut details = BTreeMap::new();
+    let mut states = Vec::new();
+    for (name, kind) in names {
+        if states.iter().any(|s: &StateReport| s.name == name) {
+            continue;
+        }
+        let runs = by_state.get(name.as_str()).cloned().unwrap_or_default();
+        let mut samples: Vec<usize> = runs.clone();
+        samples.sort_by_key(|&i| std::cmp::Reverse(a.runs[i].status));
+        samples.truncate(SAMPLES);
+        samples.sort();
+        let iterations = runs.iter().filter_map(|&i| a.runs[i].iterations).max();
+        states.push(StateReport {
+            status: a.states.get(&name).copied().unwrap_or(Status::NotRun),
+            runs: runs.len(),
+            attempts: runs.iter().map(|&i| a.runs[i].attempts).sum(),
+            iterations,
+            samples: samples.clone(),
+            name,
+            kind,
+        });
+        for i in samples {
+            details.insert(i, detail(&a.runs[i]));
+        }
+    }
+    let rows = rows(&a.runs, &mut details);
+    Ok(Report {
+        workflow: meta.workflow,
+        execution: meta.execution,
+        execution_arn: meta.execution_arn,
+        trigger: meta.trigger,
+        notification: meta.notification,
+        summary: model::Execution {
+            input: None,
+            output: None,
+            ..a.execution
+        },
+        states,
+        rows,
+        details,
+        jobs: meta
+            .jobs
+            .into_iter()
+            .map(|mut j| {
+                j.log_tail = j.log_tail.map(clip_text);
+                j.reason = j.reason.map(clip_text);
+                j
+            })
+            .collect(),
+        graph: g,
+    })
+}
+
+fn detail(r: &model::Run) -> RunDetail {
+    RunDetail {
+        state: r.state.clone(),
+        status: r.status,
+        start: r.start,
+        end: r.end,
+        attempts: r.attempts,
+        failures: r.failures,
+        iterations: r.iterations,
+        input: clip(r.input.as_ref()),
+        output: clip(r.output.as_ref()),
+        error: r.error.clone(),
+        cause: r.cause.clone().map(clip_text),
+    }
+}
+
+/// The timeline: a row per run in the order they started, or per state when there are more
+/// runs than [`MAX_ROWS`].
+fn rows(runs: &[model::Run], details: &mut BTreeMap<usize, RunDetail>) -> Vec<Row> {
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by_key(|&i| (runs[i].start.unwrap_or(i64::MAX), runs[i].entered_event));
+    if runs.len() <= MAX_ROWS {
+        return order
+            .into_iter()
+            .map(|i| {
+                let r = &runs[i];
+                details.entry(i).or_insert_with(|| detail(r));
+                Row {
+                    label: r.state.clone(),
+                    state: r.state.clone(),
+                    status: r.status,
+                    start: r.start,
+                    end: r.end,
+                    count: 1,
+                    critical: r.critical,
+                    segments: r.segments.clone(),
+                    run: Some(i),
+                }
+            })
+            .collect();
+    }
+    let mut out: Vec<Row> = Vec::new();
+    let mut at: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in order {
+        let r = &runs[i];
+        match at.get(r.state.as_str()) {
+            Some(&k) => {
+                let row = &mut out[k];
+                row.count += 1;
+                row.status = row.status.max(r.status);
+                row.critical |= r.critical;
+                row.end = row.end.max(r.end);
+                row.label = format!("{} ×{}", row.state, row.count);
+            }
+            None => {
+                at.insert(&r.state, out.len());
+                out.push(Row {
+                    label: r.state.clone(),
+                    state: r.state.clone(),
+                    status: r.status,
+                    start: r.start,
+                    end: r.end,
+                    count: 1,
+                    critical: r.critical,
+                    segments: Vec::new(),
+                    run: None,
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,172 @@
+//! `rsqlflow report`: writes an execution's HTML report (the `report` crate) from a local
+//! execution's record and history, or from an AWS history and its definition; and, after
+//! every local run, the run's own report with its Batch jobs and notification.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use etl::local::executions::{ExecutionRecord, ExecutionStore};
+use etl::local::pipeline::{self, RunReport};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::ReportArgs;
+
+/// What a run knows that its history does not: its jobs and its notification, kept beside the
+/// history as `<name>.report.json` for later `rsqlflow report` calls.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Extra {
+    jobs: Vec<report::Job>,
+    notification: Option<String>,
+}
+
+/// The last lines of a job's log kept in the report.
+const LOG_TAIL_LINES: usize = 30;
+
+pub fn run(args: ReportArgs) -> Result<i32> {
+    let (html, default_out) = match (&args.history, &args.definition) {
+        (Some(h), Some(d)) => {
+            let history = read(h)?;
+            let definition = read(d)?;
+            let name = h
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("execution")
+                .to_string();
+            let meta = report::Meta {
+                workflow: pipeline::state_machine_name(d),
+                execution: name.clone(),
+                execution_arn: String::new(),
+                ..Default::default()
+            };
+            let r = report::build(&history, &definition, meta)
+                .with_context(|| format!("{} with {}", h.display(), d.display()))?;
+            (report::html::render(&r), h.with_extension("html"))
+        }
+        _ => {
+            let store = ExecutionStore::new(state_dir().join("executions"));
+            let record = match &args.execution {
+                Some(e) => {
+                    let name = e.rsplit(':').next().unwrap_or(e);
+                    store.read(name)?
+                }
+                None => match store.list().into_iter().next() {
+                    Some(r) => r,
+                    None => bail!("no executions under {}", state_dir().display()),
+                },
+            };
+            let out = html_path(&state_dir(), &record.name);
+            (local_html(&store, &record, None)?, out)
+        }
+    };
+    let out = args.output.unwrap_or(default_out);
+    write_atomically(&out, html.as_bytes())?;
+    println!("{}", out.display());
+    Ok(0)
+}
+
+fn state_dir() -> PathBuf {
+    PathBuf::from(".rsqlflow")
+}
+
+fn html_path(state_dir: &Path, name: &str) -> PathBuf {
+    state_dir.join("executions").join(format!("{name}.html"))
+}
+
+fn read(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+}
+
+/// The report of a local execution: its record, history, definition and what its run kept.
+fn local_html(
+    store: &ExecutionStore,
+    record: &ExecutionRecord,
+    extra: Option<Extra>,
+) -> Result<String> {
+    let history = read(&store.history_path(&record.name))?;
+    let def_path = record
+        .definition
+        .clone()
+        .context("the execution record names no definition")?;
+    let text = read(&def_path)?;
+    let definition = pipeline::substitute(
+        &text,
+        &pipeline::local_substitutions(),
+        &def_path.display().to_string(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let extra = match extra {
+        Some(x) => x,
+        None => std::fs::read(extra_path(store, &record.name))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default(),
+    };
+    let meta = report::Meta {
+        workflow: pipeline::state_machine_name(&def_path),
+        execution: record.name.clone(),
+        execution_arn: record.execution_arn.clone(),
+        trigger: None,
+        notification: extra.notification,
+        jobs: extra.jobs,
+    };
+    let r = report::build(&history, &definition, meta)?;
+    Ok(report::html::render(&r))
+}
+
+fn extra_path(store: &ExecutionStore, name: &str) -> PathBuf {
+    store
+        .history_path(name)
+        .with_file_name(format!("{name}.report.json"))
+}
+
+/// Writes the report of a run that just ended and returns its path.
+pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<PathBuf> {
+    let name = r.execution_arn.rsplit(':').next().unwrap_or_default();
+    let store = ExecutionStore::new(state_dir.join("executions"));
+    let record = store.read(name)?;
+    let jobs = r
+        .jobs
+        .iter()
+        .map(|j| report::Job {
+            id: j.id.clone(),
+            name: j.name.clone(),
+            state: j.tags.get(etl::contract::tags::STATE_TAG).cloned(),
+            status: j.status.as_str().to_string(),
+            exit_code: j.exit_code,
+            created: j.created_at,
+            started: j.started_at,
+            stopped: j.stopped_at,
+            reason: j.status_reason.clone().or(j.container_reason.clone()),
+            log: j.log_stream.clone(),
+            log_tail: j.log_stream.as_deref().and_then(log_tail),
+            links: Vec::new(),
+        })
+        .collect();
+    let extra = Extra {
+        jobs,
+        notification: r
+            .notifications
+            .last()
+            .map(|n| format!("{}\n\n{}", n.subject, n.body.trim_end())),
+    };
+    if let Ok(bytes) = serde_json::to_vec_pretty(&extra) {
+        write_atomically(&extra_path(&store, name), &bytes)?;
+    }
+    let html = local_html(&store, &record, Some(extra))?;
+    let out = html_path(state_dir, name);
+    write_atomically(&out, html.as_bytes())?;
+    Ok(out)
+}
+
+/// The last lines of a local log file.
+fn log_tail(path: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    Some(lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n"))
+}
+
+/// Writes under a temporary name in the same directory, then renames into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    objects::write_whole(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
