@@ -294,7 +294,7 @@ fn a_repeated_trigger_starts_one_execution() {
         .filter_map(|e| e.ok())
         .filter(|e| {
             let n = e.file_name().to_string_lossy().to_string();
-            n.ends_with(".json") && !n.ends_with(".history.json")
+            n.ends_with(".json") && !n.ends_with(".history.json") && !n.ends_with(".report.json")
         })
         .count();
     assert_eq!(records, 1);

@@ -304,8 +304,12 @@ impl ExecutionStore {
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
-                // A history, or a Distributed Map's child executions, beside a record.
-                if name.ends_with(".history") || name.ends_with(".children") {
+                // A history, a Distributed Map's child executions, or what `rsqlflow report`
+                // keeps of a run (its jobs and notification), beside a record.
+                if name.ends_with(".history")
+                    || name.ends_with(".children")
+                    || name.ends_with(".report")
+                {
                     return None;
                 }
                 self.read(&name).ok()
