@@ -647,7 +647,10 @@ fn orders_arriving_day_by_day_load_once_each_and_a_new_version_replaces_its_rows
                 .map(|e| e.unwrap().path())
                 .find(|p| {
                     let n = p.file_name().unwrap().to_string_lossy().into_owned();
-                    n.contains(&rows[0].0) && n.ends_with(".json") && !n.ends_with(".history.json")
+                    n.contains(&rows[0].0)
+                        && n.ends_with(".json")
+                        && !n.ends_with(".history.json")
+                        && !n.ends_with(".report.json")
                 })
                 .unwrap(),
         )
