@@ -112,14 +112,6 @@ fn real_dir(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
 }
 
-/// A real file inside `root` (no symbolic link, no `..` out of it).
-fn file_inside(p: &Path, root: &Path) -> bool {
-    match (std::fs::canonicalize(p), std::fs::canonicalize(root)) {
-        (Ok(p), Ok(r)) => p.starts_with(r) && p.is_file(),
-        _ => false,
-    }
-}
-
 /// The project around the files checked; errors are why the check cannot run.
 fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String> {
     let dir = &args.project;
@@ -152,7 +144,7 @@ fn project(args: &CheckArgs) -> Result<(Project<'static>, Vec<PathBuf>), String>
     };
     for m in template.iter().flat_map(|t| &t.machines) {
         if let Some(d) = &m.definition
-            && file_inside(d, dir)
+            && check::file_inside(d, dir)
             && !machines.contains(d)
         {
             machines.push(d.clone());

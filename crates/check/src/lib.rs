@@ -15,6 +15,7 @@ mod json_pos;
 mod lines;
 mod machine;
 mod project;
+mod read;
 pub mod report;
 mod rules;
 mod script;
@@ -28,7 +29,7 @@ pub use error::CheckError;
 pub use finding::{Finding, Severity};
 pub use project::{JobContract, Project, TemplateFacts, TemplateMachine, check_project};
 pub use rules::Rule;
-pub use walk::{DEFAULT_MAX_FILE_SIZE, Kind, collect, collect_kinds};
+pub use walk::{DEFAULT_MAX_FILE_SIZE, Kind, collect, collect_kinds, file_inside};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -98,21 +99,9 @@ fn check_script_file(
     passed: &Passed,
 ) -> (Vec<Finding>, Option<HashSet<String>>) {
     let display = path.display().to_string();
-    let too_big = |len: u64| {
-        Finding::new(
-            Rule::UnreadableFile,
-            Severity::Error,
-            &display,
-            1,
-            1,
-            format!(
-                "the file is {len} bytes, over the checker's limit of {} bytes; it was not checked",
-                options.max_file_size
-            ),
-        )
-    };
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => {
+    let bytes = match read::read_bounded(path, options.max_file_size) {
+        Ok(b) => b,
+        Err(why) => {
             return (
                 vec![Finding::new(
                     Rule::UnreadableFile,
@@ -120,52 +109,12 @@ fn check_script_file(
                     &display,
                     1,
                     1,
-                    "not a regular file: it was not checked",
-                )],
-                None,
-            );
-        }
-        Ok(m) if m.len() > options.max_file_size => return (vec![too_big(m.len())], None),
-        Ok(_) => {}
-        Err(e) => {
-            return (
-                vec![Finding::new(
-                    Rule::UnreadableFile,
-                    Severity::Error,
-                    &display,
-                    1,
-                    1,
-                    format!("cannot read the file: {e}"),
-                )],
-                None,
-            );
-        }
-    }
-    let mut bytes = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| {
-        use std::io::Read;
-        f.take(options.max_file_size.saturating_add(1))
-            .read_to_end(&mut bytes)
-    });
-    let bytes = match read {
-        Ok(_) => bytes,
-        Err(e) => {
-            return (
-                vec![Finding::new(
-                    Rule::UnreadableFile,
-                    Severity::Error,
-                    &display,
-                    1,
-                    1,
-                    format!("cannot read the file: {e}"),
+                    why.to_string(),
                 )],
                 None,
             );
         }
     };
-    if bytes.len() as u64 > options.max_file_size {
-        return (vec![too_big(bytes.len() as u64)], None);
-    }
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     match rsql::Source::from_bytes(&display, bytes, dir.clone()) {
         Ok(src) => {

@@ -591,16 +591,17 @@ impl Checker<'_> {
         }
         let path = root.join(key);
         // The file must be inside the scripts directory itself: a symbolic link out of it is
-        // not followed (the same rule as the directory walk).
-        let inside = match (std::fs::canonicalize(&path), std::fs::canonicalize(root)) {
-            (Ok(p), Ok(r)) => p.starts_with(r),
-            _ => false,
-        };
-        if inside && path.is_file() {
+        // not followed.
+        if crate::walk::file_inside(&path, root) {
             return Some(path);
         }
-        let mut known = Vec::new();
-        list_scripts(root, root, 0, &mut known);
+        // The scripts the directory holds, as keys, for "did you mean".
+        let known: Vec<String> = crate::walk::collect(&[root.to_path_buf()])
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.strip_prefix(root).ok())
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
         let help =
             closest(key, known.iter().map(String::as_str)).map(|c| format!("did you mean {c}?"));
         self.at(
@@ -858,29 +859,6 @@ fn token_width(s: &str) -> usize {
             .count()
             .max(1),
         None => 1,
-    }
-}
-
-/// The scripts under `dir`, as keys relative to `root` (for "did you mean").
-fn list_scripts(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) {
-    if depth > crate::walk::MAX_DEPTH || out.len() > 10_000 {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if meta.is_dir() {
-            list_scripts(root, &p, depth + 1, out);
-        } else if meta.is_file()
-            && let Ok(rel) = p.strip_prefix(root)
-        {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
     }
 }
 

@@ -186,43 +186,18 @@ pub fn check_project(
 
 /// A file's text, or the finding that says why it could not be read.
 fn read(path: &Path, options: &Options) -> Result<String, Box<Finding>> {
-    let display = path.display().to_string();
     let unreadable = |m: String| {
         Box::new(Finding::new(
             Rule::UnreadableFile,
             Severity::Error,
-            &display,
+            &path.display().to_string(),
             1,
             1,
             m,
         ))
     };
-    let meta =
-        std::fs::metadata(path).map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
-    if !meta.is_file() {
-        return Err(unreadable("not a regular file: it was not checked".into()));
-    }
-    if meta.len() > options.max_file_size {
-        return Err(unreadable(format!(
-            "the file is {} bytes, over the checker's limit of {} bytes; it was not checked",
-            meta.len(),
-            options.max_file_size
-        )));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            use std::io::Read;
-            f.take(options.max_file_size.saturating_add(1))
-                .read_to_end(&mut bytes)
-        })
-        .map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > options.max_file_size {
-        return Err(unreadable(format!(
-            "the file is over the checker's limit of {} bytes; it was not checked",
-            options.max_file_size
-        )));
-    }
+    let bytes = crate::read::read_bounded(path, options.max_file_size)
+        .map_err(|why| unreadable(why.to_string()))?;
     String::from_utf8(bytes).map_err(|e| unreadable(format!("the file is not UTF-8: {e}")))
 }
 

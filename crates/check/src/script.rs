@@ -259,16 +259,7 @@ fn first_word(sql: &str) -> String {
 /// A file's text, if it is UTF-8 and no larger than the size limit (read with a bound, so a
 /// file that grows or lies about its size cannot hold the checker).
 fn read_limited(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(DEFAULT_MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    if bytes.len() as u64 > DEFAULT_MAX_FILE_SIZE {
-        return None;
-    }
+    let bytes = crate::read::read_bounded(path, DEFAULT_MAX_FILE_SIZE).ok()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -1128,15 +1119,10 @@ impl Checker<'_> {
             return;
         }
         self.includes_read.insert(seen_key);
-        let text = match std::fs::metadata(path) {
-            Ok(m)
-                if m.is_file()
-                    && m.len() <= DEFAULT_MAX_FILE_SIZE
-                    && depth <= MAX_INCLUDE_DEPTH =>
-            {
-                read_limited(path)
-            }
-            _ => None,
+        let text = if depth <= MAX_INCLUDE_DEPTH {
+            read_limited(path)
+        } else {
+            None
         };
         let Some(text) = text else {
             self.includes_unknown = true;

@@ -57,6 +57,16 @@ fn kind_of_named(p: &Path) -> Kind {
     }
 }
 
+/// Whether `path` is a regular file inside `root` once symbolic links and `..` are resolved:
+/// the same rule as the walk, for paths built from input (a job's script key, a template's
+/// `DefinitionUri`).
+pub fn file_inside(path: &Path, root: &Path) -> bool {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(root)) {
+        (Ok(p), Ok(r)) => p.starts_with(r) && p.is_file(),
+        _ => false,
+    }
+}
+
 /// The script files under `paths`, sorted within each directory; a path that does not exist
 /// is an error.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
