@@ -198,6 +198,15 @@ fn syntax_position(message: &str) -> (usize, usize) {
     )
 }
 
+/// A payload field's name and whether its value is computed at run time: `name.$` in JSONPath,
+/// a `{% ... %}` value in JSONata.
+fn field<'k>(key: &'k str, value: &Value, jsonata: bool) -> (&'k str, bool) {
+    match key.strip_suffix(".$") {
+        Some(base) if !jsonata => (base, true),
+        _ => (key, jsonata && jsonata_expression(value)),
+    }
+}
+
 /// Whether a payload value is computed at run time: a JSONata `{% ... %}` string.
 fn jsonata_expression(v: &Value) -> bool {
     v.as_str().is_some_and(|s| {
@@ -437,10 +446,8 @@ impl Checker<'_> {
         let mut literal = Map::new();
         let mut computed: Vec<String> = Vec::new();
         for (k, v) in fields {
-            let (key, is_computed) = match k.strip_suffix(".$") {
-                Some(base) if !jsonata => (base.to_string(), true),
-                _ => (k.clone(), jsonata && jsonata_expression(v)),
-            };
+            let (key, is_computed) = field(k, v, jsonata);
+            let key = key.to_string();
             if is_computed {
                 computed.push(key.clone());
                 match key.as_str() {
@@ -458,17 +465,13 @@ impl Checker<'_> {
             } else if key == "variables" && v.is_object() {
                 let mut vars = Map::new();
                 for (vk, vv) in v.as_object().into_iter().flatten() {
-                    match vk.strip_suffix(".$") {
-                        Some(base) if !jsonata => {
-                            vars.insert(base.to_string(), Value::String("computed".into()));
-                        }
-                        _ if jsonata && jsonata_expression(vv) => {
-                            vars.insert(vk.clone(), Value::String("computed".into()));
-                        }
-                        _ => {
-                            vars.insert(vk.clone(), vv.clone());
-                        }
-                    }
+                    let (name, is_computed) = field(vk, vv, jsonata);
+                    let value = if is_computed {
+                        Value::String("computed".into())
+                    } else {
+                        vv.clone()
+                    };
+                    vars.insert(name.to_string(), value);
                 }
                 literal.insert(key, Value::Object(vars));
             } else {
@@ -524,12 +527,8 @@ impl Checker<'_> {
         };
         let mut variables = Vec::new();
         if let Some(vars) = fields.get("variables").and_then(Value::as_object) {
-            for k in vars.keys() {
-                let name = if jsonata {
-                    k.as_str()
-                } else {
-                    k.strip_suffix(".$").unwrap_or(k)
-                };
+            for (k, v) in vars {
+                let (name, _) = field(k, v, jsonata);
                 let (line, column) = self.lines.pos(
                     self.text,
                     self.positions.offset(&format!("{job_ptr}/variables/{k}")),
