@@ -33,13 +33,17 @@ pub fn run(args: ReportArgs) -> Result<i32> {
                 .and_then(|s| s.to_str())
                 .unwrap_or("execution")
                 .to_string();
+            let events =
+                report::history::parse(&history).with_context(|| format!("{}", h.display()))?;
             let meta = report::Meta {
                 workflow: pipeline::state_machine_name(d),
                 execution: name.clone(),
                 execution_arn: String::new(),
+                trigger: report::history::execution_input(&events)
+                    .and_then(|i| etl::notification::describe_trigger(&i["trigger"])),
                 ..Default::default()
             };
-            let r = report::build(&history, &definition, meta)
+            let r = report::build_from_events(&events, &definition, meta)
                 .with_context(|| format!("{} with {}", h.display(), d.display()))?;
             (report::html::render(&r), h.with_extension("html"))
         }
@@ -102,13 +106,23 @@ fn local_html(
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default(),
     };
+    // A Distributed Map's child executions, kept beside the history by the run.
+    let children_path = store
+        .history_path(&record.name)
+        .with_file_name(format!("{}.children.json", record.name));
+    let children = match std::fs::read_to_string(&children_path) {
+        Ok(text) => report::history::parse_children(&text)
+            .with_context(|| format!("{}", children_path.display()))?,
+        Err(_) => Vec::new(),
+    };
     let meta = report::Meta {
         workflow: pipeline::state_machine_name(&def_path),
         execution: record.name.clone(),
         execution_arn: record.execution_arn.clone(),
-        trigger: None,
+        trigger: etl::notification::describe_trigger(&record.input["trigger"]),
         notification: extra.notification,
         jobs: extra.jobs,
+        children,
     };
     let r = report::build(&history, &definition, meta)?;
     Ok(report::html::render(&r))
@@ -125,6 +139,7 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<PathBuf> {
     let name = r.execution_arn.rsplit(':').next().unwrap_or_default();
     let store = ExecutionStore::new(state_dir.join("executions"));
     let record = store.read(name)?;
+    let logs = etl::local::logs::LocalLogs::new(state_dir.join("logs"));
     let jobs = r
         .jobs
         .iter()
@@ -135,11 +150,15 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<PathBuf> {
             status: j.status.as_str().to_string(),
             exit_code: j.exit_code,
             created: j.created_at,
+            runnable: j.runnable_at,
             started: j.started_at,
             stopped: j.stopped_at,
             reason: j.status_reason.clone().or(j.container_reason.clone()),
             log: j.log_stream.clone(),
-            log_tail: j.log_stream.as_deref().and_then(log_tail),
+            log_tail: j
+                .log_stream
+                .as_deref()
+                .and_then(|s| log_tail(&logs.path(s))),
             links: Vec::new(),
         })
         .collect();
@@ -159,10 +178,23 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The last lines of a local log file.
-fn log_tail(path: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let lines: Vec<&str> = text.lines().collect();
+/// The last lines of a local log file, from its last 64 KiB (a job's log is its script's
+/// output and may be large).
+fn log_tail(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const WINDOW: u64 = 64 * 1024;
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let from = len.saturating_sub(WINDOW);
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut bytes = Vec::new();
+    f.take(WINDOW).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if from > 0 && !lines.is_empty() {
+        // The first line read may be cut.
+        lines.remove(0);
+    }
     Some(lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n"))
 }
 

@@ -83,6 +83,29 @@ fn run_writes_the_report_and_report_rewrites_it() {
         jobs.iter()
             .all(|j| j["state"].is_string() && j["exit_code"] == 0)
     );
+    // SUBMITTED, RUNNABLE, RUNNING in order; the embedded warehouse runs one job at a time, so
+    // of the two branches' jobs submitted together, one waits in RUNNABLE for the other.
+    let at = |j: &serde_json::Value, k: &str| j[k].as_i64().unwrap_or_else(|| panic!("{k}: {j}"));
+    for j in jobs {
+        assert!(at(j, "created") <= at(j, "runnable"), "{j}");
+        assert!(at(j, "runnable") <= at(j, "started"), "{j}");
+        assert!(at(j, "started") <= at(j, "stopped"), "{j}");
+    }
+    assert!(
+        jobs.iter().any(|j| at(j, "started") > at(j, "runnable")),
+        "{jobs:?}"
+    );
+    // Each job's log tail, read from its local log stream.
+    let vacuum = jobs.iter().find(|j| j["state"] == "VacuumAnalyze").unwrap();
+    assert!(
+        vacuum["log_tail"]
+            .as_str()
+            .unwrap()
+            .contains("vacuum_analyze: customers 1500"),
+        "{vacuum}"
+    );
+    assert_eq!(d["trigger"], serde_json::Value::Null);
+    assert!(html.contains("<dt>Trigger</dt><dd>started by hand</dd>"));
     // By name, by default (the latest), to -o, and from the history file and definition.
     std::fs::remove_file(&path).unwrap();
     let (code, out, err) = run(dir.path(), &["report", "happy"]);
@@ -162,6 +185,93 @@ fn a_failed_run_reports_the_failed_state_and_its_cause_and_a_redrive_its_success
         .filter_map(|r| r["status"].as_str())
         .collect();
     assert_eq!(merge_rows, ["failed", "succeeded"]);
+}
+
+#[test]
+fn a_scheduled_run_names_its_trigger() {
+    let dir = support::sample_workdir();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "trigger",
+            "schedule",
+            "--state-machine",
+            "state-machines/rsql-etl.asl.json",
+            "--time",
+            "2026-12-01T02:00:00Z",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let path = out
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let d = data(&std::fs::read_to_string(dir.path().join(path)).unwrap());
+    assert_eq!(d["trigger"], "schedule at 2026-12-01T02:00:00Z");
+}
+
+/// A Distributed Map whose third item fails in its child execution (tolerated).
+const DISTRIBUTED: &str = r#"{"StartAt": "Fan", "States": {
+  "Fan": {"Type": "Map", "ToleratedFailurePercentage": 50, "Next": "Done",
+    "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+      "StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 3, "Next": "Bad"}], "Default": "Good"},
+        "Good": {"Type": "Pass", "End": true},
+        "Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "item 3 is bad"}}}},
+  "Done": {"Type": "Succeed"}}}"#;
+
+#[test]
+fn a_distributed_map_report_shows_its_child_executions() {
+    let dir = support::sample_workdir();
+    std::fs::write(dir.path().join("fan.asl.json"), DISTRIBUTED).unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "run",
+            "fan.asl.json",
+            "--name",
+            "fan",
+            "--input",
+            r#"[{"n":1},{"n":2},{"n":3},{"n":4}]"#,
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        dir.path()
+            .join(".rsqlflow/executions/fan.children.json")
+            .is_file()
+    );
+    // Written by the run, and again by `rsqlflow report` from what the run kept.
+    for again in [false, true] {
+        if again {
+            let (code, out, err) = run(dir.path(), &["report", "fan"]);
+            assert_eq!(code, 0, "{out}{err}");
+        }
+        let html =
+            std::fs::read_to_string(dir.path().join(".rsqlflow/executions/fan.html")).unwrap();
+        let d = data(&html);
+        let fan = d["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "Fan")
+            .unwrap();
+        assert_eq!(fan["children"]["SUCCEEDED"], 3, "{fan}");
+        assert_eq!(fan["children"]["FAILED"], 1, "{fan}");
+        assert_eq!(fan["iterations"], 4);
+        assert_eq!(status_of(&d, "Fan"), "succeeded");
+        assert_eq!(status_of(&d, "Good"), "succeeded");
+        assert_eq!(status_of(&d, "Bad"), "failed");
+        assert_eq!(status_of(&d, "Done"), "succeeded");
+        let bad = d["details"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|r| r["state"] == "Bad")
+            .unwrap();
+        assert!(bad["execution"].is_string(), "{bad}");
+        assert_eq!(bad["error"], "Item.Bad");
+    }
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -278,5 +388,152 @@ fn the_reports_open_in_a_browser() {
             .collect();
         assert!(state_rows.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
         assert_eq!(states.first().copied(), Some("LoadTables"));
+    }
+}
+
+/// A Parallel of four branches of different shapes, then one of three: dagre alone draws both
+/// in reverse order.
+const BRANCHES: &str = r#"{"StartAt": "P", "States": {
+  "P": {"Type": "Parallel", "Next": "Q", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}],
+    "Branches": [
+      {"StartAt": "a0", "States": {"a0": {"Type": "Pass", "End": true}}},
+      {"StartAt": "b0", "States": {"b0": {"Type": "Pass", "Next": "b1"}, "b1": {"Type": "Pass", "Next": "b2"},
+        "b2": {"Type": "Pass", "Next": "b3"}, "b3": {"Type": "Pass", "End": true}}},
+      {"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericGreaterThan": 1, "Next": "D"}], "Default": "E"},
+        "D": {"Type": "Pass", "Next": "C"}, "E": {"Type": "Pass", "End": true}}},
+      {"StartAt": "z0", "States": {"z0": {"Type": "Pass", "Next": "z1"}, "z1": {"Type": "Pass", "End": true}}}]},
+  "Q": {"Type": "Parallel", "End": true, "Branches": [
+      {"StartAt": "q0", "States": {"q0": {"Type": "Pass", "Next": "q1"}, "q1": {"Type": "Pass", "Next": "q2"}, "q2": {"Type": "Pass", "End": true}}},
+      {"StartAt": "r0", "States": {"r0": {"Type": "Pass", "End": true}}},
+      {"StartAt": "s0", "States": {"s0": {"Type": "Pass", "Next": "s1"}, "s1": {"Type": "Pass", "End": true}}}]},
+  "F": {"Type": "Fail"}}}"#;
+
+#[test]
+#[ignore = "needs chromium: .ci/run installs it and runs this with --ignored"]
+fn parallel_branches_are_drawn_in_definition_order() {
+    let Some(browser) = chromium() else {
+        panic!("chromium is not installed: apt-get install -y chromium");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("branches.asl.json"), BRANCHES).unwrap();
+    std::fs::write(
+        dir.path().join("h.json"),
+        r#"{"events":[{"timestamp":"2026-01-02T03:04:05.678Z","type":"ExecutionStarted","id":1,"previousEventId":0,"executionStartedEventDetails":{"input":"{}"}}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "report",
+            "--history",
+            "h.json",
+            "--definition",
+            "branches.asl.json",
+            "-o",
+            "b.html",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (dom, log) = dump_dom(
+        &browser,
+        &format!("file://{}", dir.path().join("b.html").display()),
+    );
+    assert!(dom.contains("data-ready=\"1\""), "{log}");
+    let ids = attr_values(&dom, "<g class=\"cluster kind-Branch\"", "data-cluster-id");
+    let xs = attr_values(&dom, "<g class=\"cluster kind-Branch\"", "data-x");
+    assert_eq!(ids.len(), 7, "{dom}");
+    for parallel in ["P", "Q"] {
+        let mut lefts: Vec<(u32, f64)> = ids
+            .iter()
+            .zip(&xs)
+            .filter_map(|(id, x)| {
+                let n = id.strip_prefix(&format!("{parallel}#b"))?.parse().ok()?;
+                Some((n, x.parse().ok()?))
+            })
+            .collect();
+        lefts.sort_by_key(|(n, _)| *n);
+        assert!(
+            lefts.windows(2).all(|w| w[0].1 < w[1].1),
+            "{parallel}: {lefts:?}"
+        );
+    }
+}
+
+/// `<word xMin=".." yMin=".." xMax=".." yMax="..">text</word>` of `pdftotext -bbox`.
+fn pdf_words(pdf: &Path) -> (f64, Vec<(f64, String)>) {
+    let out = Command::new("pdftotext")
+        .arg("-bbox")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (apt-get install -y poppler-utils)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let num = |tag: &str, key: &str| -> f64 {
+        let k = format!("{key}=\"");
+        let i = tag.find(&k).unwrap() + k.len();
+        tag[i..i + tag[i..].find('"').unwrap()].parse().unwrap()
+    };
+    let page = text
+        .split("<page ")
+        .nth(1)
+        .map(|t| num(t, "width"))
+        .unwrap_or(0.0);
+    let words = text
+        .split("<word ")
+        .skip(1)
+        .map(|t| {
+            let end = t.find("</word>").unwrap();
+            let gt = t.find('>').unwrap();
+            (num(&t[..gt], "xMax"), t[gt + 1..end].to_string())
+        })
+        .collect();
+    (page, words)
+}
+
+#[test]
+#[ignore = "needs chromium and poppler-utils: .ci/run installs them and runs this with --ignored"]
+fn the_failure_report_prints_on_a4_landscape() {
+    let Some(browser) = chromium() else {
+        panic!("chromium is not installed: apt-get install -y chromium");
+    };
+    let (dir, path) = sample_run("broken", true);
+    let pdf = dir.path().join("broken.pdf");
+    let out = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}#state=CustomerMerge", path.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(pdf.is_file(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (width, words) = pdf_words(&pdf);
+    // A4 landscape (the report's @page rule): 297 mm = 841.9 pt wide.
+    assert!((width - 841.9).abs() < 1.0, "{width}");
+    let text: Vec<&str> = words.iter().map(|(_, w)| w.as_str()).collect();
+    let all = text.join(" ");
+    // The header, every state of the graph, the failed state's details (opened by the link),
+    // and the notification, printed although it is folded on screen.
+    for needle in STATES.iter().copied().chain([
+        "FAILED",
+        "Rsqlflow.ScriptFailed",
+        "stg_customer_gone",
+        "Timeline",
+    ]) {
+        assert!(all.contains(needle), "{needle} not printed:\n{all}");
+    }
+    assert!(all.contains("[rsqlflow] FAILED"), "{all}");
+    // Nothing runs off the right edge of the paper: the notification's longest line, the
+    // execution's console link, is printed whole (wrapped), and no word ends past the edge.
+    let joined: String = text.concat();
+    assert!(
+        joined.contains("details/arn:aws:states:us-east-1:123456789012:execution:rsql-etl:broken"),
+        "{all}"
+    );
+    for (x_max, w) in &words {
+        assert!(*x_max <= width + 0.5, "{w:?} ends at {x_max} > {width}");
     }
 }

@@ -75,6 +75,7 @@ pub fn batch_job(event: &Value) -> Result<JobDetail, HandlerError> {
         log_stream: d["container"]["logStreamName"].as_str().map(String::from),
         attempts,
         created_at: d["createdAt"].as_i64(),
+        runnable_at: None,
         started_at: d["startedAt"].as_i64(),
         stopped_at: d["stoppedAt"].as_i64(),
         parameters: map_of(&d["parameters"]),

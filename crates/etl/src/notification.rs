@@ -142,7 +142,9 @@ impl Outcome {
     }
 }
 
-fn describe_trigger(t: &Value) -> Option<String> {
+/// What started an execution, from the `trigger` object start-workflow puts in its input
+/// (`None`: there is none, the execution was started by hand).
+pub fn describe_trigger(t: &Value) -> Option<String> {
     match t["type"].as_str()? {
         "s3" => Some(format!(
             "s3://{}/{} arrived ({} bytes)",

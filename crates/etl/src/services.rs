@@ -101,6 +101,11 @@ pub struct JobDetail {
     pub log_stream: Option<String>,
     pub attempts: Vec<JobAttempt>,
     pub created_at: Option<i64>,
+    /// When it entered RUNNABLE. Batch's job state-change events carry each transition's
+    /// time; DescribeJobs does not (its JobDetail has `createdAt`, SUBMITTED, and `startedAt`,
+    /// STARTING to RUNNING: AWS Batch API Reference, JobDetail), so from AWS it is `None`.
+    #[serde(default)]
+    pub runnable_at: Option<i64>,
     pub started_at: Option<i64>,
     pub stopped_at: Option<i64>,
     pub parameters: BTreeMap<String, String>,

@@ -84,6 +84,7 @@ fn finished_job(status: &str, exit: i32) -> Value {
         log_stream: Some("rsql/default/abc".into()),
         attempts: vec![],
         created_at: Some(1),
+        runnable_at: None,
         started_at: Some(1_000),
         stopped_at: Some(61_000),
         parameters: [("taskToken".to_string(), "tok-1".to_string())].into(),

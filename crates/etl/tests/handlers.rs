@@ -133,6 +133,7 @@ fn job(
         log_stream: Some("rsqlflow/j1".into()),
         attempts: vec![],
         created_at: Some(1),
+        runnable_at: None,
         started_at: Some(1000),
         stopped_at: Some(4000),
         parameters: [("taskToken".to_string(), "tok".to_string())].into(),

@@ -53,6 +53,7 @@ impl Jobs {
             log_stream: None,
             attempts: vec![],
             created_at: Some(1),
+            runnable_at: None,
             started_at: Some(2),
             stopped_at: Some(3),
             parameters: job.parameters,

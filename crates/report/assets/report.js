@@ -40,15 +40,19 @@ window.addEventListener("error", function (e) {
     var box = add(into, "div", null, "run");
     add(box, "h4", d.state + " — " + d.status + " (" + fmtDur(d.end != null && d.start != null ? d.end - d.start : null) + ")");
     var t = add(box, "table");
-    [["Started", fmtTime(d.start)], ["Ended", fmtTime(d.end)], ["Attempts", d.attempts], ["Failures", d.failures],
+    [["Child execution", d.execution], ["Started", fmtTime(d.start)], ["Ended", fmtTime(d.end)], ["Attempts", d.attempts], ["Failures", d.failures],
      ["Iterations", d.iterations]].forEach(function (r) {
       if (r[1] === null || r[1] === undefined) { return; }
       var tr = add(t, "tr"); add(tr, "th", r[0]); add(tr, "td", String(r[1]));
     });
     if (d.error) { add(box, "h5", "Error"); add(box, "pre", d.error, "error-name"); }
-    if (d.cause) { add(box, "h5", "Cause"); add(box, "pre", d.cause, "cause"); }
+    if (d.cause) { add(box, "h5", "Cause"); add(box, "pre", pretty(d.cause), "cause"); }
     if (d.input) { add(box, "h5", "Input"); add(box, "pre", d.input); }
     if (d.output) { add(box, "h5", "Output"); add(box, "pre", d.output); }
+  }
+  // A cause that is JSON (check-job's are) shown indented.
+  function pretty(text) {
+    try { var v = JSON.parse(text); return typeof v === "object" && v !== null ? JSON.stringify(v, null, 2) : text; } catch (e) { return text; }
   }
   function openPanel(title) {
     panel.textContent = "";
@@ -66,6 +70,9 @@ window.addEventListener("error", function (e) {
     p.setAttribute("data-state", name);
     add(p, "p", s.kind + ": " + s.status + ", entered " + s.runs + " time(s), " + s.attempts + " attempt(s)" +
       (s.iterations != null ? ", " + s.iterations + " iteration(s)" : ""));
+    if (s.children) {
+      add(p, "p", "Child executions: " + Object.keys(s.children).map(function (k) { return s.children[k] + " " + k.toLowerCase(); }).join(", ") + ".", "children");
+    }
     if (s.runs > s.samples.length) { add(p, "p", "Showing " + s.samples.length + " of " + s.runs + " runs (failed first)."); }
     s.samples.forEach(function (i) { showRun(i, p); });
     R.jobs.filter(function (j) { return j.state === name; }).forEach(function (j) { showJob(j, p); });
@@ -75,7 +82,7 @@ window.addEventListener("error", function (e) {
     add(box, "h4", "Batch job " + j.name);
     var t = add(box, "table");
     [["Job id", j.id], ["Status", j.status], ["Exit code", j.exit_code], ["Submitted", fmtTime(j.created)],
-     ["Running from", fmtTime(j.started)], ["Stopped", fmtTime(j.stopped)],
+     ["Runnable from", j.runnable != null ? fmtTime(j.runnable) : null], ["Running from", fmtTime(j.started)], ["Stopped", fmtTime(j.stopped)],
      ["Duration", fmtDur(j.stopped != null && j.started != null ? j.stopped - j.started : null)],
      ["Reason", j.reason], ["Log", j.log]].forEach(function (r) {
       if (r[1] === null || r[1] === undefined) { return; }
@@ -86,6 +93,56 @@ window.addEventListener("error", function (e) {
   }
 
   // ---- graph ----
+  // dagre orders a rank's nodes to reduce crossings, so it may draw a Parallel's branches in
+  // any order; the console draws them in definition order. After the layout, each Parallel's
+  // branch boxes are moved into definition order within the space they took (their widths
+  // and the Parallel's box unchanged); the edges inside a branch move with it, and the edges
+  // into and out of a branch are drawn straight to their new ends.
+  function orderBranches(g, G) {
+    var kids = {};
+    g.nodes().forEach(function (id) {
+      var p = g.parent(id);
+      if (p) { (kids[p] = kids[p] || []).push(id); }
+    });
+    function within(id, set) { set[id] = true; (kids[id] || []).forEach(function (k) { within(k, set); }); return set; }
+    G.clusters.filter(function (c) { return c.kind === "Parallel"; }).forEach(function (par) {
+      var boxes = G.clusters.filter(function (c) { return c.parent === par.id && c.kind === "Branch"; }).map(function (c) {
+        var d = g.node(c.id);
+        return { id: c.id, left: d.x - d.width / 2, width: d.width };
+      });
+      if (boxes.length < 2) { return; }
+      var byX = boxes.slice().sort(function (a, b) { return a.left - b.left; });
+      var last = byX[byX.length - 1];
+      var used = boxes.reduce(function (n, b) { return n + b.width; }, 0);
+      var gap = (last.left + last.width - byX[0].left - used) / (boxes.length - 1);
+      var x = byX[0].left;
+      boxes.forEach(function (b) { b.shift = x - b.left; x += b.width + gap; });
+      if (boxes.every(function (b) { return Math.abs(b.shift) < 0.5; })) { return; }
+      var inside = {};
+      boxes.forEach(function (b) {
+        var set = within(b.id, {});
+        Object.keys(set).forEach(function (id) { inside[id] = true; g.node(id).x += b.shift; });
+        g.edges().forEach(function (ref) {
+          if (!set[ref.v] || !set[ref.w]) { return; }
+          var d = g.edge(ref);
+          d.points.forEach(function (p) { p.x += b.shift; });
+          if (d.x != null) { d.x += b.shift; }
+        });
+      });
+      // Into and out of the branches: a fork bar under the Parallel's box and a join bar
+      // over its join point, so that no edge crosses another branch.
+      g.edges().forEach(function (ref) {
+        var iv = !!inside[ref.v], iw = !!inside[ref.w];
+        if (iv === iw) { return; }
+        var d = g.edge(ref), s = g.node(ref.v), t = g.node(ref.w);
+        var sy = s.y + s.height / 2, ty = t.y - t.height / 2;
+        var bus = iw ? sy + 12 : ty - 12;
+        d.points = [{ x: s.x, y: sy }, { x: s.x, y: bus }, { x: t.x, y: bus }, { x: t.x, y: ty }];
+        d.x = (s.x + t.x) / 2; d.y = bus;
+      });
+    });
+  }
+
   function drawGraph() {
     var G = R.graph;
     var g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
@@ -110,6 +167,7 @@ window.addEventListener("error", function (e) {
     });
     document.body.removeChild(meas);
     dagre.layout(g);
+    orderBranches(g, G);
     var gi = g.graph();
     var svg = el("svg", { width: gi.width, height: gi.height, viewBox: "0 0 " + gi.width + " " + gi.height, role: "img", "aria-label": "state machine graph" }, null);
     var defs = el("defs", {}, svg);
@@ -120,7 +178,7 @@ window.addEventListener("error", function (e) {
       var d = g.node(id);
       if (!d || !d.cluster) { return; }
       var c = d.cluster;
-      var gg = el("g", { "class": "cluster kind-" + c.kind, "data-cluster": c.label }, clusters);
+      var gg = el("g", { "class": "cluster kind-" + c.kind, "data-cluster": c.label, "data-cluster-id": c.id, "data-x": Math.round(d.x - d.width / 2) }, clusters);
       el("rect", { x: d.x - d.width / 2, y: d.y - d.height / 2, width: d.width, height: d.height, rx: 6 }, gg);
       var t = c.kind === "Map" && c.state && statusOf[c.state] && statusOf[c.state].iterations != null ? c.label + " — " + statusOf[c.state].iterations + " iterations" : c.label;
       el("text", { x: d.x - d.width / 2 + 6, y: d.y - d.height / 2 + 12 }, gg, t);
@@ -189,8 +247,15 @@ window.addEventListener("error", function (e) {
       var x0 = X(r.start), x1 = Math.max(x0 + 2, X(r.end != null ? r.end : t1));
       if (r.job) {
         var j = r.job;
+        // SUBMITTED (to RUNNABLE, when known), RUNNABLE (to RUNNING), RUNNING (to its end).
         var mid = j.started != null ? X(j.started) : x1;
-        el("rect", { x: x0, y: y + 3, width: Math.max(1, mid - x0), height: RH - 6, fill: "#aab7b8", "class": "bar seg-queued" }, g).appendChild(el("title", {}, null, "SUBMITTED/RUNNABLE " + fmtDur(j.started != null ? j.started - j.created : null)));
+        var rx = j.runnable != null ? Math.min(Math.max(X(j.runnable), x0), mid) : null;
+        if (rx != null) {
+          el("rect", { x: x0, y: y + 3, width: Math.max(1, rx - x0), height: RH - 6, "class": "bar seg-submitted" }, g).appendChild(el("title", {}, null, "SUBMITTED " + fmtDur(j.runnable - j.created)));
+          el("rect", { x: rx, y: y + 3, width: Math.max(1, mid - rx), height: RH - 6, "class": "bar seg-runnable" }, g).appendChild(el("title", {}, null, "RUNNABLE " + fmtDur(j.started != null ? j.started - j.runnable : null)));
+        } else {
+          el("rect", { x: x0, y: y + 3, width: Math.max(1, mid - x0), height: RH - 6, "class": "bar seg-queued" }, g).appendChild(el("title", {}, null, "SUBMITTED to RUNNING " + fmtDur(j.started != null ? j.started - j.created : null)));
+        }
         if (j.started != null) {
           var bar = el("rect", { x: mid, y: y + 3, width: Math.max(2, x1 - mid), height: RH - 6, "class": "bar seg-running " + cls(j.status === "SUCCEEDED" ? "succeeded" : j.status === "FAILED" ? "failed" : "running") }, g);
           bar.appendChild(el("title", {}, null, "RUNNING " + fmtDur(j.stopped != null ? j.stopped - j.started : null) + ", exit " + j.exit_code));
@@ -226,6 +291,10 @@ window.addEventListener("error", function (e) {
     });
   }
 
+  // Printed, the notification shows (a closed <details> prints only its summary).
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+  });
   drawGraph();
   drawTimeline();
   drawJobs();

@@ -73,6 +73,77 @@ pub fn parse(text: &str) -> Result<Vec<Event>, Error> {
     Ok(out)
 }
 
+/// A Distributed Map's child execution with its own history (AWS keeps its events out of the
+/// parent's: "Distributed mode", Step Functions Developer Guide).
+#[derive(Debug, Clone)]
+pub struct Child {
+    pub name: String,
+    pub execution_arn: String,
+    pub map_run_arn: String,
+    /// DescribeExecution's status (`SUCCEEDED`, `FAILED`, ...).
+    pub status: String,
+    pub events: Vec<Event>,
+}
+
+/// The most child executions read (a Distributed Map runs up to 10,000 at once; a run may
+/// have many more over time).
+pub const MAX_CHILDREN: usize = 100_000;
+
+/// Reads the child executions a local run keeps as `<name>.children.json`: an array of
+/// `{"mapRunArn", "executionArn", "name", "status", "events"}` (the events as in a history,
+/// an array or `{"events": [...]}`).
+pub fn parse_children(text: &str) -> Result<Vec<Child>, Error> {
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| Error::History(format!("child executions: {e}")))?;
+    let list = doc
+        .as_array()
+        .ok_or_else(|| Error::History("child executions: not an array".into()))?;
+    if list.len() > MAX_CHILDREN {
+        return Err(Error::History(format!(
+            "more than {MAX_CHILDREN} child executions"
+        )));
+    }
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(list.len());
+    for (i, c) in list.iter().enumerate() {
+        if !c.is_object() {
+            return Err(Error::History(format!(
+                "child execution {} is not an object",
+                i + 1
+            )));
+        }
+        let field = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let events = match c.get("events") {
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(Value::Object(o)) => match o.get("events") {
+                Some(Value::Array(a)) => a.as_slice(),
+                _ => &[],
+            },
+            _ => &[],
+        };
+        total += events.len();
+        if total > MAX_EVENTS {
+            return Err(Error::History(format!(
+                "child executions: more than {MAX_EVENTS} events"
+            )));
+        }
+        let events = events
+            .iter()
+            .enumerate()
+            .map(|(k, v)| event(v, k as u64 + 1))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::History(format!("child execution {}: {e}", i + 1)))?;
+        out.push(Child {
+            name: field("name"),
+            execution_arn: field("executionArn"),
+            map_run_arn: field("mapRunArn"),
+            status: field("status"),
+            events,
+        });
+    }
+    Ok(out)
+}
+
 /// Reads one event; `position` (1-based) stands in for an id that is not a number.
 pub fn event(v: &Value, position: u64) -> Result<Event, Error> {
     let o = v
@@ -115,6 +186,12 @@ pub fn timestamp(v: &Value) -> Option<i64> {
             .map(|t| t.timestamp_millis()),
         _ => None,
     }
+}
+
+/// The execution's input: the first `ExecutionStarted` event's.
+pub fn execution_input(events: &[Event]) -> Option<Value> {
+    let e = events.iter().find(|e| e.kind == "ExecutionStarted")?;
+    payload(e.details.get("input"))
 }
 
 /// A payload as a JSON value: AWS gives JSON text, recorded corpora the value itself.

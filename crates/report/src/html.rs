@@ -56,6 +56,19 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// A cause as the header shows it: the `message` of a JSON cause (check-job's causes are JSON
+/// objects with the job's details; the details panel shows all of it), else the cause.
+fn headline(cause: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| cause.to_string())
+}
+
 /// The page.
 pub fn render(r: &Report) -> String {
     let x = &r.summary;
@@ -71,7 +84,12 @@ pub fn render(r: &Report) -> String {
         ("Execution", r.execution_arn.clone()),
         ("Start", time(x.start)),
         ("Duration", dur),
-        ("Trigger", r.trigger.clone().unwrap_or_else(|| "-".into())),
+        (
+            "Trigger",
+            r.trigger
+                .clone()
+                .unwrap_or_else(|| "started by hand".into()),
+        ),
         ("Redrives", x.redrive_count.to_string()),
         ("Events", x.events.to_string()),
     ];
@@ -91,7 +109,7 @@ pub fn render(r: &Report) -> String {
             head,
             "<p class=\"error\"><b>{}</b> {}</p>",
             escape(e),
-            escape(x.cause.as_deref().unwrap_or(""))
+            escape(&headline(x.cause.as_deref().unwrap_or("")))
         );
     }
     if let Some(n) = &r.notification {

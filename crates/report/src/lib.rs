@@ -42,6 +42,10 @@ pub struct Job {
     pub exit_code: Option<i32>,
     /// SUBMITTED at (ms since the epoch).
     pub created: Option<i64>,
+    /// RUNNABLE from: known for local runs; AWS's DescribeJobs does not report it (its
+    /// JobDetail has `createdAt` and `startedAt` only), so from AWS the time from SUBMITTED
+    /// to RUNNING is one queued stretch.
+    pub runnable: Option<i64>,
     /// RUNNING from.
     pub started: Option<i64>,
     pub stopped: Option<i64>,
@@ -59,11 +63,14 @@ pub struct Meta {
     pub workflow: String,
     pub execution: String,
     pub execution_arn: String,
-    /// What started it (a schedule, an arrived file, the command line).
+    /// What started it (a schedule, an arrived file), as the notification says it; `None`:
+    /// started by hand.
     pub trigger: Option<String>,
     /// The notification that was sent (subject and body).
     pub notification: Option<String>,
     pub jobs: Vec<Job>,
+    /// The Distributed Map child executions, each with its own history.
+    pub children: Vec<history::Child>,
 }
 
 /// One state of the definition and what happened to it.
@@ -76,6 +83,9 @@ pub struct StateReport {
     pub runs: usize,
     pub attempts: u32,
     pub iterations: Option<u64>,
+    /// A Distributed Map's child executions by status (`SUCCEEDED`: 98, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub children: BTreeMap<String, usize>,
     /// Up to [`SAMPLES`] runs (failed ones first) with their input, output, error and cause.
     pub samples: Vec<usize>,
 }
@@ -112,6 +122,8 @@ pub struct RunDetail {
     pub attempts: u32,
     pub failures: u32,
     pub iterations: Option<u64>,
+    /// The Distributed Map child execution it ran in.
+    pub execution: Option<String>,
     pub input: Option<String>,
     pub output: Option<String>,
     pub error: Option<String>,
@@ -153,10 +165,18 @@ fn clip_text(s: String) -> String {
 
 /// Builds the report from history text and definition text (JSON or YAML).
 pub fn build(history: &str, definition: &str, meta: Meta) -> Result<Report, Error> {
-    let events = history::parse(history)?;
+    build_from_events(&history::parse(history)?, definition, meta)
+}
+
+/// Builds the report from parsed events and definition text (JSON or YAML).
+pub fn build_from_events(
+    events: &[history::Event],
+    definition: &str,
+    meta: Meta,
+) -> Result<Report, Error> {
     let raw = asl::parse_text(definition).map_err(|e| Error::Definition(e.to_string()))?;
     let machine = asl::validate(&raw).map_err(|e| Error::Definition(e.to_string()))?;
-    from_parts(&events, &machine, Some(&raw), meta)
+    from_parts(events, &machine, Some(&raw), meta)
 }
 
 /// Builds the report from parsed events and a parsed state machine (`raw`: its JSON, for the
@@ -168,7 +188,8 @@ pub fn from_parts(
     meta: Meta,
 ) -> Result<Report, Error> {
     let g = graph::build(&machine.root, raw)?;
-    let a = model::analyse(events);
+    let mut a = model::analyse(events);
+    let children = merge_children(&mut a, events, &meta.children);
     // Every state of the definition, in graph order, then any the history names beyond it.
     let mut names: Vec<(String, String)> = g
         .nodes
@@ -202,6 +223,7 @@ pub fn from_parts(
             runs: runs.len(),
             attempts: runs.iter().map(|&i| a.runs[i].attempts).sum(),
             iterations,
+            children: children.get(&name).cloned().unwrap_or_default(),
             samples: samples.clone(),
             name,
             kind,
@@ -238,6 +260,55 @@ pub fn from_parts(
     })
 }
 
+/// Adds the Distributed Map child executions' runs to the analysis (a state of an item
+/// processor gets the worst status of its runs across the children) and returns, per Map
+/// state, its children by status. A Map run without an iteration count gets its number of
+/// children.
+fn merge_children(
+    a: &mut model::Analysis,
+    events: &[history::Event],
+    children: &[history::Child],
+) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let owners = model::map_runs(events);
+    let mut by_state: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for c in children {
+        let ca = model::analyse(&c.events);
+        let status = if c.status.is_empty() {
+            ca.execution.status.clone()
+        } else {
+            c.status.clone()
+        };
+        if let Some(map) = owners.get(&c.map_run_arn) {
+            *by_state
+                .entry(map.clone())
+                .or_default()
+                .entry(status)
+                .or_default() += 1;
+        }
+        for (name, st) in ca.states {
+            let s = a.states.entry(name).or_insert(Status::NotRun);
+            *s = (*s).max(st);
+        }
+        a.runs.extend(ca.runs.into_iter().map(|mut r| {
+            r.execution = Some(c.name.clone());
+            r.critical = false;
+            r
+        }));
+    }
+    for (map, counts) in &by_state {
+        let n: usize = counts.values().sum();
+        if let Some(r) = a
+            .runs
+            .iter_mut()
+            .rev()
+            .find(|r| &r.state == map && r.kind == "Map" && r.execution.is_none())
+        {
+            r.iterations = r.iterations.or(Some(n as u64));
+        }
+    }
+    by_state
+}
+
 fn detail(r: &model::Run) -> RunDetail {
     RunDetail {
         state: r.state.clone(),
@@ -247,6 +318,7 @@ fn detail(r: &model::Run) -> RunDetail {
         attempts: r.attempts,
         failures: r.failures,
         iterations: r.iterations,
+        execution: r.execution.clone(),
         input: clip(r.input.as_ref()),
         output: clip(r.output.as_ref()),
         error: r.error.clone(),

@@ -83,6 +83,9 @@ pub struct Run {
     pub critical: bool,
     /// The execution's redrive count when the state was entered (0: the first attempt).
     pub redrive: u32,
+    /// The Distributed Map child execution it ran in (`None`: the execution itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
     #[serde(skip)]
     exited: bool,
     #[serde(skip)]
@@ -178,6 +181,7 @@ pub fn analyse(events: &[Event]) -> Analysis {
                 cause: None,
                 critical: false,
                 redrive: a.execution.redrive_count,
+                execution: None,
                 exited: false,
                 last_failed: ty == "Fail",
                 aborted: false,
@@ -409,4 +413,31 @@ fn critical_path(events: &[Event], member: &HashMap<u64, usize>, runs: &mut [Run
             _ => break,
         }
     }
+}
+
+/// The Distributed Map state each map run belongs to: `MapRunStarted`'s `mapRunArn`, and the
+/// `MapStateEntered` its chain of `previousEventId`s leads back to (`MapStateStarted`, then
+/// `MapStateEntered`, in the histories AWS records).
+pub fn map_runs(events: &[Event]) -> HashMap<String, String> {
+    let index: HashMap<u64, &Event> = events.iter().map(|e| (e.id, e)).collect();
+    let mut out = HashMap::new();
+    for e in events.iter().filter(|e| e.kind == "MapRunStarted") {
+        let Some(arn) = e.detail("mapRunArn") else {
+            continue;
+        };
+        let mut at = e;
+        for _ in 0..8 {
+            match index.get(&at.previous) {
+                Some(p) if p.id < at.id => at = p,
+                _ => break,
+            }
+            if at.kind == "MapStateEntered" {
+                if let Some(name) = at.detail("name") {
+                    out.insert(arn.to_string(), name.to_string());
+                }
+                break;
+            }
+        }
+    }
+    out
 }

@@ -68,6 +68,7 @@ fn detail(j: &aws_sdk_batch::types::JobDetail) -> JobDetail {
             })
             .collect(),
         created_at: j.created_at(),
+        runnable_at: None,
         started_at: j.started_at(),
         stopped_at: j.stopped_at(),
         parameters: j

@@ -255,7 +255,10 @@ impl LocalBatch {
         mut hold: Option<Awake>,
         gate: Option<oneshot::Receiver<Option<Awake>>>,
     ) {
-        let Some(d) = self.advance(&id, |d| d.status = JobStatus::Runnable) else {
+        let Some(d) = self.advance(&id, |d| {
+            d.status = JobStatus::Runnable;
+            d.runnable_at = Some(now_ms());
+        }) else {
             return;
         };
         self.emit(&d, None);
@@ -415,6 +418,7 @@ impl Batch for LocalBatch {
             log_stream: None,
             attempts: Vec::new(),
             created_at: Some(now_ms()),
+            runnable_at: None,
             started_at: None,
             stopped_at: None,
             parameters: job.parameters.clone(),
