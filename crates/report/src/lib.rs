@@ -64,6 +64,9 @@ pub struct Meta {
     /// The notification that was sent (subject and body).
     pub notification: Option<String>,
     pub jobs: Vec<Job>,
+    /// Links (name, URL) for the header: the execution and its state machine in the
+    /// console, where the execution ran in AWS.
+    pub links: Vec<(String, String)>,
 }
 
 /// One state of the definition and what happened to it.
@@ -126,6 +129,7 @@ pub struct Report {
     pub execution_arn: String,
     pub trigger: Option<String>,
     pub notification: Option<String>,
+    pub links: Vec<(String, String)>,
     pub summary: model::Execution,
     pub states: Vec<StateReport>,
     pub rows: Vec<Row>,
@@ -217,6 +221,7 @@ pub fn from_parts(
         execution_arn: meta.execution_arn,
         trigger: meta.trigger,
         notification: meta.notification,
+        links: meta.links,
         summary: model::Execution {
             input: None,
             output: None,

@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod logs;
 #[cfg(feature = "job")]
 pub mod redshift;
+pub mod report;
 pub mod s3;
 pub mod sfn;
 pub mod sns;
