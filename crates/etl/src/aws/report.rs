@@ -670,6 +670,10 @@ const WINDOW_MS: i64 = 5 * 60 * 1000;
 ///
 /// A failed queue listing or description is a warning, not an error: the report is still
 /// written with the jobs that could be read.
+///
+/// Batch keeps finished jobs for a limited time only (the Batch User Guide's "Job states":
+/// <https://docs.aws.amazon.com/batch/latest/userguide/job_states.html>): an old execution's
+/// jobs may no longer be listed, and the report then has none.
 pub async fn find_jobs(
     client: &aws_sdk_batch::Client,
     execution: &Execution,
