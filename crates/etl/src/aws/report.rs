@@ -15,9 +15,9 @@ use serde_json::{Map, Value, json};
 
 use crate::contract::tags::EXECUTION_TAG;
 
-/// The log group Batch jobs write to when their job definition names none: "If not
-/// specified, the default is /aws/batch/job"
-/// (<https://docs.aws.amazon.com/batch/latest/userguide/using_awslogs.html>, `awslogs-group`).
+/// The log group Batch jobs write to when their job definition names none (the Batch User
+/// Guide, "Use the awslogs log driver", option `awslogs-group`:
+/// <https://docs.aws.amazon.com/batch/latest/userguide/using_awslogs.html>).
 pub const DEFAULT_JOB_LOG_GROUP: &str = "/aws/batch/job";
 
 /// An AWS call that failed: which call, on what, and what AWS said (its error code and
@@ -129,14 +129,16 @@ pub fn parse_execution_arn(arn: &str) -> Result<ExecutionArn, String> {
 /// Console links, region-aware (the region and partition of the ARN they point at).
 ///
 /// The console's own deep links, as its pages show them in the address bar: AWS documents
-/// no URL scheme for them (the stack's outputs in template.yaml use the same forms), so they
-/// are kept in this one place.
+/// no URL scheme for a console page (`etl::settings` builds the same forms for check-job's
+/// results and notify's messages), so they are kept in this one place.
 pub mod links {
     /// The console's host for a partition and region: `https://REGION.console.aws.amazon.com`
-    /// in the commercial partition, `console.amazonaws-us-gov.com` in GovCloud (US)
-    /// (<https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/using-govcloud-endpoints.html>)
-    /// and `console.amazonaws.cn` in China
-    /// (<https://docs.amazonaws.cn/en_us/aws/latest/userguide/endpoints-Beijing.html>).
+    /// in the commercial partition ("AWS Management Console endpoints and quotas":
+    /// <https://docs.aws.amazon.com/general/latest/gr/mgmt-console.html>). GovCloud (US) and
+    /// China have consoles of their own ("ARNs and endpoints are different in the AWS GovCloud
+    /// (US) Regions": <https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/using-govcloud.html>);
+    /// their hosts here, `console.amazonaws-us-gov.com` and `console.amazonaws.cn`, were not
+    /// checked against an AWS page.
     pub fn console(partition: &str, region: &str) -> String {
         match partition {
             "aws-us-gov" => "https://console.amazonaws-us-gov.com".to_string(),
@@ -204,7 +206,8 @@ pub struct Execution {
     pub name: String,
     pub state_machine_arn: String,
     pub status: String,
-    /// "The number of times you've redriven an execution" (absent: never).
+    /// How often the execution was redriven (DescribeExecution's `redriveCount`; absent:
+    /// never).
     pub redrive_count: u32,
     /// Milliseconds since the epoch.
     pub start: i64,
@@ -240,9 +243,9 @@ pub async fn describe_execution(
     })
 }
 
-/// The definition the execution ran: "the state machine associated with a specific
-/// execution ... returns the updated definition and roleArn" of a redriven execution's
-/// version
+/// The definition the execution ran: DescribeStateMachineForExecution describes the state
+/// machine (the version) associated with the execution, where DescribeStateMachine would give
+/// the latest definition
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachineForExecution.html>).
 pub async fn definition(client: &aws_sdk_sfn::Client, arn: &str) -> Result<String, FetchError> {
     let out = client
