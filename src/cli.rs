@@ -68,7 +68,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Write one self-contained HTML picture of an execution: the graph coloured by what
     /// happened, a timeline of states and Batch jobs, details on click. A local execution by
-    /// name (default: the latest), or an AWS history with --history and --definition.
+    /// name (default: the latest), an AWS history with --history and --definition, or an
+    /// execution in AWS with --execution-arn.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
 }
@@ -79,22 +80,38 @@ Examples:
   rsqlflow report happy -o /tmp/happy.html
   aws stepfunctions get-execution-history --execution-arn ARN --output json > h.json
   rsqlflow report --history h.json --definition state-machines/rsql-etl.asl.json
+  rsqlflow report --execution-arn arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-1
 
 Writes .rsqlflow/executions/<name>.html (or -o FILE) and prints its path.";
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A local execution's name or ARN (default: the latest).
-    #[arg(conflicts_with = "history")]
+    #[arg(conflicts_with_all = ["history", "execution_arn"])]
     pub execution: Option<String>,
 
+    /// An execution in AWS: its description, history (unless --history), definition (unless
+    /// --definition), Batch jobs and their log tails are read with your AWS credentials.
+    #[arg(long, value_name = "ARN")]
+    pub execution_arn: Option<String>,
+
+    /// The AWS Region to call (default: the execution ARN's).
+    #[arg(long, requires = "execution_arn")]
+    pub region: Option<String>,
+
+    /// A Batch job queue (name or ARN) to look for the execution's jobs in (repeatable;
+    /// default: the queues of the jobs the history names, else every queue of the Region).
+    #[arg(long, value_name = "QUEUE", requires = "execution_arn")]
+    pub job_queue: Vec<String>,
+
     /// A history from `aws stepfunctions get-execution-history --output json` (pages may be
-    /// concatenated).
-    #[arg(long, requires = "definition")]
+    /// concatenated); needs --definition, or --execution-arn (which then names it).
+    #[arg(long)]
     pub history: Option<PathBuf>,
 
-    /// The state machine definition the history ran (with --history).
-    #[arg(long, requires = "history")]
+    /// The state machine definition the history ran (with --history; with --execution-arn it
+    /// replaces the one AWS has for the execution).
+    #[arg(long)]
     pub definition: Option<PathBuf>,
 
     /// Where to write the HTML.

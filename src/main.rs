@@ -5,6 +5,7 @@ mod check_cmd;
 mod cli;
 mod connect;
 mod job_cmd;
+mod report_aws;
 mod report_cmd;
 mod rsql_cmd;
 mod run_cmd;
@@ -49,7 +50,7 @@ async fn command(cli: cli::Cli) -> ExitCode {
         cli::Command::Redrive(args) => run_cmd::redrive(args).await,
         cli::Command::Job(args) => job_cmd::run(args).await,
         cli::Command::Check(args) => Ok(check_cmd::run(args)),
-        cli::Command::Report(args) => report_cmd::run(args),
+        cli::Command::Report(args) => report_cmd::run(args).await,
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

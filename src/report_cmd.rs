@@ -23,9 +23,12 @@ struct Extra {
 /// The last lines of a job's log kept in the report.
 const LOG_TAIL_LINES: usize = 30;
 
-pub fn run(args: ReportArgs) -> Result<i32> {
-    let (html, default_out) = match (&args.history, &args.definition) {
-        (Some(h), Some(d)) => {
+pub async fn run(args: ReportArgs) -> Result<i32> {
+    let (html, default_out) = match (&args.execution_arn, &args.history, &args.definition) {
+        (Some(arn), _, _) => crate::report_aws::html(&args, arn).await?,
+        (None, Some(_), None) => bail!("--history needs --definition (or --execution-arn)"),
+        (None, None, Some(_)) => bail!("--definition needs --history or --execution-arn"),
+        (None, Some(h), Some(d)) => {
             let history = read(h)?;
             let definition = read(d)?;
             let name = h
@@ -123,6 +126,7 @@ fn local_html(
         notification: extra.notification,
         jobs: extra.jobs,
         children,
+        links: Vec::new(),
     };
     let r = report::build(&history, &definition, meta)?;
     Ok(report::html::render(&r))

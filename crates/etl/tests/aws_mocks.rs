@@ -1049,3 +1049,107 @@ async fn the_dynamodb_ledger_writes_conditionally() {
     let e = ledger.get("arn:x#S#0/abcd").await.unwrap_err();
     assert!(e.to_string().contains("token"), "{e}");
 }
+
+/// An event of a mocked history.
+fn history_event(
+    id: i64,
+    kind: aws_sdk_sfn::types::HistoryEventType,
+) -> aws_sdk_sfn::types::HistoryEvent {
+    aws_sdk_sfn::types::HistoryEvent::builder()
+        .id(id)
+        .previous_event_id(id - 1)
+        .timestamp(aws_smithy_types::DateTime::from_millis(
+            1_764_000_000_000 + id * 1500,
+        ))
+        .r#type(kind)
+        .build()
+        .unwrap()
+}
+
+/// `rsqlflow report --execution-arn` reads every page of the history: the second page is
+/// asked for with the first page's nextToken and the same arguments (includeExecutionData).
+#[tokio::test]
+async fn the_report_follows_every_page_of_the_history() {
+    use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+    use aws_sdk_sfn::types::{HistoryEventType as T, StateEnteredEventDetails};
+    const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-1";
+    let first = mock!(aws_sdk_sfn::Client::get_execution_history)
+        .match_requests(|r| {
+            r.next_token().is_none()
+                && r.include_execution_data() == Some(true)
+                && r.execution_arn() == Some(ARN)
+                && r.max_results() == Some(2)
+        })
+        .then_output(|| {
+            GetExecutionHistoryOutput::builder()
+                .events(history_event(1, T::ExecutionStarted))
+                .events(
+                    aws_sdk_sfn::types::HistoryEvent::builder()
+                        .id(2)
+                        .previous_event_id(1)
+                        .timestamp(aws_smithy_types::DateTime::from_millis(1_764_000_003_000))
+                        .r#type(T::PassStateEntered)
+                        .state_entered_event_details(
+                            StateEnteredEventDetails::builder()
+                                .name("A")
+                                .input("{\"n\":1}")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .next_token("page-2")
+                .build()
+                .unwrap()
+        });
+    let second = mock!(aws_sdk_sfn::Client::get_execution_history)
+        .match_requests(|r| {
+            r.next_token() == Some("page-2") && r.include_execution_data() == Some(true)
+        })
+        .then_output(|| {
+            GetExecutionHistoryOutput::builder()
+                .events(history_event(3, T::PassStateExited))
+                .events(history_event(4, T::ExecutionSucceeded))
+                .build()
+                .unwrap()
+        });
+    let client = client!(aws_sdk_sfn, &[&first, &second]);
+    let h = etl::aws::report::history(&client, ARN, 2).await.unwrap();
+    assert_eq!(h.pages, 2);
+    assert_eq!(first.num_calls(), 1);
+    assert_eq!(second.num_calls(), 1);
+    let ids: Vec<i64> = h.events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    assert_eq!(h.events[1]["type"], "PassStateEntered");
+    assert_eq!(h.events[1]["stateEnteredEventDetails"]["name"], "A");
+    assert_eq!(
+        h.events[1]["stateEnteredEventDetails"]["input"],
+        "{\"n\":1}"
+    );
+    assert_eq!(h.events[1]["timestamp"], 1_764_000_003.0);
+}
+
+/// A refused call names the call, the ARN and AWS's code and message.
+#[tokio::test]
+async fn a_refused_describe_execution_names_the_call_the_arn_and_the_code() {
+    const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:rsql-etl:run-1";
+    let denied = mock!(aws_sdk_sfn::Client::describe_execution).then_http_response(|| {
+        json_error(
+            400,
+            "AccessDeniedException",
+            "User: x is not authorized to perform: states:DescribeExecution",
+        )
+    });
+    let client = client!(aws_sdk_sfn, &[&denied]);
+    let e = etl::aws::report::describe_execution(&client, ARN)
+        .await
+        .unwrap_err();
+    assert_eq!(e.call, "DescribeExecution");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "DescribeExecution {ARN}: AccessDeniedException: User: x is not authorized to perform: states:DescribeExecution"
+        )
+    );
+}

@@ -104,6 +104,21 @@ pub fn render(r: &Report) -> String {
         let _ = write!(head, "<dt>{k}</dt><dd>{}</dd>", escape(&v));
     }
     head.push_str("</dl>");
+    if !r.links.is_empty() {
+        head.push_str("<p class=\"links\">");
+        for (i, (name, url)) in r.links.iter().enumerate() {
+            if i > 0 {
+                head.push_str(" · ");
+            }
+            let _ = write!(
+                head,
+                "<a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">{}</a>",
+                escape(url),
+                escape(name)
+            );
+        }
+        head.push_str("</p>");
+    }
     if let Some(e) = &x.error {
         let _ = write!(
             head,

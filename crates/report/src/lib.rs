@@ -71,6 +71,9 @@ pub struct Meta {
     pub jobs: Vec<Job>,
     /// The Distributed Map child executions, each with its own history.
     pub children: Vec<history::Child>,
+    /// Links (name, URL) for the header: the execution and its state machine in the
+    /// console, where the execution ran in AWS.
+    pub links: Vec<(String, String)>,
 }
 
 /// One state of the definition and what happened to it.
@@ -138,6 +141,7 @@ pub struct Report {
     pub execution_arn: String,
     pub trigger: Option<String>,
     pub notification: Option<String>,
+    pub links: Vec<(String, String)>,
     pub summary: model::Execution,
     pub states: Vec<StateReport>,
     pub rows: Vec<Row>,
@@ -239,6 +243,7 @@ pub fn from_parts(
         execution_arn: meta.execution_arn,
         trigger: meta.trigger,
         notification: meta.notification,
+        links: meta.links,
         summary: model::Execution {
             input: None,
             output: None,

@@ -1,12 +1,14 @@
 //! The service traits over the AWS SDK: Batch, Step Functions, SNS, CloudWatch Logs, the
-//! submissions ledger on DynamoDB, and S3 as an object store. One client each, built once from
-//! the standard AWS configuration (`AWS_ENDPOINT_URL` points them at a stand-in such as moto).
+//! submissions ledger on DynamoDB, and S3 as an object store; and what `rsqlflow report
+//! --execution-arn` reads (report.rs). One client each, built once from the standard AWS
+//! configuration (`AWS_ENDPOINT_URL` points them at a stand-in such as moto).
 
 pub mod batch;
 pub mod dynamodb;
 pub mod logs;
 #[cfg(feature = "job")]
 pub mod redshift;
+pub mod report;
 pub mod s3;
 pub mod sfn;
 pub mod sns;
