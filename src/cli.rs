@@ -104,6 +104,16 @@ pub struct ReportArgs {
     #[arg(long, value_name = "QUEUE", requires = "execution_arn")]
     pub job_queue: Vec<String>,
 
+    /// How many of a Distributed Map's child executions to read the histories of (failed
+    /// ones first; every child is counted by its status whatever this is).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        requires = "execution_arn"
+    )]
+    pub child_histories: usize,
+
     /// A history from `aws stepfunctions get-execution-history --output json` (pages may be
     /// concatenated); needs --definition, or --execution-arn (which then names it).
     #[arg(long)]

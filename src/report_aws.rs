@@ -8,7 +8,7 @@
 //! What fails about one job (its description, its log) is said on stderr and the report is
 //! written with what is known; what fails about the execution itself is an error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -53,8 +53,17 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
         None => aws::definition(&clients.sfn, arn).await?,
     };
 
+    let children = children(&clients, arn, &events, args.child_histories).await;
+    let child_arns: BTreeSet<String> = children.iter().map(|c| c.execution_arn.clone()).collect();
     let hints = aws::job_hints(&events);
-    let found = aws::find_jobs(&clients.batch, &execution, &args.job_queue, &hints).await;
+    let found = aws::find_jobs(
+        &clients.batch,
+        &execution,
+        &child_arns,
+        &args.job_queue,
+        &hints,
+    )
+    .await;
     for w in &found.warnings {
         eprintln!("rsqlflow: warning: {w} (the report lists the jobs that could be read)");
     }
@@ -75,6 +84,7 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
         execution: execution.name.clone(),
         execution_arn: execution.arn.clone(),
         jobs,
+        children,
         links: vec![
             (
                 "Execution in the Step Functions console".into(),
@@ -101,6 +111,70 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
         None => PathBuf::from(format!("{}.html", safe_file_name(&execution.name))),
     };
     Ok((report::html::render(&r), out))
+}
+
+/// A Distributed Map's child executions (when the history has a `MapRunStarted` event): all
+/// of them with their status, and the histories of up to `histories` of them, failed ones
+/// first. What cannot be read is a warning: the report is written without it.
+async fn children(
+    clients: &aws::Clients,
+    arn: &str,
+    events: &[Value],
+    histories: usize,
+) -> Vec<report::history::Child> {
+    if !events.iter().any(|e| e["type"] == "MapRunStarted") {
+        return Vec::new();
+    }
+    let client = &clients.sfn;
+    let (listed, cut) = match aws::child_executions(client, arn).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rsqlflow: warning: {e} (the report has no child executions)");
+            return Vec::new();
+        }
+    };
+    if cut {
+        eprintln!(
+            "rsqlflow: note: the first {} child executions are counted",
+            listed.len()
+        );
+    }
+    let mut order: Vec<usize> = (0..listed.len()).collect();
+    order.sort_by_key(|&i| listed[i].status == "SUCCEEDED");
+    let chosen: BTreeSet<usize> = order.into_iter().take(histories).collect();
+    if chosen.len() < listed.len() {
+        eprintln!(
+            "rsqlflow: note: histories read for {} of {} child executions (failed ones first; \
+             --child-histories N reads more)",
+            chosen.len(),
+            listed.len()
+        );
+    }
+    let mut out = Vec::with_capacity(listed.len());
+    for (i, c) in listed.into_iter().enumerate() {
+        let mut events = Vec::new();
+        if chosen.contains(&i) {
+            match aws::history(client, &c.execution_arn, PAGE_SIZE).await {
+                Ok(h) => {
+                    events = h
+                        .events
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(k, v)| report::history::event(v, k as u64 + 1).ok())
+                        .collect();
+                }
+                Err(e) => eprintln!("rsqlflow: warning: {e}"),
+            }
+        }
+        out.push(report::history::Child {
+            name: c.name,
+            execution_arn: c.execution_arn,
+            map_run_arn: c.map_run_arn,
+            status: c.status,
+            events,
+        });
+    }
+    out
 }
 
 /// The events of one or more concatenated history documents, as JSON (for the job hints;

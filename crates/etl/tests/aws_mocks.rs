@@ -1153,3 +1153,85 @@ async fn a_refused_describe_execution_names_the_call_the_arn_and_the_code() {
         )
     );
 }
+
+/// `rsqlflow report --execution-arn` lists a Distributed Map's child executions: every Map Run
+/// of the execution (ListMapRuns), then every page of each Map Run's children (ListExecutions
+/// with its mapRunArn).
+#[tokio::test]
+async fn the_report_lists_every_child_execution_of_every_map_run() {
+    use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
+    use aws_sdk_sfn::operation::list_map_runs::ListMapRunsOutput;
+    use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus, MapRunListItem};
+    const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:fan:run-1";
+    const RUN: &str = "arn:aws:states:eu-west-1:123456789012:mapRun:fan/Fan:abc";
+    let item = |name: &str, status: ExecutionStatus| {
+        ExecutionListItem::builder()
+            .execution_arn(format!(
+                "arn:aws:states:eu-west-1:123456789012:execution:fan/Fan:{name}"
+            ))
+            .state_machine_arn("arn:aws:states:eu-west-1:123456789012:stateMachine:fan/Fan")
+            .name(name)
+            .status(status)
+            .start_date(aws_smithy_types::DateTime::from_millis(1_764_000_000_000))
+            .build()
+            .unwrap()
+    };
+    let runs = mock!(aws_sdk_sfn::Client::list_map_runs)
+        .match_requests(|r| r.execution_arn() == Some(ARN))
+        .then_output(|| {
+            ListMapRunsOutput::builder()
+                .map_runs(
+                    MapRunListItem::builder()
+                        .execution_arn(ARN)
+                        .map_run_arn(RUN)
+                        .state_machine_arn(
+                            "arn:aws:states:eu-west-1:123456789012:stateMachine:fan/Fan",
+                        )
+                        .start_date(aws_smithy_types::DateTime::from_millis(1_764_000_000_000))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+    let first = mock!(aws_sdk_sfn::Client::list_executions)
+        .match_requests(|r| r.map_run_arn() == Some(RUN) && r.next_token().is_none())
+        .then_output(move || {
+            ListExecutionsOutput::builder()
+                .executions(item("c1", ExecutionStatus::Succeeded))
+                .executions(item("c2", ExecutionStatus::Failed))
+                .next_token("more")
+                .build()
+                .unwrap()
+        });
+    let second = mock!(aws_sdk_sfn::Client::list_executions)
+        .match_requests(|r| r.map_run_arn() == Some(RUN) && r.next_token() == Some("more"))
+        .then_output(move || {
+            ListExecutionsOutput::builder()
+                .executions(item("c3", ExecutionStatus::Succeeded))
+                .build()
+                .unwrap()
+        });
+    let client = client!(aws_sdk_sfn, &[&runs, &first, &second]);
+    let (children, cut) = etl::aws::report::child_executions(&client, ARN)
+        .await
+        .unwrap();
+    assert!(!cut);
+    let got: Vec<(&str, &str, &str)> = children
+        .iter()
+        .map(|c| (c.name.as_str(), c.status.as_str(), c.map_run_arn.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("c1", "SUCCEEDED", RUN),
+            ("c2", "FAILED", RUN),
+            ("c3", "SUCCEEDED", RUN)
+        ]
+    );
+    assert!(children[1].execution_arn.ends_with("fan/Fan:c2"));
+    assert_eq!(
+        (runs.num_calls(), first.num_calls(), second.num_calls()),
+        (1, 1, 1)
+    );
+}

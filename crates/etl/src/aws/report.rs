@@ -292,6 +292,68 @@ pub async fn history(
     Ok(History { events, pages })
 }
 
+/// A Distributed Map's child execution as ListExecutions lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildExecution {
+    pub map_run_arn: String,
+    pub execution_arn: String,
+    pub name: String,
+    /// `SUCCEEDED`, `FAILED`, `RUNNING`, ...
+    pub status: String,
+}
+
+/// The most child executions listed (ListExecutions pages of 1,000 each).
+pub const MAX_CHILD_EXECUTIONS: usize = 100_000;
+
+/// The child executions of every Distributed Map the execution ran: ListMapRuns ("Lists all
+/// Map Runs that were started by a given state machine execution",
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListMapRuns.html>),
+/// then for each Map Run ListExecutions with its `mapRunArn` ("a list of all of the child
+/// workflow executions started by a Map Run is returned",
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html>),
+/// every page of both. At most [`MAX_CHILD_EXECUTIONS`]; the second value says whether the
+/// list was cut there.
+pub async fn child_executions(
+    client: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+) -> Result<(Vec<ChildExecution>, bool), FetchError> {
+    let mut runs = Vec::new();
+    let mut pages = client
+        .list_map_runs()
+        .execution_arn(execution_arn)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| fetch_error("ListMapRuns", execution_arn, e))?;
+        runs.extend(page.map_runs().iter().map(|r| r.map_run_arn().to_string()));
+    }
+    let mut out = Vec::new();
+    for run in runs {
+        let mut pages = client
+            .list_executions()
+            .map_run_arn(&run)
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| fetch_error("ListExecutions", &run, e))?;
+            for x in page.executions() {
+                if out.len() >= MAX_CHILD_EXECUTIONS {
+                    return Ok((out, true));
+                }
+                out.push(ChildExecution {
+                    map_run_arn: run.clone(),
+                    execution_arn: x.execution_arn().to_string(),
+                    name: x.name().to_string(),
+                    status: x.status().as_str().to_string(),
+                });
+            }
+        }
+    }
+    Ok((out, false))
+}
+
 fn obj(pairs: Vec<(&str, Value)>) -> Value {
     let mut m = Map::new();
     for (k, v) in pairs {
@@ -677,9 +739,13 @@ const WINDOW_MS: i64 = 5 * 60 * 1000;
 /// Batch keeps finished jobs for a limited time only (the Batch User Guide's "Job states":
 /// <https://docs.aws.amazon.com/batch/latest/userguide/job_states.html>): an old execution's
 /// jobs may no longer be listed, and the report then has none.
+///
+/// `children`: the ARNs of the execution's Distributed Map child executions, whose jobs are
+/// tagged with the child's ARN (submit-job tags a job with the execution that runs its Task).
 pub async fn find_jobs(
     client: &aws_sdk_batch::Client,
     execution: &Execution,
+    children: &BTreeSet<String>,
     queues: &[String],
     hints: &JobHints,
 ) -> FoundJobs {
@@ -721,7 +787,12 @@ pub async fn find_jobs(
     describe_into(client, &todo, &mut described, &mut found.warnings).await;
     let mut jobs: Vec<BatchJob> = described
         .into_values()
-        .filter(|j| belongs(&j.tags, &execution.arn))
+        .filter(|j| {
+            belongs(&j.tags, &execution.arn)
+                || j.tags
+                    .get(EXECUTION_TAG)
+                    .is_some_and(|owner| children.contains(owner))
+        })
         .collect();
     jobs.sort_by_key(|j| (j.created.unwrap_or(i64::MAX), j.id.clone()));
     found.jobs = jobs;
