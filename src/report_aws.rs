@@ -83,6 +83,8 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
             .and_then(|i| etl::notification::describe_trigger(&i["trigger"])),
         execution: execution.name.clone(),
         execution_arn: execution.arn.clone(),
+        notification: notification(&execution, &parsed, &events),
+        notification_composed: true,
         jobs,
         children,
         links: vec![
@@ -111,6 +113,69 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
         None => PathBuf::from(format!("{}.html", safe_file_name(&execution.name))),
     };
     Ok((report::html::render(&r), out))
+}
+
+/// The notification of an execution that ended, composed by the notify Lambda's own code
+/// (`etl::notification`) from the execution and its history, as notify does when Step
+/// Functions reports the end; `None` while it runs. The Batch jobs notify stopped are not
+/// known here.
+fn notification(
+    execution: &aws::Execution,
+    arn: &ExecutionArn,
+    events: &[Value],
+) -> Option<String> {
+    use etl::events::ExecutionChange;
+    // How the execution ended, and the error and cause, as the status-change event carries
+    // them: from the history's end event (a history given as a file may be another
+    // attempt's), else DescribeExecution's status.
+    let end = events.iter().rev().find_map(|e| {
+        let (status, key) = match e["type"].as_str()? {
+            "ExecutionFailed" => ("FAILED", "executionFailedEventDetails"),
+            "ExecutionTimedOut" => ("TIMED_OUT", "executionTimedOutEventDetails"),
+            "ExecutionAborted" => ("ABORTED", "executionAbortedEventDetails"),
+            "ExecutionSucceeded" => ("SUCCEEDED", ""),
+            "ExecutionRedriven" => return Some(("RUNNING", Value::Null)),
+            _ => return None,
+        };
+        Some((status, e.get(key).cloned().unwrap_or(Value::Null)))
+    });
+    let status = end
+        .as_ref()
+        .map(|(s, _)| s.to_string())
+        .unwrap_or_else(|| execution.status.clone());
+    if !matches!(
+        status.as_str(),
+        "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED"
+    ) {
+        return None;
+    }
+    let end = end.map(|(_, d)| d);
+    let text = |k: &str| end.as_ref().and_then(|d| d[k].as_str()).map(String::from);
+    let input = events
+        .iter()
+        .find(|e| e["type"] == "ExecutionStarted")
+        .and_then(|e| e["executionStartedEventDetails"]["input"].as_str())
+        .map(String::from);
+    let change = ExecutionChange {
+        execution_arn: execution.arn.clone(),
+        state_machine_arn: execution.state_machine_arn.clone(),
+        name: execution.name.clone(),
+        status,
+        start_date: Some(execution.start),
+        stop_date: execution.stop,
+        input,
+        error: text("error"),
+        cause: text("cause"),
+    };
+    let settings = etl::settings::Settings {
+        region: arn.region.clone(),
+        account: arn.account.clone(),
+        console: links::console(&arn.partition, &arn.region),
+        ..etl::settings::Settings::default()
+    };
+    let outcome = etl::notification::Outcome::from_history(&change, events);
+    let n = etl::notification::compose(&settings, &change, &outcome, &[]);
+    Some(format!("{}\n\n{}", n.subject, n.body.trim_end()))
 }
 
 /// A Distributed Map's child executions (when the history has a `MapRunStarted` event): all

@@ -124,6 +124,7 @@ fn local_html(
         execution_arn: record.execution_arn.clone(),
         trigger: etl::notification::describe_trigger(&record.input["trigger"]),
         notification: extra.notification,
+        notification_composed: false,
         jobs: extra.jobs,
         children,
         links: Vec::new(),

@@ -256,6 +256,16 @@ async fn the_report_of_an_execution_in_aws_has_its_name_jobs_log_tail_and_links(
     assert_eq!(d["execution_arn"], arn.as_str());
     assert_eq!(d["workflow"], "report-sm");
     assert_eq!(d["summary"]["status"], "SUCCEEDED");
+    // What notify sends, composed by its own code from this history.
+    assert_eq!(d["notification_composed"], true);
+    assert!(
+        d["notification"]
+            .as_str()
+            .unwrap()
+            .starts_with("[rsqlflow] SUCCEEDED: report-sm"),
+        "{}",
+        d["notification"]
+    );
     let states: Vec<&str> = d["states"]
         .as_array()
         .unwrap()
@@ -329,6 +339,9 @@ async fn the_report_of_an_execution_in_aws_has_its_name_jobs_log_tail_and_links(
     assert_eq!(d["execution_arn"], arn.as_str());
     assert_eq!(d["summary"]["status"], "FAILED");
     assert_eq!(d["jobs"].as_array().unwrap().len(), 2);
+    let n = d["notification"].as_str().unwrap();
+    assert!(n.starts_with("[rsqlflow] FAILED: report-sm"), "{n}");
+    assert!(n.contains("Boom"), "{n}");
 
     // An execution that does not exist: the failed call, named, and no report.
     let missing = arn.replace(":run-1", ":run-9");

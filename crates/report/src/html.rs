@@ -128,9 +128,14 @@ pub fn render(r: &Report) -> String {
         );
     }
     if let Some(n) = &r.notification {
+        let summary = if r.notification_composed {
+            "Notification (as the notify Lambda composes it from this history)"
+        } else {
+            "Notification sent"
+        };
         let _ = write!(
             head,
-            "<details class=\"notification\"><summary>Notification sent</summary><pre>{}</pre></details>",
+            "<details class=\"notification\"><summary>{summary}</summary><pre>{}</pre></details>",
             escape(n)
         );
     }

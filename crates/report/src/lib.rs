@@ -68,6 +68,9 @@ pub struct Meta {
     pub trigger: Option<String>,
     /// The notification that was sent (subject and body).
     pub notification: Option<String>,
+    /// The notification was composed for the report by the notify Lambda's own code from the
+    /// execution's history (an execution in AWS: SNS keeps no copy of what it delivered).
+    pub notification_composed: bool,
     pub jobs: Vec<Job>,
     /// The Distributed Map child executions, each with its own history.
     pub children: Vec<history::Child>,
@@ -141,6 +144,7 @@ pub struct Report {
     pub execution_arn: String,
     pub trigger: Option<String>,
     pub notification: Option<String>,
+    pub notification_composed: bool,
     pub links: Vec<(String, String)>,
     pub summary: model::Execution,
     pub states: Vec<StateReport>,
@@ -243,6 +247,7 @@ pub fn from_parts(
         execution_arn: meta.execution_arn,
         trigger: meta.trigger,
         notification: meta.notification,
+        notification_composed: meta.notification_composed,
         links: meta.links,
         summary: model::Execution {
             input: None,
