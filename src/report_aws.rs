@@ -101,7 +101,6 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
                 ),
             ),
         ],
-        ..Default::default()
     };
     let mut r = report::build_from_events(&parsed_events, &definition, meta)
         .with_context(|| format!("the report of {arn}"))?;
