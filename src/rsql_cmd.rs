@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use rsql::{Format, Interpreter, Options, PrintOptions, Source};
-use tokio::io::AsyncReadExt;
 use warehouse::{Session, Target};
 
 use crate::cli::RsqlArgs;
@@ -41,13 +40,14 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     }
 
     let source = match (&args.file, &args.command) {
-        (Some(path), _) => Source::load(path).await,
-        (None, Some(cmd)) => Ok(Source::command(cmd)),
-        (None, None) => {
-            let mut bytes = Vec::new();
-            tokio::io::stdin().read_to_end(&mut bytes).await?;
-            Source::from_bytes("<stdin>", bytes, PathBuf::from("."))
-        }
+        (Some(path), _) => Source::load(path).await.map(Script::Whole),
+        (None, Some(cmd)) => Ok(Script::Whole(Source::command(cmd))),
+        // Standard input is read one line at a time: each statement runs as soon as it is
+        // complete, from a pipe or a heredoc as from a terminal.
+        (None, None) => Ok(Script::Stream(Box::new(rsql::ReaderLines::new(
+            "<stdin>",
+            tokio::io::stdin(),
+        )))),
     };
     let source = match source {
         Ok(s) => s,
@@ -113,14 +113,28 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     Ok(code)
 }
 
-async fn run_script(backend: &mut dyn rsql::Backend, options: Options, source: Source) -> i32 {
+/// What the interpreter reads: a file or `-c` string read whole, or standard input line by
+/// line.
+enum Script {
+    Whole(Source),
+    Stream(Box<dyn rsql::LineSource>),
+}
+
+async fn run_script(backend: &mut dyn rsql::Backend, options: Options, source: Script) -> i32 {
     let mut interp = Interpreter::new(
         backend,
         options,
         Box::new(tokio::io::stdout()),
         Box::new(tokio::io::stderr()),
     );
-    interp.run(source).await
+    match source {
+        Script::Whole(source) => interp.run(source).await,
+        Script::Stream(lines) => {
+            interp
+                .run_stream("<stdin>", PathBuf::from("."), lines)
+                .await
+        }
+    }
 }
 
 /// `-P NAME=VALUE`: a print option set before the script starts, as psql's -P does.

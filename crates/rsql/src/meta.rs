@@ -335,7 +335,7 @@ impl Interpreter<'_> {
                         .parse::<i64>()
                         .map_err(|_| format!("\\exit: invalid exit code \"{n}\""))?,
                 };
-                return Ok(Flow::Exit(code.rem_euclid(256) as i32));
+                return Ok(Flow::Quit(code.rem_euclid(256) as i32));
             }
             "goto" => {
                 let a = self.texts(raw)?;
