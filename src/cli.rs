@@ -824,6 +824,14 @@ pub struct RsqlArgs {
     /// Field separator for unaligned output (default "|").
     #[arg(short = 'F', long = "field-separator", value_name = "SEP")]
     pub field_separator: Option<String>,
+
+    /// At a terminal: no line editing and no history (psql's -n).
+    #[arg(short = 'n', long = "no-readline")]
+    pub no_readline: bool,
+
+    /// At a terminal: keep no history file (default: RSQL_HISTORY, else ~/.rsql_history).
+    #[arg(long = "no-history")]
+    pub no_history: bool,
 }
 
 const CHECK_EXAMPLES: &str = "\

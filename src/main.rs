@@ -7,6 +7,7 @@ mod connect;
 mod job_cmd;
 mod report_cmd;
 mod rsql_cmd;
+mod rsql_term;
 mod run_cmd;
 mod sample_data;
 mod signals;

@@ -39,6 +39,11 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     }
 
+    // psql's interactive mode: standard input is a terminal and neither -f nor -c is given
+    // (https://www.postgresql.org/docs/current/app-psql.html).
+    let interactive = args.file.is_none()
+        && args.command.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let source = match (&args.file, &args.command) {
         (Some(path), _) => Source::load(path).await.map(Script::Whole),
         (None, Some(cmd)) => Ok(Script::Whole(Source::command(cmd))),
@@ -91,6 +96,33 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     };
 
+    let source = if interactive {
+        let shape = prompt_shape(&mut session, &target).await;
+        if !args.quiet {
+            let version = session.server_version();
+            println!(
+                "rsqlflow rsql {} ({}{}{})\nType \"help\" for help.\n",
+                env!("CARGO_PKG_VERSION"),
+                session.description(),
+                if version.is_empty() { "" } else { ", server " },
+                version
+            );
+        }
+        crate::rsql_term::cancel_on_interrupt(session.cancel_handle());
+        let lines: Box<dyn rsql::LineSource> = if args.no_readline {
+            Box::new(crate::rsql_term::PlainTerminalLines::new(shape))
+        } else {
+            let history = if args.no_history {
+                None
+            } else {
+                crate::rsql_term::history_file()
+            };
+            Box::new(crate::rsql_term::TerminalLines::start(shape, history))
+        };
+        Script::Stream(lines)
+    } else {
+        source
+    };
     let options = Options { print, variables };
     let redshift = match &target {
         Target::Url(url) => is_redshift_url(url),
@@ -99,7 +131,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     };
     let translate = !args.no_translate && !redshift;
     if !translate {
-        let code = run_script(&mut session, options, source).await;
+        let code = run_script(&mut session, options, source, interactive).await;
         session.close().await;
         return Ok(code);
     }
@@ -108,7 +140,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
     };
     let mut translating = redshift::Translating::new(session, store, args.explain_translation);
-    let code = run_script(&mut translating, options, source).await;
+    let code = run_script(&mut translating, options, source, interactive).await;
     translating.into_inner().close().await;
     Ok(code)
 }
@@ -120,13 +152,19 @@ enum Script {
     Stream(Box<dyn rsql::LineSource>),
 }
 
-async fn run_script(backend: &mut dyn rsql::Backend, options: Options, source: Script) -> i32 {
+async fn run_script(
+    backend: &mut dyn rsql::Backend,
+    options: Options,
+    source: Script,
+    interactive: bool,
+) -> i32 {
     let mut interp = Interpreter::new(
         backend,
         options,
         Box::new(tokio::io::stdout()),
         Box::new(tokio::io::stderr()),
     );
+    interp.set_interactive(interactive);
     match source {
         Script::Whole(source) => interp.run(source).await,
         Script::Stream(lines) => {
@@ -176,4 +214,37 @@ fn apply_pset(print: &mut PrintOptions, arg: &str) -> std::result::Result<(), St
 /// True when a URL names an Amazon Redshift endpoint, whose SQL needs no translation.
 fn is_redshift_url(url: &str) -> bool {
     warehouse::ConnectParams::parse(url).is_ok_and(|p| crate::connect::is_redshift_host(&p.host))
+}
+
+/// The prompt's parts, asked of the session: the user, the database and whether the user is a
+/// superuser (`=#`) or not (`=>`), from PG_USER, which Amazon Redshift has too
+/// (https://docs.aws.amazon.com/redshift/latest/dg/r_Users-creatingaltering-and-deleting-users.html).
+async fn prompt_shape(session: &mut Session, target: &Target) -> crate::rsql_term::PromptShape {
+    use rsql::Backend;
+    let name = match target {
+        Target::Embedded(_) => "embedded".to_string(),
+        Target::Url(url) => warehouse::ConnectParams::parse(url)
+            .map(|p| crate::rsql_term::cluster_name(&p.host))
+            .unwrap_or_default(),
+        Target::Server(p) => crate::rsql_term::cluster_name(&p.host),
+    };
+    let mut shape = crate::rsql_term::PromptShape {
+        name,
+        user: "?".into(),
+        db: "?".into(),
+        superuser: false,
+    };
+    let sql = "select current_user, current_database(), \
+               (select usesuper from pg_user where usename = current_user)";
+    if let Ok(outcome) = session.execute(sql).await
+        && let Ok(done) = outcome.result
+        && let Some(rows) = done.rows
+        && let Some(row) = rows.rows.first()
+    {
+        let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        shape.user = cell(0);
+        shape.db = cell(1);
+        shape.superuser = cell(2) == "t";
+    }
+    shape
 }
