@@ -65,6 +65,13 @@ fn banner_prompt_results_as_typed_continuation_and_history() {
     p.exp_string("(embedded) postgres@postgres@# ").unwrap();
     p.send_line("\\endif").unwrap();
     p.exp_string(PROMPT).unwrap();
+    p.send_line("create table orders (o_orderkey int primary key);")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\dt").unwrap();
+    p.exp_string("List of relations").unwrap();
+    p.exp_string("public | orders | table").unwrap();
+    p.exp_string(PROMPT).unwrap();
     p.send_line("\\nosuchcommand").unwrap();
     p.exp_string("unsupported meta-command").unwrap();
     p.exp_string(PROMPT).unwrap();

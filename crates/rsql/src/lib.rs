@@ -5,6 +5,7 @@
 pub mod args;
 pub mod backend;
 pub mod copy;
+pub mod describe;
 pub mod expr;
 pub mod format;
 pub mod input;
