@@ -772,8 +772,8 @@ pub struct RsqlArgs {
     #[arg(short = 'a', long = "echo-all")]
     pub echo_all: bool,
 
-    /// Set a print option, as \pset NAME VALUE does; repeatable (pager=off is accepted:
-    /// there is no pager in batch mode).
+    /// Set a print option, as \pset NAME VALUE does; repeatable (pager=off: no pager at a
+    /// terminal; there is none in batch mode).
     #[arg(short = 'P', long = "pset", value_name = "NAME=VALUE")]
     pub pset: Vec<String>,
 

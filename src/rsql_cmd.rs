@@ -123,6 +123,18 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     } else {
         source
     };
+    // A pager only at a terminal whose output is a terminal too, and not with -P pager=off
+    // (psql's rule: https://www.postgresql.org/docs/current/app-psql.html, \pset pager).
+    let pager_off = args.pset.iter().any(|p| {
+        p.split_once('=')
+            .is_some_and(|(k, v)| k == "pager" && matches!(v, "off" | "0" | "false"))
+    });
+    let pager = if interactive && !pager_off && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        crate::rsql_term::pager_command()
+    } else {
+        None
+    };
     let options = Options { print, variables };
     let redshift = match &target {
         Target::Url(url) => is_redshift_url(url),
@@ -131,7 +143,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     };
     let translate = !args.no_translate && !redshift;
     if !translate {
-        let code = run_script(&mut session, options, source, interactive).await;
+        let code = run_script(&mut session, options, source, interactive, pager).await;
         session.close().await;
         return Ok(code);
     }
@@ -140,7 +152,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
     };
     let mut translating = redshift::Translating::new(session, store, args.explain_translation);
-    let code = run_script(&mut translating, options, source, interactive).await;
+    let code = run_script(&mut translating, options, source, interactive, pager).await;
     translating.into_inner().close().await;
     Ok(code)
 }
@@ -157,6 +169,7 @@ async fn run_script(
     options: Options,
     source: Script,
     interactive: bool,
+    pager: Option<String>,
 ) -> i32 {
     let mut interp = Interpreter::new(
         backend,
@@ -165,6 +178,9 @@ async fn run_script(
         Box::new(tokio::io::stderr()),
     );
     interp.set_interactive(interactive);
+    if let Some(pager) = pager {
+        interp.set_pager(Some(Box::new(crate::rsql_term::TerminalPager::new(pager))));
+    }
     match source {
         Script::Whole(source) => interp.run(source).await,
         Script::Stream(lines) => {

@@ -297,9 +297,89 @@ pub fn cancel_on_interrupt(cancel: Option<warehouse::CancelHandle>) {
     }
 }
 
+/// The pager command: `PSQL_PAGER`, else `PAGER`, else `less -S`; `None` when the variable is
+/// set but empty, which turns the pager off, as in psql
+/// (<https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-ENVIRONMENT>).
+pub fn pager_command() -> Option<String> {
+    for var in ["PSQL_PAGER", "PAGER"] {
+        if let Some(v) = std::env::var_os(var) {
+            let v = v.to_string_lossy().trim().to_string();
+            return Some(v).filter(|v| !v.is_empty());
+        }
+    }
+    Some("less -S".to_string())
+}
+
+/// Results taller or wider than the terminal go through the pager, run by the shell with the
+/// result on its standard input; the prompt comes back when it exits.
+pub struct TerminalPager {
+    command: String,
+}
+
+impl TerminalPager {
+    pub fn new(command: String) -> TerminalPager {
+        TerminalPager { command }
+    }
+}
+
+/// True when `text` does not fit a terminal of `cols` x `rows` with a prompt line below it.
+fn too_big(text: &str, cols: usize, rows: usize) -> bool {
+    let mut lines = 0;
+    for line in text.lines() {
+        lines += 1;
+        if display_width(line) > cols {
+            return true;
+        }
+    }
+    lines >= rows
+}
+
+fn display_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+#[async_trait]
+impl rsql::Pager for TerminalPager {
+    async fn page(&mut self, text: &str) -> bool {
+        let Some((terminal_size::Width(cols), terminal_size::Height(rows))) =
+            terminal_size::terminal_size()
+        else {
+            return false;
+        };
+        if rows == 0 || cols == 0 || !too_big(text, cols.into(), rows.into()) {
+            return false;
+        }
+        let child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&self.command)
+            .stdin(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("rsql: could not run the pager \"{}\": {e}", self.command);
+                return false;
+            }
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            // The pager may quit before reading everything (q in less): that is not an error.
+            let _ = stdin.write_all(text.as_bytes()).await;
+        }
+        let _ = child.wait().await;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_does_not_fit_is_paged() {
+        assert!(!too_big("a\nb\n", 80, 24));
+        assert!(too_big(&"x\n".repeat(24), 80, 24));
+        assert!(too_big(&format!("{}\n", "y".repeat(81)), 80, 24));
+    }
 
     #[test]
     fn prompts_are_rsqls() {

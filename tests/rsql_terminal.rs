@@ -134,3 +134,48 @@ fn ctrl_c_cancels_the_running_statement_and_the_prompt_comes_back() {
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// A result taller than the terminal goes through PAGER; a short one does not; `\pset pager
+/// off` and `-P pager=off` turn it off.
+#[test]
+fn long_results_go_through_the_pager() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "stty rows 24 cols 100; exec {} rsql --ephemeral \"$@\"",
+            support::bin().display()
+        ))
+        .arg("sh")
+        .current_dir(dir.path());
+    for v in support::CONNECTION_ENV {
+        cmd.env_remove(v);
+    }
+    cmd.env("RSQL_HISTORY", dir.path().join("history"))
+        .env("TERM", "xterm")
+        .env_remove("PSQL_PAGER")
+        .env("PAGER", "sed 's/^/PAGED:/'");
+    let options = rexpect::reader::Options {
+        timeout_ms: Some(60_000),
+        strip_ansi_escape_codes: true,
+    };
+    let mut p = spawn_with_options(cmd, options).unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select 'short' as s;").unwrap();
+    let before = p.exp_string(PROMPT).unwrap();
+    assert!(!before.contains("PAGED:"), "{before}");
+    p.send_line("select n from generate_series(1, 50) n;")
+        .unwrap();
+    p.exp_string("PAGED:(50 rows)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\pset pager off").unwrap();
+    p.exp_string("Pager usage is off.").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select n from generate_series(1, 50) n;")
+        .unwrap();
+    let out = p.exp_string("(50 rows)").unwrap();
+    assert!(!out.contains("PAGED:"), "{out}");
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}

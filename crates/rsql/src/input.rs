@@ -52,6 +52,15 @@ pub trait LineSource: Send {
     async fn next_line(&mut self, prompt: PromptState) -> Result<Input, SourceError>;
 }
 
+/// A pager for results taller or wider than the terminal (psql's `PAGER`), used only at a
+/// terminal while `\pset pager` is on.
+#[async_trait]
+pub trait Pager: Send {
+    /// Shows `text` through the pager when it does not fit the terminal; false when it was not
+    /// shown (it fits, or the pager could not run): the caller prints it.
+    async fn page(&mut self, text: &str) -> bool;
+}
+
 /// Lines from a byte stream (standard input, a pipe): only the line being read is held.
 pub struct ReaderLines<R> {
     name: String,

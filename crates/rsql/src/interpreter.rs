@@ -11,7 +11,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::backend::{Backend, Completion, ConnectionLost, Outcome, ResultSet, SqlError};
 use crate::format::{PrintOptions, render};
-use crate::input::{Input, LineSource, PromptState};
+use crate::input::{Input, LineSource, Pager, PromptState};
 use crate::lexer::{Piece, PieceKind, Quoting, lex};
 use crate::report::{render_title, today};
 use crate::sink::FileSink;
@@ -128,6 +128,10 @@ pub struct Interpreter<'b> {
     out_dirty: bool,
     /// At a terminal: errors bring the prompt back instead of ending the run.
     interactive: bool,
+    /// At a terminal: the pager for long results.
+    pager: Option<Box<dyn Pager>>,
+    /// `\pset pager`: on unless turned off.
+    pub(crate) pager_on: bool,
 }
 
 /// How many sources may be open at once: the main script and the files it includes with
@@ -174,7 +178,15 @@ impl<'b> Interpreter<'b> {
             piece_line: 0,
             out_dirty: false,
             interactive: false,
+            pager: None,
+            pager_on: true,
         }
+    }
+
+    /// Sets the pager for query results printed to the terminal (`\pset pager off` turns it
+    /// off); never set in batch mode.
+    pub fn set_pager(&mut self, pager: Option<Box<dyn Pager>>) {
+        self.pager = pager;
     }
 
     /// At a terminal (psql's interactive mode): an error that would end a script (a bad
@@ -715,6 +727,15 @@ impl<'b> Interpreter<'b> {
                 Flow::Continue
             }
             None => {
+                if self.pager_on
+                    && let Some(pager) = self.pager.as_mut()
+                {
+                    self.out_dirty = false;
+                    let _ = self.out.flush().await;
+                    if pager.page(text).await {
+                        return Flow::Continue;
+                    }
+                }
                 self.print(text).await;
                 Flow::Continue
             }

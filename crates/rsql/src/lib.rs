@@ -24,7 +24,7 @@ pub use backend::{
     Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError,
 };
 pub use format::{Format, PrintOptions};
-pub use input::{Input, LineSource, PromptState, ReaderLines};
+pub use input::{Input, LineSource, Pager, PromptState, ReaderLines};
 pub use interpreter::{
     EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP, Interpreter, MAX_INCLUDE_DEPTH, Options,
 };

@@ -611,7 +611,21 @@ impl Interpreter<'_> {
                 }
                 format!("Target width is {}.", c.columns)
             }
-            "pager" => "Pager usage is off.".to_string(),
+            // psql's messages (https://www.postgresql.org/docs/current/app-psql.html, \pset
+            // pager); the pager is used only at a terminal, never in batch mode.
+            "pager" => {
+                self.pager_on = match value {
+                    None => !self.pager_on,
+                    Some(v) if v.eq_ignore_ascii_case("always") => true,
+                    Some(v) => parse_bool(v)
+                        .ok_or_else(|| format!("\\pset: invalid pager value \"{v}\""))?,
+                };
+                if self.pager_on {
+                    "Pager is used for long output.".to_string()
+                } else {
+                    "Pager usage is off.".to_string()
+                }
+            }
             other => return Err(format!("\\pset: unknown option: {other}")),
         };
         self.settings_message(&msg).await;
