@@ -825,6 +825,31 @@ pub struct RsqlArgs {
     #[arg(short = 'F', long = "field-separator", value_name = "SEP")]
     pub field_separator: Option<String>,
 
+    /// Echo each statement as it is sent (sets ECHO to queries).
+    #[arg(short = 'e', long = "echo-queries")]
+    pub echo_queries: bool,
+
+    /// Send query results to FILE (as \o FILE does).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Accepted for psql compatibility, with no effect here (says so on stderr).
+    #[arg(short = 'L', long = "log-file", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Expanded output (as \x does).
+    #[arg(short = 'x', long = "expanded")]
+    pub expanded: bool,
+
+    /// Record separator for unaligned output (default newline).
+    #[arg(short = 'R', long = "record-separator", value_name = "SEP")]
+    pub record_separator: Option<String>,
+
+    /// Single-step mode: accepted for psql compatibility, with no effect here (says so on
+    /// stderr).
+    #[arg(short = 's', long = "single-step")]
+    pub single_step: bool,
+
     /// At a terminal: no line editing and no history (psql's -n).
     #[arg(short = 'n', long = "no-readline")]
     pub no_readline: bool,

@@ -19,6 +19,17 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     if let Some(sep) = args.field_separator.clone() {
         print.fieldsep = sep;
     }
+    if let Some(sep) = args.record_separator.clone() {
+        print.recordsep = sep;
+    }
+    print.expanded |= args.expanded;
+    // Options psql has that mean nothing here: said once, so a wrapper passing them still runs.
+    if args.log_file.is_some() {
+        eprintln!("rsql: -L (log file) is accepted but has no effect in rsqlflow");
+    }
+    if args.single_step {
+        eprintln!("rsql: -s (single-step mode) is accepted but has no effect in rsqlflow");
+    }
     let mut variables = Vec::new();
     for v in &args.vars {
         let Some((k, val)) = v.split_once('=') else {
@@ -31,6 +42,8 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     }
     if args.echo_all {
         variables.push(("ECHO".into(), "all".into()));
+    } else if args.echo_queries {
+        variables.push(("ECHO".into(), "queries".into()));
     }
     for p in &args.pset {
         if let Err(e) = apply_pset(&mut print, p) {
@@ -143,7 +156,15 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     };
     let translate = !args.no_translate && !redshift;
     if !translate {
-        let code = run_script(&mut session, options, source, interactive, pager).await;
+        let code = run_script(
+            &mut session,
+            options,
+            source,
+            interactive,
+            pager,
+            args.output.as_deref(),
+        )
+        .await;
         session.close().await;
         return Ok(code);
     }
@@ -152,7 +173,15 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
     };
     let mut translating = redshift::Translating::new(session, store, args.explain_translation);
-    let code = run_script(&mut translating, options, source, interactive, pager).await;
+    let code = run_script(
+        &mut translating,
+        options,
+        source,
+        interactive,
+        pager,
+        args.output.as_deref(),
+    )
+    .await;
     translating.into_inner().close().await;
     Ok(code)
 }
@@ -170,6 +199,7 @@ async fn run_script(
     source: Script,
     interactive: bool,
     pager: Option<String>,
+    output: Option<&std::path::Path>,
 ) -> i32 {
     let mut interp = Interpreter::new(
         backend,
@@ -178,6 +208,12 @@ async fn run_script(
         Box::new(tokio::io::stderr()),
     );
     interp.set_interactive(interactive);
+    if let Some(path) = output
+        && let Err(e) = interp.output_to(path).await
+    {
+        eprintln!("rsql: {}: {e}", path.display());
+        return rsql::EXIT_CLIENT;
+    }
     if let Some(pager) = pager {
         interp.set_pager(Some(Box::new(crate::rsql_term::TerminalPager::new(pager))));
     }

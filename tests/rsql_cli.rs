@@ -311,3 +311,62 @@ fn a_slow_pipe_shows_each_result_before_the_pipe_closes() {
     assert_no_panic(&String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// The rest of psql's command line: -e echoes statements, -x expands, -A -R sets the record
+/// separator, -o sends results to a file, -L and -s are accepted and said to do nothing.
+#[test]
+fn psql_output_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err, code) = rsql(
+        dir.path(),
+        &["--ephemeral", "-e", "-x", "-c", "select 1 as a, 2 as b;"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "select 1 as a, 2 as b;\n-[ RECORD 1 ]\na | 1\nb | 2\n\n"
+    );
+    let (out, err, code) = rsql(
+        dir.path(),
+        &[
+            "--ephemeral",
+            "-A",
+            "-t",
+            "-R",
+            ";",
+            "-c",
+            "select n from generate_series(1, 3) n;",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1;2;3\n");
+    let (out, err, code) = rsql(
+        dir.path(),
+        &[
+            "--ephemeral",
+            "-o",
+            "result.txt",
+            "-L",
+            "log.txt",
+            "-s",
+            "-t",
+            "-c",
+            "select 42;",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    let written = std::fs::read_to_string(dir.path().join("result.txt")).unwrap();
+    assert_eq!(written.trim(), "42");
+    assert!(
+        err.contains("-L (log file) is accepted but has no effect"),
+        "{err}"
+    );
+    assert!(
+        err.contains("-s (single-step mode) is accepted but has no effect"),
+        "{err}"
+    );
+}

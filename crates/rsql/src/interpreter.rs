@@ -183,6 +183,12 @@ impl<'b> Interpreter<'b> {
         }
     }
 
+    /// Sends query output to `path` from the start, as `\\o FILE` would (psql's `-o FILE`).
+    pub async fn output_to(&mut self, path: &Path) -> std::io::Result<()> {
+        self.query_out = Some(FileSink::create(path).await?);
+        Ok(())
+    }
+
     /// Sets the pager for query results printed to the terminal (`\pset pager off` turns it
     /// off); never set in batch mode.
     pub fn set_pager(&mut self, pager: Option<Box<dyn Pager>>) {
@@ -511,6 +517,11 @@ impl<'b> Interpreter<'b> {
             return flow;
         }
         self.last_query = sql.clone();
+        // ECHO=queries (psql's -e): each statement is printed as it is sent
+        // (https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-VARIABLES).
+        if self.vars.get("ECHO") == Some("queries") {
+            self.print(&format!("{}\n", sql.trim_start())).await;
+        }
         let started = Instant::now();
         let outcome = self.backend.execute(&sql).await;
         self.round_trip_done(outcome, mode, started).await
