@@ -799,8 +799,8 @@ pub struct RsqlArgs {
     #[arg(short = 'a', long = "echo-all")]
     pub echo_all: bool,
 
-    /// Set a print option, as \pset NAME VALUE does; repeatable (pager=off is accepted:
-    /// there is no pager in batch mode).
+    /// Set a print option, as \pset NAME VALUE does; repeatable (pager=off: no pager at a
+    /// terminal; there is none in batch mode).
     #[arg(short = 'P', long = "pset", value_name = "NAME=VALUE")]
     pub pset: Vec<String>,
 
@@ -851,6 +851,39 @@ pub struct RsqlArgs {
     /// Field separator for unaligned output (default "|").
     #[arg(short = 'F', long = "field-separator", value_name = "SEP")]
     pub field_separator: Option<String>,
+
+    /// Echo each statement as it is sent (sets ECHO to queries).
+    #[arg(short = 'e', long = "echo-queries")]
+    pub echo_queries: bool,
+
+    /// Send query results to FILE (as \o FILE does).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Accepted for psql compatibility, with no effect here (says so on stderr).
+    #[arg(short = 'L', long = "log-file", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Expanded output (as \x does).
+    #[arg(short = 'x', long = "expanded")]
+    pub expanded: bool,
+
+    /// Record separator for unaligned output (default newline).
+    #[arg(short = 'R', long = "record-separator", value_name = "SEP")]
+    pub record_separator: Option<String>,
+
+    /// Single-step mode: accepted for psql compatibility, with no effect here (says so on
+    /// stderr).
+    #[arg(short = 's', long = "single-step")]
+    pub single_step: bool,
+
+    /// At a terminal: no line editing and no history (psql's -n).
+    #[arg(short = 'n', long = "no-readline")]
+    pub no_readline: bool,
+
+    /// At a terminal: keep no history file (default: RSQL_HISTORY, else ~/.rsql_history).
+    #[arg(long = "no-history")]
+    pub no_history: bool,
 }
 
 const CHECK_EXAMPLES: &str = "\

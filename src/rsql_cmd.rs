@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use rsql::{Format, Interpreter, Options, PrintOptions, Source};
-use tokio::io::AsyncReadExt;
 use warehouse::{Session, Target};
 
 use crate::cli::RsqlArgs;
@@ -20,6 +19,17 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     if let Some(sep) = args.field_separator.clone() {
         print.fieldsep = sep;
     }
+    if let Some(sep) = args.record_separator.clone() {
+        print.recordsep = sep;
+    }
+    print.expanded |= args.expanded;
+    // Options psql has that mean nothing here: said once, so a wrapper passing them still runs.
+    if args.log_file.is_some() {
+        eprintln!("rsql: -L (log file) is accepted but has no effect in rsqlflow");
+    }
+    if args.single_step {
+        eprintln!("rsql: -s (single-step mode) is accepted but has no effect in rsqlflow");
+    }
     let mut variables = Vec::new();
     for v in &args.vars {
         let Some((k, val)) = v.split_once('=') else {
@@ -32,6 +42,8 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     }
     if args.echo_all {
         variables.push(("ECHO".into(), "all".into()));
+    } else if args.echo_queries {
+        variables.push(("ECHO".into(), "queries".into()));
     }
     for p in &args.pset {
         if let Err(e) = apply_pset(&mut print, p) {
@@ -40,14 +52,20 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     }
 
+    // psql's interactive mode: standard input is a terminal and neither -f nor -c is given
+    // (https://www.postgresql.org/docs/current/app-psql.html).
+    let interactive = args.file.is_none()
+        && args.command.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let source = match (&args.file, &args.command) {
-        (Some(path), _) => Source::load(path).await,
-        (None, Some(cmd)) => Ok(Source::command(cmd)),
-        (None, None) => {
-            let mut bytes = Vec::new();
-            tokio::io::stdin().read_to_end(&mut bytes).await?;
-            Source::from_bytes("<stdin>", bytes, PathBuf::from("."))
-        }
+        (Some(path), _) => Source::load(path).await.map(Script::Whole),
+        (None, Some(cmd)) => Ok(Script::Whole(Source::command(cmd))),
+        // Standard input is read one line at a time: each statement runs as soon as it is
+        // complete, from a pipe or a heredoc as from a terminal.
+        (None, None) => Ok(Script::Stream(Box::new(rsql::ReaderLines::new(
+            "<stdin>",
+            tokio::io::stdin(),
+        )))),
     };
     let source = match source {
         Ok(s) => s,
@@ -91,6 +109,45 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     };
 
+    let source = if interactive {
+        let shape = prompt_shape(&mut session, &target).await;
+        if !args.quiet {
+            let version = session.server_version();
+            println!(
+                "rsqlflow rsql {} ({}{}{})\nType \"help\" for help.\n",
+                env!("CARGO_PKG_VERSION"),
+                session.description(),
+                if version.is_empty() { "" } else { ", server " },
+                version
+            );
+        }
+        crate::rsql_term::cancel_on_interrupt(session.cancel_handle());
+        let lines: Box<dyn rsql::LineSource> = if args.no_readline {
+            Box::new(crate::rsql_term::PlainTerminalLines::new(shape))
+        } else {
+            let history = if args.no_history {
+                None
+            } else {
+                crate::rsql_term::history_file()
+            };
+            Box::new(crate::rsql_term::TerminalLines::start(shape, history))
+        };
+        Script::Stream(lines)
+    } else {
+        source
+    };
+    // A pager only at a terminal whose output is a terminal too, and not with -P pager=off
+    // (psql's rule: https://www.postgresql.org/docs/current/app-psql.html, \pset pager).
+    let pager_off = args.pset.iter().any(|p| {
+        p.split_once('=')
+            .is_some_and(|(k, v)| k == "pager" && matches!(v, "off" | "0" | "false"))
+    });
+    let pager = if interactive && !pager_off && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        crate::rsql_term::pager_command()
+    } else {
+        None
+    };
     let options = Options { print, variables };
     let redshift = match &target {
         Target::Url(url) => is_redshift_url(url),
@@ -99,7 +156,15 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     };
     let translate = !args.no_translate && !redshift;
     if !translate {
-        let code = run_script(&mut session, options, source).await;
+        let code = run_script(
+            &mut session,
+            options,
+            source,
+            interactive,
+            pager,
+            args.output.as_deref(),
+        )
+        .await;
         session.close().await;
         return Ok(code);
     }
@@ -108,19 +173,58 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
     };
     let mut translating = redshift::Translating::new(session, store, args.explain_translation);
-    let code = run_script(&mut translating, options, source).await;
+    let code = run_script(
+        &mut translating,
+        options,
+        source,
+        interactive,
+        pager,
+        args.output.as_deref(),
+    )
+    .await;
     translating.into_inner().close().await;
     Ok(code)
 }
 
-async fn run_script(backend: &mut dyn rsql::Backend, options: Options, source: Source) -> i32 {
+/// What the interpreter reads: a file or `-c` string read whole, or standard input line by
+/// line.
+enum Script {
+    Whole(Source),
+    Stream(Box<dyn rsql::LineSource>),
+}
+
+async fn run_script(
+    backend: &mut dyn rsql::Backend,
+    options: Options,
+    source: Script,
+    interactive: bool,
+    pager: Option<String>,
+    output: Option<&std::path::Path>,
+) -> i32 {
     let mut interp = Interpreter::new(
         backend,
         options,
         Box::new(tokio::io::stdout()),
         Box::new(tokio::io::stderr()),
     );
-    interp.run(source).await
+    interp.set_interactive(interactive);
+    if let Some(path) = output
+        && let Err(e) = interp.output_to(path).await
+    {
+        eprintln!("rsql: {}: {e}", path.display());
+        return rsql::EXIT_CLIENT;
+    }
+    if let Some(pager) = pager {
+        interp.set_pager(Some(Box::new(crate::rsql_term::TerminalPager::new(pager))));
+    }
+    match source {
+        Script::Whole(source) => interp.run(source).await,
+        Script::Stream(lines) => {
+            interp
+                .run_stream("<stdin>", PathBuf::from("."), lines)
+                .await
+        }
+    }
 }
 
 /// `-P NAME=VALUE`: a print option set before the script starts, as psql's -P does.
@@ -162,4 +266,37 @@ fn apply_pset(print: &mut PrintOptions, arg: &str) -> std::result::Result<(), St
 /// True when a URL names an Amazon Redshift endpoint, whose SQL needs no translation.
 fn is_redshift_url(url: &str) -> bool {
     warehouse::ConnectParams::parse(url).is_ok_and(|p| crate::connect::is_redshift_host(&p.host))
+}
+
+/// The prompt's parts, asked of the session: the user, the database and whether the user is a
+/// superuser (`=#`) or not (`=>`), from PG_USER, which Amazon Redshift has too
+/// (https://docs.aws.amazon.com/redshift/latest/dg/r_Users-creatingaltering-and-deleting-users.html).
+async fn prompt_shape(session: &mut Session, target: &Target) -> crate::rsql_term::PromptShape {
+    use rsql::Backend;
+    let name = match target {
+        Target::Embedded(_) => "embedded".to_string(),
+        Target::Url(url) => warehouse::ConnectParams::parse(url)
+            .map(|p| crate::rsql_term::cluster_name(&p.host))
+            .unwrap_or_default(),
+        Target::Server(p) => crate::rsql_term::cluster_name(&p.host),
+    };
+    let mut shape = crate::rsql_term::PromptShape {
+        name,
+        user: "?".into(),
+        db: "?".into(),
+        superuser: false,
+    };
+    let sql = "select current_user, current_database(), \
+               (select usesuper from pg_user where usename = current_user)";
+    if let Ok(outcome) = session.execute(sql).await
+        && let Ok(done) = outcome.result
+        && let Some(rows) = done.rows
+        && let Some(row) = rows.rows.first()
+    {
+        let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        shape.user = cell(0);
+        shape.db = cell(1);
+        shape.superuser = cell(2) == "t";
+    }
+    shape
 }

@@ -256,3 +256,117 @@ fn readme_example_job_runs_twice_on_the_persistent_warehouse() {
     assert!(out.contains("rows replaced: 500"), "{out}");
     assert!(out.contains("Merge completed successfully"));
 }
+
+/// Standard input is read as it comes: through a pipe that stays open, each statement's result
+/// is printed before the next statement is written, and a `\goto` skips lines not yet written.
+#[test]
+fn a_slow_pipe_shows_each_result_before_the_pipe_closes() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(support::bin());
+    cmd.args(["rsql", "--ephemeral", "-t", "-A"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for v in support::CONNECTION_ENV {
+        cmd.env_remove(v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let expect = |want: &str| {
+        let got = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("no line {want:?} while the pipe is open: {e}"));
+        assert_eq!(got, want);
+    };
+    stdin.write_all(b"select 41 + 1;\n").unwrap();
+    stdin.flush().unwrap();
+    expect("42");
+    stdin.write_all(b"select\n").unwrap();
+    stdin.write_all(b"43 + 1; \\goto later\n").unwrap();
+    stdin.flush().unwrap();
+    expect("44");
+    stdin
+        .write_all(b"select 'skipped';\n\\label later\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    expect("\\label later processed");
+    stdin.write_all(b"\\echo :ACTIVITYCOUNT\n").unwrap();
+    stdin.flush().unwrap();
+    expect("1");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_no_panic(&String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// The rest of psql's command line: -e echoes statements, -x expands, -A -R sets the record
+/// separator, -o sends results to a file, -L and -s are accepted and said to do nothing.
+#[test]
+fn psql_output_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err, code) = rsql(
+        dir.path(),
+        &["--ephemeral", "-e", "-x", "-c", "select 1 as a, 2 as b;"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "select 1 as a, 2 as b;\n-[ RECORD 1 ]\na | 1\nb | 2\n\n"
+    );
+    let (out, err, code) = rsql(
+        dir.path(),
+        &[
+            "--ephemeral",
+            "-A",
+            "-t",
+            "-R",
+            ";",
+            "-c",
+            "select n from generate_series(1, 3) n;",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1;2;3\n");
+    let (out, err, code) = rsql(
+        dir.path(),
+        &[
+            "--ephemeral",
+            "-o",
+            "result.txt",
+            "-L",
+            "log.txt",
+            "-s",
+            "-t",
+            "-c",
+            "select 42;",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    let written = std::fs::read_to_string(dir.path().join("result.txt")).unwrap();
+    assert_eq!(written.trim(), "42");
+    assert!(
+        err.contains("-L (log file) is accepted but has no effect"),
+        "{err}"
+    );
+    assert!(
+        err.contains("-s (single-step mode) is accepted but has no effect"),
+        "{err}"
+    );
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rsql::args::{self, Arg};
 use rsql::lexer::{PieceKind, lex};
-use rsql::meta::{COMMANDS, PSET_OPTIONS, RSET_KEYWORDS, canonical, not_implemented};
+use rsql::meta::{COMMANDS, PSET_OPTIONS, RSET_KEYWORDS, canonical, implemented, not_implemented};
 use rsql::vars::{BUILTINS, SHELL_VARIABLES, Variables, parse_bool, valid_name};
 
 use crate::finding::{Finding, Severity};
@@ -626,7 +626,7 @@ impl Checker<'_> {
         ) {
             self.unreachable(name_range.clone());
         }
-        if !COMMANDS.contains(&name.as_str()) {
+        if !implemented(&name) {
             if not_implemented(raw_name) || psql_command(raw_name) {
                 self.report(
                     Rule::UnknownMetaCommand,

@@ -70,7 +70,7 @@ fn unknown_meta_command() {
     seeded(
         Rule::UnknownMetaCommand,
         Severity::Warning,
-        "\\dt\n",
+        "\\dC\n",
         (1, 1),
         "\\echo x\n",
     );

@@ -11,10 +11,12 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::backend::{Backend, Completion, ConnectionLost, Outcome, ResultSet, SqlError};
 use crate::format::{PrintOptions, render};
+use crate::input::{Input, LineSource, Pager, PromptState};
 use crate::lexer::{Piece, PieceKind, Quoting, lex};
 use crate::report::{render_title, today};
 use crate::sink::FileSink;
 use crate::source::Source;
+use crate::stream::{Stream, Window};
 use crate::vars::{StatementStatus, Variables};
 
 /// Exit code for a client-side error (missing file, bad meta-command, broken input).
@@ -28,7 +30,10 @@ pub const EXIT_ON_ERROR_STOP: i32 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flow {
     Continue,
+    /// Stop: an error that ends a script (at a terminal, the prompt comes back instead).
     Exit(i32),
+    /// `\q`, `\quit`, `\exit [N]`: leave, also at a terminal.
+    Quit(i32),
 }
 
 /// Interpreter settings taken from the command line.
@@ -85,6 +90,9 @@ pub(crate) struct Frame {
     pub(crate) skip: Option<Skip>,
     /// Bytes of `text` already echoed (`ECHO` set to `all`, as `-a` sets it).
     pub(crate) echoed: usize,
+    /// For a streamed source (standard input, a terminal): its reader and the window of
+    /// lines read; `text` and `pieces` then hold only that window.
+    pub(crate) stream: Option<Stream>,
 }
 
 /// Where the result of a statement goes.
@@ -118,6 +126,12 @@ pub struct Interpreter<'b> {
     pub(crate) piece_line: usize,
     /// True when `out` holds bytes written since its last flush.
     out_dirty: bool,
+    /// At a terminal: errors bring the prompt back instead of ending the run.
+    interactive: bool,
+    /// At a terminal: the pager for long results.
+    pager: Option<Box<dyn Pager>>,
+    /// `\pset pager`: on unless turned off.
+    pub(crate) pager_on: bool,
 }
 
 /// How many sources may be open at once: the main script and the files it includes with
@@ -163,7 +177,130 @@ impl<'b> Interpreter<'b> {
             stack: Vec::new(),
             piece_line: 0,
             out_dirty: false,
+            interactive: false,
+            pager: None,
+            pager_on: true,
         }
+    }
+
+    /// Sends query output to `path` from the start, as `\\o FILE` would (psql's `-o FILE`).
+    pub async fn output_to(&mut self, path: &Path) -> std::io::Result<()> {
+        self.query_out = Some(FileSink::create(path).await?);
+        Ok(())
+    }
+
+    /// Sets the pager for query results printed to the terminal (`\pset pager off` turns it
+    /// off); never set in batch mode.
+    pub fn set_pager(&mut self, pager: Option<Box<dyn Pager>>) {
+        self.pager = pager;
+    }
+
+    /// At a terminal (psql's interactive mode): an error that would end a script (a bad
+    /// meta-command, `ON_ERROR_STOP`, `\rset maxerror`) only abandons what was being run and
+    /// the prompt comes back; `\q`, `\exit`, end of input and a lost connection still end the
+    /// run. psql's documentation of ON_ERROR_STOP: "In interactive mode, psql will return to
+    /// the command prompt; otherwise, psql will exit"
+    /// (<https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-VARIABLES>).
+    pub fn set_interactive(&mut self, on: bool) {
+        self.interactive = on;
+    }
+
+    /// Runs a streamed source (standard input, a pipe, a terminal) to its end (or to `\exit`):
+    /// each statement runs as soon as it is complete, and only the lines not yet run are
+    /// held. `dir` is what `\ir` resolves against.
+    pub async fn run_stream(
+        &mut self,
+        name: &str,
+        dir: PathBuf,
+        input: Box<dyn LineSource>,
+    ) -> i32 {
+        self.stack.push(Frame {
+            name: name.to_string(),
+            key: None,
+            call_line: 0,
+            dir,
+            text: Arc::from(""),
+            pieces: Vec::new(),
+            idx: 0,
+            line_offset: 0,
+            ifs: Vec::new(),
+            skip: None,
+            echoed: 0,
+            stream: Some(Stream::new(input)),
+        });
+        let code = self.run_loop().await;
+        self.finish().await;
+        code
+    }
+
+    /// What the prompt shows: inside a statement (psql's PROMPT2) or not, in an inactive
+    /// branch or not.
+    pub(crate) fn prompt_state(&self) -> PromptState {
+        let tail = self
+            .stack
+            .last()
+            .and_then(|f| f.stream.as_ref())
+            .and_then(|s| s.continuation);
+        let buffered = !self.query_buf.trim().is_empty();
+        PromptState {
+            continuation: tail.or(buffered.then_some('-')),
+            inactive: !self.active(),
+        }
+    }
+
+    /// Reads lines of the streamed source on top until a piece is complete, or to the end of
+    /// input; `Some(code)` when the input cannot be read (bad UTF-8, a NUL byte, I/O).
+    async fn refill(&mut self) -> Option<i32> {
+        loop {
+            let prompt = self.prompt_state();
+            let mut input = self.stack.last_mut()?.stream.as_mut()?.input.take()?;
+            let got = input.next_line(prompt).await;
+            let frame = self.stack.last_mut()?;
+            let Frame {
+                text,
+                pieces,
+                idx,
+                echoed,
+                stream,
+                ..
+            } = frame;
+            let stream = stream.as_mut()?;
+            let window = Window {
+                text,
+                pieces,
+                idx,
+                echoed,
+            };
+            match got {
+                Err(e) => {
+                    self.client_error(&e.to_string()).await;
+                    return Some(EXIT_CLIENT);
+                }
+                Ok(Input::End) => {
+                    stream.relex(window, true);
+                    return None;
+                }
+                Ok(Input::Interrupted) => {
+                    stream.input = Some(input);
+                    stream.clear(window);
+                    self.query_buf.clear();
+                }
+                Ok(Input::Line(line)) => {
+                    stream.input = Some(input);
+                    let len = window.text.len();
+                    if stream.push(&line, len) && stream.relex(window, false) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// At a terminal, after an error that would end a script: the files being included are
+    /// closed and the query buffer emptied; the terminal's input goes on.
+    fn recover(&mut self) {
+        self.stack.truncate(1);
+        self.query_buf.clear();
     }
 
     /// The variables (for inspection after a run).
@@ -194,6 +331,7 @@ impl<'b> Interpreter<'b> {
             ifs: Vec::new(),
             skip: None,
             echoed: 0,
+            stream: None,
         });
     }
 
@@ -233,6 +371,12 @@ impl<'b> Interpreter<'b> {
     async fn run_loop(&mut self) -> i32 {
         while let Some(frame) = self.stack.last_mut() {
             if frame.idx >= frame.pieces.len() {
+                if frame.stream.as_ref().is_some_and(|s| s.input.is_some()) {
+                    if let Some(code) = self.refill().await {
+                        return code;
+                    }
+                    continue;
+                }
                 if let Some(skip) = frame.skip.clone() {
                     let at = self.location(skip.line);
                     self.client_error(&format!(
@@ -267,13 +411,15 @@ impl<'b> Interpreter<'b> {
             self.flush_stdout().await;
             let flow = self.step(piece).await;
             self.flush_stdout().await;
-            if let Flow::Exit(code) = flow {
-                return code;
+            match flow {
+                Flow::Continue => {}
+                Flow::Exit(code) if self.interactive && code != EXIT_CONNECTION => self.recover(),
+                Flow::Exit(code) | Flow::Quit(code) => return code,
             }
         }
         // psql sends a pending statement without a terminator at the end of input.
         if !self.query_buf.trim().is_empty()
-            && let Flow::Exit(code) = self.send(SendMode::Print).await
+            && let Flow::Exit(code) | Flow::Quit(code) = self.send(SendMode::Print).await
         {
             return code;
         }
@@ -371,6 +517,11 @@ impl<'b> Interpreter<'b> {
             return flow;
         }
         self.last_query = sql.clone();
+        // ECHO=queries (psql's -e): each statement is printed as it is sent
+        // (https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-VARIABLES).
+        if self.vars.get("ECHO") == Some("queries") {
+            self.print(&format!("{}\n", sql.trim_start())).await;
+        }
         let started = Instant::now();
         let outcome = self.backend.execute(&sql).await;
         self.round_trip_done(outcome, mode, started).await
@@ -587,6 +738,15 @@ impl<'b> Interpreter<'b> {
                 Flow::Continue
             }
             None => {
+                if self.pager_on
+                    && let Some(pager) = self.pager.as_mut()
+                {
+                    self.out_dirty = false;
+                    let _ = self.out.flush().await;
+                    if pager.page(text).await {
+                        return Flow::Continue;
+                    }
+                }
                 self.print(text).await;
                 Flow::Continue
             }

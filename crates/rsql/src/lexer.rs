@@ -40,6 +40,8 @@ pub struct SqlChunk {
     pub terminated: bool,
     /// Set when the input ended inside a quote or comment.
     pub unterminated: Option<Unterminated>,
+    /// Parentheses still open where the chunk ends (for psql's `(` continuation prompt).
+    pub open_parens: usize,
 }
 
 /// A construct left open at the end of input.
@@ -300,6 +302,7 @@ impl<'a> Lexer<'a> {
                     vars,
                     terminated,
                     unterminated,
+                    open_parens: depth,
                 }),
             });
         }

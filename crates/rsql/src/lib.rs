@@ -5,14 +5,17 @@
 pub mod args;
 pub mod backend;
 pub mod copy;
+pub mod describe;
 pub mod expr;
 pub mod format;
+pub mod input;
 pub mod interpreter;
 pub mod lexer;
 pub mod meta;
 pub mod report;
 pub mod sink;
 pub mod source;
+mod stream;
 #[cfg(test)]
 mod testutil;
 pub mod vars;
@@ -21,6 +24,7 @@ pub use backend::{
     Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError,
 };
 pub use format::{Format, PrintOptions};
+pub use input::{Input, LineSource, Pager, PromptState, ReaderLines};
 pub use interpreter::{
     EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP, Interpreter, MAX_INCLUDE_DEPTH, Options,
 };

@@ -59,8 +59,9 @@ pub const RSET_KEYWORDS: &[&str] = &[
 ];
 
 /// Meta-commands Amazon RSQL documents that this interpreter refuses (README, "Not
-/// implemented yet"): connecting (`\logon`, `\c`), the describe commands (`\d`, `\dt`,
-/// ... with their `S` and `+` forms), `\H`, `\gexec`, `\watch`, `\crosstabview`
+/// implemented yet"): connecting (`\logon`, `\c`), the describe commands other than
+/// [`crate::describe`]'s (`\dC`, `\dd`, `\de`, `\dp`, `\sv`, `\z`, ... with their `S` and
+/// `+` forms), `\H`, `\gexec`, `\watch`, `\crosstabview`
 /// (https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html).
 pub fn not_implemented(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -73,25 +74,20 @@ pub fn not_implemented(name: &str) -> bool {
     ) {
         return true;
     }
+    if crate::describe::parse(name).is_some() {
+        return false;
+    }
     let base = name.trim_end_matches(['+', 'S']);
-    matches!(
-        base,
-        "d" | "dC"
-            | "dd"
-            | "de"
-            | "dL"
-            | "dm"
-            | "dn"
-            | "dp"
-            | "dt"
-            | "du"
-            | "dv"
-            | "l"
-            | "sv"
-            | "z"
-    ) || base
-        .strip_prefix("df")
-        .is_some_and(|r| r.chars().all(|c| "anptw".contains(c)))
+    matches!(base, "dC" | "dd" | "de" | "dL" | "dm" | "dp" | "sv" | "z")
+        || base
+            .strip_prefix("df")
+            .is_some_and(|r| r.chars().all(|c| "anptw".contains(c)))
+}
+
+/// True when the interpreter runs this meta-command (by its [`canonical`] name): one of
+/// [`COMMANDS`] or a describe command with its `S`/`+` forms.
+pub fn implemented(name: &str) -> bool {
+    COMMANDS.contains(&name) || crate::describe::parse(name).is_some()
 }
 
 /// The name a meta-command is dispatched by: RSQL's own commands in lower case (they are
@@ -335,7 +331,7 @@ impl Interpreter<'_> {
                         .parse::<i64>()
                         .map_err(|_| format!("\\exit: invalid exit code \"{n}\""))?,
                 };
-                return Ok(Flow::Exit(code.rem_euclid(256) as i32));
+                return Ok(Flow::Quit(code.rem_euclid(256) as i32));
             }
             "goto" => {
                 let a = self.texts(raw)?;
@@ -474,6 +470,12 @@ impl Interpreter<'_> {
                 self.print(HELP).await;
             }
             "\\" => {}
+            _ if crate::describe::parse(name).is_some() => {
+                let a = self.texts(raw)?;
+                if let Some(cmd) = crate::describe::parse(name) {
+                    return Ok(self.describe(cmd, &a).await);
+                }
+            }
             _ => {
                 let at = self.location(line);
                 self.client_error(&format!("unsupported meta-command \\{name} at {at}"))
@@ -609,7 +611,21 @@ impl Interpreter<'_> {
                 }
                 format!("Target width is {}.", c.columns)
             }
-            "pager" => "Pager usage is off.".to_string(),
+            // psql's messages (https://www.postgresql.org/docs/current/app-psql.html, \pset
+            // pager); the pager is used only at a terminal, never in batch mode.
+            "pager" => {
+                self.pager_on = match value {
+                    None => !self.pager_on,
+                    Some(v) if v.eq_ignore_ascii_case("always") => true,
+                    Some(v) => parse_bool(v)
+                        .ok_or_else(|| format!("\\pset: invalid pager value \"{v}\""))?,
+                };
+                if self.pager_on {
+                    "Pager is used for long output.".to_string()
+                } else {
+                    "Pager usage is off.".to_string()
+                }
+            }
             other => return Err(format!("\\pset: unknown option: {other}")),
         };
         self.settings_message(&msg).await;
@@ -857,6 +873,15 @@ General
   \\! CMD, \\os CMD         run a shell command
 Query buffer
   \\g [FILE], \\gset [PREFIX], \\p, \\r
+Informational (options: S = show system objects, + = additional detail)
+  \\d[S+]                 list tables, views and sequences
+  \\d[S+]  NAME           describe table, view or sequence (Redshift: encoding, dist and sort keys)
+  \\dt[S+] [PATTERN]      list tables
+  \\dv[S+] [PATTERN]      list views
+  \\dn[S+] [PATTERN]      list schemas
+  \\df[S+] [PATTERN]      list functions
+  \\du [PATTERN]          list roles
+  \\l[+]   [PATTERN]      list databases
 Variables
   \\set [NAME [VALUE]], \\unset NAME
 Control flow

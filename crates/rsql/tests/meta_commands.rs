@@ -34,7 +34,7 @@ async fn every_listed_command_is_dispatched() {
 #[tokio::test]
 async fn refused_commands_are_not_listed() {
     for name in [
-        "dt", "d", "dt+", "logon", "LOGON", "c", "H", "watch", "gexec",
+        "dC", "de", "dp+", "z", "logon", "LOGON", "c", "H", "watch", "gexec",
     ] {
         assert!(rsql::meta::not_implemented(name), "{name}");
         assert!(!rsql::meta::COMMANDS.contains(&rsql::meta::canonical(name).as_str()));
@@ -57,4 +57,15 @@ async fn pset_options_and_rset_keywords_are_the_interpreters() {
     }
     let err = stderr_of("\\rset colour\n").await;
     assert!(err.contains("unknown keyword"), "{err}");
+}
+
+#[tokio::test]
+async fn describe_commands_are_dispatched() {
+    for name in ["d", "d t", "dt", "dtS+", "dv", "dn", "df+", "du", "l", "l+"] {
+        assert!(!rsql::meta::not_implemented(
+            name.split(' ').next().unwrap_or(name)
+        ));
+        let err = stderr_of(&format!("\\{name}\n")).await;
+        assert!(!err.contains("unsupported meta-command"), "\\{name}: {err}");
+    }
 }

@@ -78,3 +78,92 @@ async fn one_flush_per_statement() {
     .await;
     assert!(r.out.flush_count() <= 1, "{}", r.out.flush_count());
 }
+
+/// Streamed input (standard input, a pipe, a terminal): each statement is sent as soon as the
+/// line that completes it is read, before the next line is asked for; a `\goto` skips
+/// forward over lines not yet read.
+#[tokio::test]
+async fn streamed_statements_run_before_the_next_line_is_read() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let script = "select 1;\nselect\n2; select 3;\n\\goto L\nselect 4;\n\\label L\nselect 5;\n";
+    let r = support::run_lines(script, Options::default(), log.clone()).await;
+    assert_eq!(r.code, 0, "{}", r.err.text());
+    let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+    assert_eq!(
+        log,
+        [
+            "read 1",
+            "sent select 1;",
+            "read 2",
+            "read 3",
+            "sent select\n2;",
+            "sent select 3;",
+            "read 4",
+            "read 5",
+            "read 6",
+            "read 7",
+            "sent select 5;",
+        ]
+    );
+    assert!(r.out.text().contains("\\label L processed"));
+}
+
+/// Text biased towards what the lexer and interpreter decide on (no backticks: they run
+/// shell commands).
+fn scriptish() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let atoms = prop::sample::select(vec![
+        "'",
+        "\"",
+        "$$",
+        "$a$",
+        "--",
+        "/*",
+        "*/",
+        "(",
+        ")",
+        ";",
+        "\\",
+        "\\\\",
+        ":v",
+        "\n",
+        "\n",
+        " ",
+        "E'",
+        "\\echo ",
+        "\\if ",
+        "\\if true\n",
+        "\\else\n",
+        "\\endif\n",
+        "\\goto L\n",
+        "\\label L\n",
+        "\\set v 1\n",
+        "select",
+        "1",
+        "é",
+        "\\p\n",
+        "\\r\n",
+    ]);
+    prop::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
+}
+
+proptest::proptest! {
+    /// A script streamed line by line gives exactly what the same script read whole gives:
+    /// statements sent, stdout (with and without `ECHO all`), stderr and exit code.
+    #[test]
+    fn streaming_a_script_changes_nothing(src in scriptish(), echo in proptest::bool::ANY) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let options = || Options {
+            variables: if echo { vec![("ECHO".into(), "all".into())] } else { vec![] },
+            ..Options::default()
+        };
+        let source = Source::from_bytes("<stdin>", src.clone().into_bytes(), ".".into())
+            .expect("valid text");
+        let whole = rt.block_on(run_source(source, options(), None));
+        let streamed = rt.block_on(support::run_lines(&src, options(), Arc::default()));
+        proptest::prop_assert_eq!(&whole.sent, &streamed.sent);
+        proptest::prop_assert_eq!(whole.out.text(), streamed.out.text());
+        proptest::prop_assert_eq!(whole.err.text(), streamed.err.text());
+        proptest::prop_assert_eq!(whole.code, streamed.code);
+    }
+}

@@ -201,3 +201,70 @@ pub fn run_script(secs: u64, name: &'static str, text: String) -> Run {
         rt.block_on(run_text(name, &text))
     })
 }
+
+/// Lines handed out one at a time, as a pipe would; `log` gets `read N` before line N is
+/// handed out, so a test can see what ran before each line was read.
+pub struct ScriptLines {
+    pub lines: std::collections::VecDeque<String>,
+    pub log: Arc<Mutex<Vec<String>>>,
+    pub read: usize,
+}
+
+#[async_trait]
+impl rsql::LineSource for ScriptLines {
+    async fn next_line(
+        &mut self,
+        _prompt: rsql::PromptState,
+    ) -> Result<rsql::Input, rsql::SourceError> {
+        match self.lines.pop_front() {
+            Some(l) => {
+                self.read += 1;
+                if let Ok(mut log) = self.log.lock() {
+                    log.push(format!("read {}", self.read));
+                }
+                Ok(rsql::Input::Line(l))
+            }
+            None => Ok(rsql::Input::End),
+        }
+    }
+}
+
+/// Runs `text` as a streamed source named `<stdin>`, line by line, against an [`Echo`]
+/// backend whose statements are noted in `log` as `sent SQL`.
+pub async fn run_lines(text: &str, options: Options, log: Arc<Mutex<Vec<String>>>) -> Run {
+    let out = Recorder::default();
+    let err = Recorder::default();
+    let sent_log = log.clone();
+    let hook: Hook = Box::new(move |sql, _| {
+        if let Ok(mut l) = sent_log.lock() {
+            l.push(format!("sent {sql}"));
+        }
+    });
+    let mut backend = Echo {
+        sent: Vec::new(),
+        out: Some(out.clone()),
+        hook: Some(hook),
+    };
+    let lines = ScriptLines {
+        lines: text.split_inclusive('\n').map(str::to_string).collect(),
+        log,
+        read: 0,
+    };
+    let code = {
+        let mut interp = Interpreter::new(
+            &mut backend,
+            options,
+            Box::new(out.clone()),
+            Box::new(err.clone()),
+        );
+        interp
+            .run_stream("<stdin>", ".".into(), Box::new(lines))
+            .await
+    };
+    Run {
+        code,
+        out,
+        err,
+        sent: backend.sent,
+    }
+}

@@ -1,0 +1,181 @@
+//! `rsqlflow rsql` at a terminal, driven through a pseudo-terminal (rexpect): the banner and
+//! RSQL's prompt, a result shown before the next statement is typed, the continuation prompt,
+//! Ctrl-C clearing the input, history recalled after a restart, and Ctrl-C cancelling a
+//! running statement on a PostgreSQL server (`#[ignore]`d: it starts a throwaway cluster;
+//! `.ci/run` runs it).
+#![cfg(unix)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rexpect::session::{PtySession, spawn_with_options};
+
+const PROMPT: &str = "(embedded) postgres@postgres=# ";
+
+/// Starts `rsqlflow rsql ARGS` on a pseudo-terminal in `dir`, its history in `dir/history`.
+fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> PtySession {
+    let mut cmd = Command::new(support::bin());
+    cmd.arg("rsql").args(args).current_dir(dir);
+    for v in support::CONNECTION_ENV {
+        cmd.env_remove(v);
+    }
+    cmd.env("RSQL_HISTORY", dir.join("history"))
+        .env("TERM", "xterm")
+        .envs(env.iter().copied());
+    let options = rexpect::reader::Options {
+        timeout_ms: Some(60_000),
+        strip_ansi_escape_codes: true,
+    };
+    spawn_with_options(cmd, options).expect("spawn rsqlflow rsql on a pseudo-terminal")
+}
+
+#[test]
+fn banner_prompt_results_as_typed_continuation_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path(), &["--ephemeral"], &[]);
+    p.exp_string("embedded PostgreSQL (ephemeral)").unwrap();
+    p.exp_string("Type \"help\" for help.").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    // The result comes before anything else is typed.
+    p.send_line("select 40 + 2 as answer;").unwrap();
+    p.exp_string("42").unwrap();
+    p.exp_string("(1 row)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    // A statement over two lines: psql's continuation prompt, then one result.
+    p.send_line("select 'multi' as a,").unwrap();
+    p.exp_string("(embedded) postgres@postgres-# ").unwrap();
+    p.send_line("'line' as b;").unwrap();
+    p.exp_string("multi | line").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    // Ctrl-C inside a quoted string drops the input and never exits.
+    p.send_line("select 'never").unwrap();
+    p.exp_string("(embedded) postgres@postgres'# ").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select 'after ctrl-c' as c;").unwrap();
+    p.exp_string("after ctrl-c").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    // help, an inactive \if branch (`@`), an error that does not end the session.
+    p.send_line("help").unwrap();
+    p.exp_string("\\q to quit").unwrap();
+    p.send_line("\\if false").unwrap();
+    p.exp_string("(embedded) postgres@postgres@# ").unwrap();
+    p.send_line("\\endif").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create table orders (o_orderkey int primary key);")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\dt").unwrap();
+    p.exp_string("List of relations").unwrap();
+    p.exp_string("public | orders | table").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\nosuchcommand").unwrap();
+    p.exp_string("unsupported meta-command").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select 'multi' as a,").unwrap();
+    p.exp_string("(embedded) postgres@postgres-# ").unwrap();
+    p.send_line("'again' as b;").unwrap();
+    p.exp_string("multi | again").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+
+    // After a restart, the up arrow recalls the last statement, both of its lines as one entry.
+    let history = std::fs::read_to_string(dir.path().join("history")).unwrap();
+    assert!(history.contains("select 40 + 2 as answer;"), "{history}");
+    let mut p = start(dir.path(), &["--ephemeral"], &[]);
+    p.exp_string(PROMPT).unwrap();
+    p.send("\x1b[A").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("multi | again").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+
+    // --no-history keeps none.
+    let before = std::fs::read_to_string(dir.path().join("history")).unwrap();
+    let mut p = start(dir.path(), &["--ephemeral", "--no-history"], &[]);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select 'unrecorded';").unwrap();
+    p.exp_string("(1 row)").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+    let after = std::fs::read_to_string(dir.path().join("history")).unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
+fn ctrl_c_cancels_the_running_statement_and_the_prompt_comes_back() {
+    let cluster = support::pg::Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = cluster.url("postgres");
+    let mut p = start(dir.path(), &["--database", &url], &[]);
+    p.exp_string("Type \"help\" for help.").unwrap();
+    p.exp_string("@postgres=# ").unwrap();
+    p.send_line("select pg_sleep(30);").unwrap();
+    // Let the statement reach the server before interrupting it.
+    std::thread::sleep(Duration::from_millis(500));
+    let interrupted = Instant::now();
+    p.send_control('c').unwrap();
+    p.exp_string("canceling statement due to user request")
+        .unwrap();
+    p.exp_string("@postgres=# ").unwrap();
+    let took = interrupted.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "back at the prompt after {took:?}"
+    );
+    p.send_line("select 'still here' as s;").unwrap();
+    p.exp_string("still here").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
+
+/// A result taller than the terminal goes through PAGER; a short one does not; `\pset pager
+/// off` and `-P pager=off` turn it off.
+#[test]
+fn long_results_go_through_the_pager() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "stty rows 24 cols 100; exec {} rsql --ephemeral \"$@\"",
+            support::bin().display()
+        ))
+        .arg("sh")
+        .current_dir(dir.path());
+    for v in support::CONNECTION_ENV {
+        cmd.env_remove(v);
+    }
+    cmd.env("RSQL_HISTORY", dir.path().join("history"))
+        .env("TERM", "xterm")
+        .env_remove("PSQL_PAGER")
+        .env("PAGER", "sed 's/^/PAGED:/'");
+    let options = rexpect::reader::Options {
+        timeout_ms: Some(60_000),
+        strip_ansi_escape_codes: true,
+    };
+    let mut p = spawn_with_options(cmd, options).unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select 'short' as s;").unwrap();
+    let before = p.exp_string(PROMPT).unwrap();
+    assert!(!before.contains("PAGED:"), "{before}");
+    p.send_line("select n from generate_series(1, 50) n;")
+        .unwrap();
+    p.exp_string("PAGED:(50 rows)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\pset pager off").unwrap();
+    p.exp_string("Pager usage is off.").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select n from generate_series(1, 50) n;")
+        .unwrap();
+    let out = p.exp_string("(50 rows)").unwrap();
+    assert!(!out.contains("PAGED:"), "{out}");
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
