@@ -274,6 +274,88 @@ fn a_distributed_map_report_shows_its_child_executions() {
     }
 }
 
+/// Hostile or careless inputs: a clear error naming the file, exit 1, nothing written and
+/// nothing read or written outside the execution's directory.
+#[test]
+fn bad_inputs_are_refused_without_hanging_or_leaving_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let history = r#"{"events":[{"id":1,"previousEventId":0,"timestamp":1,"type":"ExecutionStarted"},
+        {"id":2,"previousEventId":1,"timestamp":2,"type":"ExecutionSucceeded"}]}"#;
+    std::fs::write(
+        d.join("x.asl.json"),
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("h.json"), history).unwrap();
+    // A FIFO nobody writes to, as the history or the definition: no hang.
+    let fifo = d.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for args in [
+        [
+            "report",
+            "--history",
+            "fifo",
+            "--definition",
+            "x.asl.json",
+            "-o",
+            "r.html",
+        ],
+        [
+            "report",
+            "--history",
+            "h.json",
+            "--definition",
+            "fifo",
+            "-o",
+            "r.html",
+        ],
+    ] {
+        let (code, _, err) = run(d, &args);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("fifo: not a regular file"), "{err}");
+    }
+    // -o into a directory that does not exist: refused, not created.
+    let (code, _, err) = run(
+        d,
+        &[
+            "report",
+            "--history",
+            "h.json",
+            "--definition",
+            "x.asl.json",
+            "-o",
+            "missing/r.html",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("missing is not a directory"), "{err}");
+    assert!(!d.join("missing").exists());
+    assert!(!d.join("r.html").exists());
+    // A record whose name leads out of .rsqlflow/executions (planted, or edited by hand): its
+    // history is not read from there and its report not written there.
+    let execs = d.join("work/.rsqlflow/executions");
+    std::fs::create_dir_all(&execs).unwrap();
+    std::fs::write(
+        execs.join("evil.json"),
+        r#"{"executionArn":"arn:aws:states:local:000000000000:execution:x:evil",
+            "name":"../../../pwned","definition":"../x.asl.json","status":"SUCCEEDED","startDate":1}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("pwned.history.json"), history).unwrap();
+    for args in [&["report", "evil"][..], &["report"][..]] {
+        let (code, _, err) = run(&d.join("work"), args);
+        assert_eq!(code, 1, "{err}");
+        assert!(!d.join("pwned.html").exists());
+    }
+    let (_, _, err) = run(&d.join("work"), &["report", "evil"]);
+    assert!(
+        err.contains("evil.json: the record names the execution \"../../../pwned\""),
+        "{err}"
+    );
+}
+
 fn chromium() -> Option<PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
