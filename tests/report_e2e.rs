@@ -383,6 +383,69 @@ fn dump_dom(browser: &Path, url: &str) -> (String, String) {
     )
 }
 
+/// Markup and script in state names, Choice rules, errors, causes, inputs, the trigger and the
+/// file's name are shown as text: nothing of them runs, with the failed state's details open.
+#[test]
+#[ignore = "needs chromium: .ci/run installs it and runs this with --ignored"]
+fn injected_markup_does_not_run_in_the_page() {
+    let Some(browser) = chromium() else {
+        panic!("no chromium: apt-get install -y chromium");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = "</script><img src=x onerror=document.title='pwned'>\u{2028}<!--";
+    let long = "</script><img src=x onerror=\"document.title='pwned'\">\
+        <script>document.title='pwned'</script>\u{2028}\u{2029}<!--\
+        <a href=\"javascript:document.title='pwned'\">x</a>";
+    let definition = serde_json::json!({"StartAt": name, "States": {
+        name: {"Type": "Choice", "Choices": [{"Variable": "$.a", "StringEquals": long, "Next": "F"}],
+               "Default": "F"},
+        "F": {"Type": "Fail", "Error": long, "Cause": long}}});
+    let input =
+        serde_json::json!({"trigger": {"type": "s3", "bucket": long, "key": long, "size": 1}});
+    let history = serde_json::json!({"events": [
+        {"id": 1, "previousEventId": 0, "timestamp": 1, "type": "ExecutionStarted",
+         "executionStartedEventDetails": {"input": input.to_string()}},
+        {"id": 2, "previousEventId": 1, "timestamp": 2, "type": "ChoiceStateEntered",
+         "stateEnteredEventDetails": {"name": name, "input": long}},
+        {"id": 3, "previousEventId": 2, "timestamp": 3, "type": "ChoiceStateExited",
+         "stateExitedEventDetails": {"name": name, "output": long}},
+        {"id": 4, "previousEventId": 3, "timestamp": 4, "type": "FailStateEntered",
+         "stateEnteredEventDetails": {"name": "F", "input": long}},
+        {"id": 5, "previousEventId": 4, "timestamp": 5, "type": "ExecutionFailed",
+         "executionFailedEventDetails": {"error": long,
+             "cause": serde_json::json!({"message": long}).to_string()}}]});
+    let file = "x<img src=x onerror=document.title='pwned'>.json";
+    std::fs::write(d.join(file), history.to_string()).unwrap();
+    std::fs::write(d.join("def.asl.json"), definition.to_string()).unwrap();
+    let (code, _, err) = run(
+        d,
+        &[
+            "report",
+            "--history",
+            file,
+            "--definition",
+            "def.asl.json",
+            "-o",
+            "r.html",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let url = format!("file://{}#state=F", d.join("r.html").display());
+    let (dom, log) = dump_dom(&browser, &url);
+    assert!(
+        dom.contains("data-drawn-ms="),
+        "the page did not draw: {log}"
+    );
+    let title = &dom[dom.find("<title>").unwrap()..dom.find("</title>").unwrap()];
+    assert!(title.starts_with("<title>def x&lt;img"), "{title}");
+    assert!(!dom.contains("<img src=\"x\""), "an injected img element");
+    assert!(!dom.contains("<a href=\"javascript:"), "an injected link");
+    // The details of F are open and show the cause as text.
+    assert!(dom.contains("data-state=\"F\""), "no details for F");
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+}
+
 fn attr_values<'a>(dom: &'a str, prefix: &str, attr: &str) -> Vec<&'a str> {
     let mut out = Vec::new();
     let mut rest = dom;
