@@ -268,7 +268,7 @@ pub fn from_parts(
         workflow: meta.workflow,
         execution: meta.execution,
         execution_arn: meta.execution_arn,
-        trigger: meta.trigger,
+        trigger: meta.trigger.map(clip_text),
         notification: meta.notification,
         notification_composed: meta.notification_composed,
         links: meta
@@ -279,6 +279,8 @@ pub fn from_parts(
         summary: model::Execution {
             input: None,
             output: None,
+            error: a.execution.error.map(clip_text),
+            cause: a.execution.cause.map(clip_text),
             ..a.execution
         },
         states,
@@ -360,7 +362,7 @@ fn detail(r: &model::Run) -> RunDetail {
         execution: r.execution.clone(),
         input: clip(r.input.as_ref()),
         output: clip(r.output.as_ref()),
-        error: r.error.clone(),
+        error: r.error.clone().map(clip_text),
         cause: r.cause.clone().map(clip_text),
     }
 }

@@ -143,6 +143,15 @@ fn state_type(kind: &str) -> Option<&str> {
     None
 }
 
+/// The longest state name kept: ASL allows 80 characters, so only a made-up history names a
+/// longer one, which would otherwise be repeated whole wherever the report names the state.
+pub const MAX_NAME: usize = 80;
+
+/// The state an event names, cut at [`MAX_NAME`] characters.
+fn state_name(e: &Event) -> Option<String> {
+    e.detail("name").map(|n| n.chars().take(MAX_NAME).collect())
+}
+
 fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
@@ -165,7 +174,7 @@ pub fn analyse(events: &[Event]) -> Analysis {
         let k = e.kind.as_str();
         if let Some(ty) = k.strip_suffix("StateEntered") {
             let run = Run {
-                state: e.detail("name").unwrap_or("?").to_string(),
+                state: state_name(e).unwrap_or_else(|| "?".into()),
                 kind: ty.to_string(),
                 entered_event: e.id,
                 start: e.at,
@@ -214,7 +223,7 @@ pub fn analyse(events: &[Event]) -> Analysis {
         // Which run: the previous event's, else the latest open run of the event's type.
         let by_previous = owner.get(&e.previous).copied().flatten();
         let by_name = if k.ends_with("StateExited") {
-            e.detail("name").and_then(|n| open.latest_named(n))
+            state_name(e).and_then(|n| open.latest_named(&n))
         } else {
             None
         };
@@ -476,8 +485,8 @@ pub fn map_runs(events: &[Event]) -> HashMap<String, String> {
                 _ => break,
             }
             if at.kind == "MapStateEntered" {
-                if let Some(name) = at.detail("name") {
-                    out.insert(arn.to_string(), name.to_string());
+                if let Some(name) = state_name(at) {
+                    out.insert(arn.to_string(), name);
                 }
                 break;
             }

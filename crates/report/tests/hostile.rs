@@ -94,3 +94,48 @@ fn only_https_links_are_kept() {
     assert!(!html.contains("javascript:"), "a javascript: link is kept");
     assert!(!html.contains("example.com"));
 }
+
+#[test]
+fn long_names_errors_causes_and_triggers_are_cut() {
+    let big = "E".repeat(1_000_000);
+    let name = "N".repeat(100_000);
+    let events = vec![
+        event(1, "ExecutionStarted", None),
+        event(
+            2,
+            "TaskStateEntered",
+            Some((
+                "stateEnteredEventDetails",
+                json!({"name": name, "input": big}),
+            )),
+        ),
+        event(
+            3,
+            "TaskFailed",
+            Some((
+                "taskFailedEventDetails",
+                json!({"error": big, "cause": big}),
+            )),
+        ),
+        event(
+            4,
+            "ExecutionFailed",
+            Some((
+                "executionFailedEventDetails",
+                json!({"error": big, "cause": big}),
+            )),
+        ),
+    ];
+    let h = json!({ "events": events }).to_string();
+    let meta = report::Meta {
+        trigger: Some(big.clone()),
+        ..Default::default()
+    };
+    let r = report::build(&h, DEFINITION, meta).unwrap();
+    let html = report::html::render(&r);
+    // Each of them was written whole, several times: 58 MB from a 52 MB history.
+    assert!(html.len() < 200_000, "{} bytes", html.len());
+    let state = r.states.iter().find(|s| s.kind == "Task").unwrap();
+    assert_eq!(state.name.chars().count(), report::model::MAX_NAME);
+    assert_eq!(state.status, report::Status::Failed);
+}
