@@ -35,8 +35,7 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
 
     let (history, events) = match &args.history {
         Some(h) => {
-            let text = std::fs::read_to_string(h)
-                .with_context(|| format!("cannot read {}", h.display()))?;
+            let text = crate::report_cmd::read(h)?;
             let events = event_values(&text);
             (text, events)
         }
@@ -47,9 +46,7 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
         }
     };
     let definition = match &args.definition {
-        Some(d) => {
-            std::fs::read_to_string(d).with_context(|| format!("cannot read {}", d.display()))?
-        }
+        Some(d) => crate::report_cmd::read(d)?,
         None => aws::definition(&clients.sfn, arn).await?,
     };
 

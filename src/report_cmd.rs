@@ -24,6 +24,17 @@ struct Extra {
 const LOG_TAIL_LINES: usize = 30;
 
 pub async fn run(args: ReportArgs) -> Result<i32> {
+    // `-o` names a file in a directory that exists: a mistyped directory is not created.
+    if let Some(out) = &args.output
+        && let Some(d) = out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !d.is_dir()
+    {
+        bail!(
+            "cannot write {}: {} is not a directory",
+            out.display(),
+            d.display()
+        );
+    }
     let (html, default_out) = match (&args.execution_arn, &args.history, &args.definition) {
         (Some(arn), _, _) => crate::report_aws::html(&args, arn).await?,
         (None, Some(_), None) => bail!("--history needs --definition (or --execution-arn)"),
@@ -80,7 +91,13 @@ fn html_path(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join("executions").join(format!("{name}.html"))
 }
 
-fn read(p: &Path) -> Result<String> {
+/// Reads a regular file: a FIFO or a device (`--history /dev/stdin` of a pipe nobody writes,
+/// `/dev/zero`) would block or never end.
+pub(crate) fn read(p: &Path) -> Result<String> {
+    let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+    if !meta.is_file() {
+        bail!("cannot read {}: not a regular file", p.display());
+    }
     std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
@@ -104,19 +121,20 @@ fn local_html(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let extra = match extra {
         Some(x) => x,
-        None => std::fs::read(extra_path(store, &record.name))
+        None => read(&extra_path(store, &record.name))
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
+            .and_then(|b| serde_json::from_str(&b).ok())
             .unwrap_or_default(),
     };
     // A Distributed Map's child executions, kept beside the history by the run.
     let children_path = store
         .history_path(&record.name)
         .with_file_name(format!("{}.children.json", record.name));
-    let children = match std::fs::read_to_string(&children_path) {
-        Ok(text) => report::history::parse_children(&text)
-            .with_context(|| format!("{}", children_path.display()))?,
-        Err(_) => Vec::new(),
+    let children = if children_path.exists() {
+        report::history::parse_children(&read(&children_path)?)
+            .with_context(|| format!("{}", children_path.display()))?
+    } else {
+        Vec::new()
     };
     let meta = report::Meta {
         workflow: pipeline::state_machine_name(&def_path),

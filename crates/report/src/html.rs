@@ -127,6 +127,14 @@ pub fn render(r: &Report) -> String {
             escape(&headline(x.cause.as_deref().unwrap_or("")))
         );
     }
+    if r.omitted_states > 0 {
+        let _ = write!(
+            head,
+            "<p class=\"note\">{} more states named by the history and not by the definition \
+             are not shown.</p>",
+            r.omitted_states
+        );
+    }
     if let Some(n) = &r.notification {
         let summary = if r.notification_composed {
             "Notification (as the notify Lambda composes it from this history)"

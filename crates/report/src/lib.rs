@@ -12,7 +12,7 @@ pub mod history;
 pub mod html;
 pub mod model;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -102,6 +102,9 @@ pub const SAMPLES: usize = 5;
 pub const MAX_TEXT: usize = 4000;
 /// More runs than this and the timeline shows one aggregated row per state.
 pub const MAX_ROWS: usize = 400;
+/// The states a history names beyond its definition that the report shows (a history read
+/// with another state machine's definition names every one of its states).
+pub const MAX_EXTRA_STATES: usize = 100;
 
 /// A timeline row: one run, or (for big executions) all runs of one state.
 #[derive(Debug, Clone, Serialize)]
@@ -148,10 +151,19 @@ pub struct Report {
     pub links: Vec<(String, String)>,
     pub summary: model::Execution,
     pub states: Vec<StateReport>,
+    /// States the history names beyond its definition and [`MAX_EXTRA_STATES`], not shown.
+    pub omitted_states: usize,
     pub rows: Vec<Row>,
     pub details: BTreeMap<usize, RunDetail>,
     pub jobs: Vec<Job>,
     pub graph: graph::Graph,
+}
+
+/// Only `https:` links are kept: a link from a kept job (`<name>.report.json`) could be
+/// `javascript:` and run in the page when clicked.
+fn https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 fn clip(v: Option<&Value>) -> Option<String> {
@@ -205,9 +217,18 @@ pub fn from_parts(
         .filter(|n| n.kind != "Join" && n.state.is_some())
         .filter_map(|n| Some((n.state.clone()?, n.kind.clone())))
         .collect();
+    // A history read with another definition may name any number of them: past
+    // MAX_EXTRA_STATES they are counted, not shown.
+    let mut seen: HashSet<String> = names.iter().map(|(n, _)| n.clone()).collect();
+    let defined = seen.len();
+    let mut omitted_states = 0;
     for r in &a.runs {
-        if !names.iter().any(|(n, _)| n == &r.state) {
-            names.push((r.state.clone(), r.kind.clone()));
+        if seen.insert(r.state.clone()) {
+            if seen.len() - defined > MAX_EXTRA_STATES {
+                omitted_states += 1;
+            } else {
+                names.push((r.state.clone(), r.kind.clone()));
+            }
         }
     }
     let mut by_state: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -216,8 +237,9 @@ pub fn from_parts(
     }
     let mut details = BTreeMap::new();
     let mut states = Vec::new();
+    let mut done: HashSet<String> = HashSet::new();
     for (name, kind) in names {
-        if states.iter().any(|s: &StateReport| s.name == name) {
+        if !done.insert(name.clone()) {
             continue;
         }
         let runs = by_state.get(name.as_str()).cloned().unwrap_or_default();
@@ -240,21 +262,29 @@ pub fn from_parts(
             details.insert(i, detail(&a.runs[i]));
         }
     }
-    let rows = rows(&a.runs, &mut details);
+    let shown: HashSet<&str> = states.iter().map(|s| s.name.as_str()).collect();
+    let rows = rows(&a.runs, &shown, &mut details);
     Ok(Report {
         workflow: meta.workflow,
         execution: meta.execution,
         execution_arn: meta.execution_arn,
-        trigger: meta.trigger,
+        trigger: meta.trigger.map(clip_text),
         notification: meta.notification,
         notification_composed: meta.notification_composed,
-        links: meta.links,
+        links: meta
+            .links
+            .into_iter()
+            .filter(|(_, url)| https(url))
+            .collect(),
         summary: model::Execution {
             input: None,
             output: None,
+            error: a.execution.error.map(clip_text),
+            cause: a.execution.cause.map(clip_text),
             ..a.execution
         },
         states,
+        omitted_states,
         rows,
         details,
         jobs: meta
@@ -263,6 +293,7 @@ pub fn from_parts(
             .map(|mut j| {
                 j.log_tail = j.log_tail.map(clip_text);
                 j.reason = j.reason.map(clip_text);
+                j.links.retain(|(_, url)| https(url));
                 j
             })
             .collect(),
@@ -331,14 +362,18 @@ fn detail(r: &model::Run) -> RunDetail {
         execution: r.execution.clone(),
         input: clip(r.input.as_ref()),
         output: clip(r.output.as_ref()),
-        error: r.error.clone(),
+        error: r.error.clone().map(clip_text),
         cause: r.cause.clone().map(clip_text),
     }
 }
 
 /// The timeline: a row per run in the order they started, or per state when there are more
 /// runs than [`MAX_ROWS`].
-fn rows(runs: &[model::Run], details: &mut BTreeMap<usize, RunDetail>) -> Vec<Row> {
+fn rows(
+    runs: &[model::Run],
+    shown: &HashSet<&str>,
+    details: &mut BTreeMap<usize, RunDetail>,
+) -> Vec<Row> {
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by_key(|&i| (runs[i].start.unwrap_or(i64::MAX), runs[i].entered_event));
     if runs.len() <= MAX_ROWS {
@@ -363,7 +398,10 @@ fn rows(runs: &[model::Run], details: &mut BTreeMap<usize, RunDetail>) -> Vec<Ro
     }
     let mut out: Vec<Row> = Vec::new();
     let mut at: BTreeMap<&str, usize> = BTreeMap::new();
-    for i in order {
+    for i in order
+        .into_iter()
+        .filter(|&i| shown.contains(runs[i].state.as_str()))
+    {
         let r = &runs[i];
         match at.get(r.state.as_str()) {
             Some(&k) => {

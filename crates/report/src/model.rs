@@ -10,7 +10,7 @@
 //! (`TaskScheduled`) or starts the Parallel/Map again (`ParallelStateStarted`); a state that
 //! a failing sibling branch stopped ends with `...StateAborted`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -143,6 +143,15 @@ fn state_type(kind: &str) -> Option<&str> {
     None
 }
 
+/// The longest state name kept: ASL allows 80 characters, so only a made-up history names a
+/// longer one, which would otherwise be repeated whole wherever the report names the state.
+pub const MAX_NAME: usize = 80;
+
+/// The state an event names, cut at [`MAX_NAME`] characters.
+fn state_name(e: &Event) -> Option<String> {
+    e.detail("name").map(|n| n.chars().take(MAX_NAME).collect())
+}
+
 fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
@@ -160,12 +169,12 @@ pub fn analyse(events: &[Event]) -> Analysis {
     let mut owner: HashMap<u64, Option<usize>> = HashMap::new();
     // Every event's run, closing events included (for the critical path).
     let mut member: HashMap<u64, usize> = HashMap::new();
-    let mut open: Vec<usize> = Vec::new();
+    let mut open = Open::default();
     for e in events {
         let k = e.kind.as_str();
         if let Some(ty) = k.strip_suffix("StateEntered") {
             let run = Run {
-                state: e.detail("name").unwrap_or("?").to_string(),
+                state: state_name(e).unwrap_or_else(|| "?".into()),
                 kind: ty.to_string(),
                 entered_event: e.id,
                 start: e.at,
@@ -189,7 +198,7 @@ pub fn analyse(events: &[Event]) -> Analysis {
             };
             a.runs.push(run);
             let i = a.runs.len() - 1;
-            open.push(i);
+            open.insert(i, &a.runs[i]);
             owner.insert(e.id, Some(i));
             member.insert(e.id, i);
             continue;
@@ -200,14 +209,13 @@ pub fn analyse(events: &[Event]) -> Analysis {
                 k,
                 "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"
             ) {
-                for &i in &open {
+                for i in open.clear() {
                     let r = &mut a.runs[i];
                     r.end = r.end.or(e.at);
                     if !r.last_failed {
                         r.aborted = true;
                     }
                 }
-                open.clear();
             }
             owner.insert(e.id, None);
             continue;
@@ -215,18 +223,16 @@ pub fn analyse(events: &[Event]) -> Analysis {
         // Which run: the previous event's, else the latest open run of the event's type.
         let by_previous = owner.get(&e.previous).copied().flatten();
         let by_name = if k.ends_with("StateExited") {
-            e.detail("name")
-                .and_then(|n| open.iter().rev().copied().find(|&i| a.runs[i].state == n))
+            state_name(e).and_then(|n| open.latest_named(&n))
         } else {
             None
         };
-        let by_type =
-            state_type(k).and_then(|ty| open.iter().rev().copied().find(|&i| a.runs[i].kind == ty));
+        let by_type = state_type(k).and_then(|ty| open.latest_of_kind(ty));
         // An event of a state type belongs to a run of that type: a ParallelStateFailed's
         // previous event may be its branch's FailStateEntered.
         let ty = state_type(k);
         let by_previous = by_previous
-            .filter(|&i| open.contains(&i))
+            .filter(|&i| open.all.contains(&i))
             .filter(|&i| ty.is_none_or(|t| a.runs[i].kind == t));
         let Some(i) = by_name.or(by_previous).or(by_type) else {
             owner.insert(e.id, None);
@@ -240,14 +246,14 @@ pub fn analyse(events: &[Event]) -> Analysis {
                 r.exited = true;
                 r.end = e.at;
                 r.output = payload(e.details.get("output"));
-                open.retain(|&j| j != i);
+                open.remove(i, &a.runs[i]);
                 owner.insert(e.id, None);
             }
             _ if k.ends_with("StateAborted") => {
                 r.aborted = true;
                 r.end = e.at;
                 close_segment(r, e.at);
-                open.retain(|&j| j != i);
+                open.remove(i, &a.runs[i]);
                 owner.insert(e.id, None);
             }
             "TaskScheduled" | "ParallelStateStarted" | "MapStateStarted" => {
@@ -357,6 +363,53 @@ pub fn analyse(events: &[Event]) -> Analysis {
     a
 }
 
+/// The runs not closed yet, by name and by state type too: a history may leave any number
+/// open, and every event looks for the latest open run of its name or type.
+#[derive(Default)]
+struct Open {
+    all: BTreeSet<usize>,
+    by_name: HashMap<String, BTreeSet<usize>>,
+    by_kind: HashMap<String, BTreeSet<usize>>,
+}
+
+impl Open {
+    fn insert(&mut self, i: usize, r: &Run) {
+        self.all.insert(i);
+        self.by_name.entry(r.state.clone()).or_default().insert(i);
+        self.by_kind.entry(r.kind.clone()).or_default().insert(i);
+    }
+
+    fn remove(&mut self, i: usize, r: &Run) {
+        if self.all.remove(&i) {
+            for (map, key) in [(&mut self.by_name, &r.state), (&mut self.by_kind, &r.kind)] {
+                if let Some(set) = map.get_mut(key) {
+                    set.remove(&i);
+                    if set.is_empty() {
+                        map.remove(key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The latest open run of a state.
+    fn latest_named(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).and_then(|s| s.last().copied())
+    }
+
+    /// The latest open run of a state type.
+    fn latest_of_kind(&self, kind: &str) -> Option<usize> {
+        self.by_kind.get(kind).and_then(|s| s.last().copied())
+    }
+
+    /// Closes every run; returns them.
+    fn clear(&mut self) -> Vec<usize> {
+        self.by_name.clear();
+        self.by_kind.clear();
+        std::mem::take(&mut self.all).into_iter().collect()
+    }
+}
+
 fn close_segment(r: &mut Run, at: Option<i64>) {
     if let Some(s) = r
         .segments
@@ -432,8 +485,8 @@ pub fn map_runs(events: &[Event]) -> HashMap<String, String> {
                 _ => break,
             }
             if at.kind == "MapStateEntered" {
-                if let Some(name) = at.detail("name") {
-                    out.insert(arn.to_string(), name.to_string());
+                if let Some(name) = state_name(at) {
+                    out.insert(arn.to_string(), name);
                 }
                 break;
             }

@@ -252,10 +252,23 @@ impl ExecutionStore {
             }
             Err(e) => return Err(io_err(&path)(e)),
         };
-        serde_json::from_slice(&text).map_err(|e| RecordError::Io {
-            path,
-            message: format!("not an execution record: {e}"),
-        })
+        let record: ExecutionRecord =
+            serde_json::from_slice(&text).map_err(|e| RecordError::Io {
+                path: path.clone(),
+                message: format!("not an execution record: {e}"),
+            })?;
+        // The name locates the history, lock and report beside the record: one naming
+        // another execution (`"name": "../../x"`) would lead out of the directory.
+        if record.name != name {
+            return Err(RecordError::Io {
+                path,
+                message: format!(
+                    "the record names the execution {:?}, not {name:?}",
+                    record.name.chars().take(100).collect::<String>()
+                ),
+            });
+        }
+        Ok(record)
     }
 
     /// Takes a new name: validates it, refuses one that exists, and writes the RUNNING record.
