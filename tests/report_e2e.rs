@@ -489,6 +489,11 @@ fn the_reports_open_in_a_browser() {
             let want = match (broken, s) {
                 (false, _) => "succeeded",
                 (true, "CustomerMerge" | "LoadTables") => "failed",
+                // NationLoad is aborted when CustomerMerge fails first; on a busy machine it
+                // may have finished by then (one job runs at a time on the embedded warehouse).
+                (true, "NationLoad") if node_status(&dom, s).as_deref() == Some("succeeded") => {
+                    "succeeded"
+                }
                 (true, "NationLoad") => "aborted",
                 (true, "VacuumAnalyze" | "Succeeded") => "not-run",
                 (true, _) => "succeeded",
@@ -681,4 +686,53 @@ fn the_failure_report_prints_on_a4_landscape() {
     for (x_max, w) in &words {
         assert!(*x_max <= width + 0.5, "{w:?} ends at {x_max} > {width}");
     }
+}
+
+#[test]
+#[ignore = "needs chromium: .ci/run installs it and runs this with --ignored"]
+fn a_graph_too_big_to_draw_says_so_and_the_page_still_draws() {
+    let Some(browser) = chromium() else {
+        panic!("chromium is not installed: apt-get install -y chromium");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let n = 700;
+    let states: Vec<String> = (0..n)
+        .map(|i| {
+            let next = if i + 1 < n {
+                format!("\"Next\": \"S{}\"", i + 1)
+            } else {
+                "\"End\": true".to_string()
+            };
+            format!("\"S{i}\": {{\"Type\": \"Pass\", {next}}}")
+        })
+        .collect();
+    let def = format!(
+        "{{\"StartAt\": \"S0\", \"States\": {{{}}}}}",
+        states.join(",")
+    );
+    std::fs::write(dir.path().join("long.asl.json"), def).unwrap();
+    std::fs::write(
+        dir.path().join("h.json"),
+        r#"{"events":[{"timestamp":"2026-01-02T03:04:05.678Z","type":"ExecutionStarted","id":1,"previousEventId":0,"executionStartedEventDetails":{"input":"{}"}}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "report",
+            "--history",
+            "h.json",
+            "--definition",
+            "long.asl.json",
+            "-o",
+            "l.html",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (dom, log) = dump_dom(
+        &browser,
+        &format!("file://{}", dir.path().join("l.html").display()),
+    );
+    assert!(dom.contains("data-ready=\"1\""), "{log}");
+    assert!(dom.contains("too many to draw here"), "{dom}");
 }
