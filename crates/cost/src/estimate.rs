@@ -117,11 +117,11 @@ pub fn busy_periods(u: &Usage) -> Vec<(i64, i64, f64)> {
     let mut spans: Vec<(i64, i64, f64)> = u
         .jobs
         .iter()
-        .filter_map(|j| {
+        .map(|j| {
             let sql = j.sql_ms.unwrap_or(j.running_ms) as f64 / 1000.0;
             match (j.started, j.stopped) {
-                (Some(a), Some(b)) if b >= a => Some((a, b, sql)),
-                _ => Some((0, j.running_ms as i64, sql)),
+                (Some(a), Some(b)) if b >= a => (a, b, sql),
+                _ => (0, j.running_ms as i64, sql),
             }
         })
         .collect();
