@@ -72,6 +72,67 @@ pub enum Command {
     /// execution in AWS with --execution-arn.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
+    /// Estimate what an execution would cost in AWS, line by line (Step Functions
+    /// transitions, Lambda requests and duration, Fargate vCPU and memory, Redshift Serverless
+    /// RPU-hours, logs, DynamoDB, S3, SNS): a local execution by name (default: the latest)
+    /// with what its run measured, or a history exported from AWS; or a deployment's idle cost
+    /// per month.
+    #[command(after_help = COST_EXAMPLES)]
+    Cost(CostArgs),
+}
+
+const COST_EXAMPLES: &str = "\
+Examples:
+  rsqlflow cost                               # the latest local execution
+  rsqlflow cost run-20261204T101500.000Z --format json
+  aws stepfunctions get-execution-history --execution-arn ARN --output json > h.json
+  rsqlflow cost --history h.json              # an execution in AWS
+  rsqlflow cost --idle 3                      # idle cost per month, endpoints in 3 AZs (default)
+  rsqlflow cost --idle 1                      # with EndpointAvailabilityZones=1
+  rsqlflow cost --explain                     # every price and its source
+
+Prices are on-demand, in US dollars, read on the date shown, free tiers not subtracted; each
+line says whether its quantity is counted from the history, measured by the local run, or
+modelled. An estimate, not a bill.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// A local execution's name or ARN (default: the latest).
+    #[arg(conflicts_with_all = ["history", "idle"])]
+    pub execution: Option<String>,
+
+    /// A history from `aws stepfunctions get-execution-history --output json` (pages may be
+    /// concatenated).
+    #[arg(long, conflicts_with = "idle")]
+    pub history: Option<PathBuf>,
+
+    /// The idle cost per month of a default deployment whose interface endpoints are in this
+    /// many Availability Zones (3, the default template; 1, EndpointAvailabilityZones=1).
+    #[arg(long, value_name = "AZS")]
+    pub idle: Option<u32>,
+
+    /// The Region whose prices to use.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+
+    /// The SAM template whose defaults say the jobs' vCPUs and memory and the workgroup's base
+    /// capacity.
+    #[arg(long, default_value = "template.yaml")]
+    pub template: PathBuf,
+
+    /// Output: a text table, or JSON.
+    #[arg(long, value_enum, default_value_t = CostFormat::Text)]
+    pub format: CostFormat,
+
+    /// List every price with its source and the date it was read.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 const REPORT_EXAMPLES: &str = "\

@@ -4,6 +4,7 @@ mod asl_cmd;
 mod check_cmd;
 mod cli;
 mod connect;
+mod cost_cmd;
 mod job_cmd;
 mod report_aws;
 mod report_cmd;
@@ -52,6 +53,7 @@ async fn command(cli: cli::Cli) -> ExitCode {
         cli::Command::Job(args) => job_cmd::run(args).await,
         cli::Command::Check(args) => Ok(check_cmd::run(args)),
         cli::Command::Report(args) => report_cmd::run(args).await,
+        cli::Command::Cost(args) => cost_cmd::run(args),
     };
     match code {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -11,13 +11,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::ReportArgs;
 
-/// What a run knows that its history does not: its jobs and its notification, kept beside the
-/// history as `<name>.report.json` for later `rsqlflow report` calls.
+/// What a run knows that its history does not: its jobs, its notification and what it
+/// measured for the cost estimate, kept beside the history as `<name>.report.json` for later
+/// `rsqlflow report` and `rsqlflow cost` calls.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-struct Extra {
-    jobs: Vec<report::Job>,
-    notification: Option<String>,
+pub(crate) struct Extra {
+    pub(crate) jobs: Vec<report::Job>,
+    pub(crate) notification: Option<String>,
+    pub(crate) measured: Option<etl::local::meter::Reading>,
+}
+
+/// What the run of execution `name` kept (nothing, when it kept nothing readable).
+pub(crate) fn kept(store: &ExecutionStore, name: &str) -> Extra {
+    read(&extra_path(store, name))
+        .ok()
+        .and_then(|b| serde_json::from_str(&b).ok())
+        .unwrap_or_default()
 }
 
 /// The last lines of a job's log kept in the report.
@@ -55,6 +65,7 @@ pub async fn run(args: ReportArgs) -> Result<i32> {
                 execution_arn: String::new(),
                 trigger: report::history::execution_input(&events)
                     .and_then(|i| etl::notification::describe_trigger(&i["trigger"])),
+                cost: crate::cost_cmd::aws_estimate(&events),
                 ..Default::default()
             };
             let r = report::build_from_events(&events, &definition, meta)
@@ -121,11 +132,18 @@ fn local_html(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let extra = match extra {
         Some(x) => x,
-        None => read(&extra_path(store, &record.name))
-            .ok()
-            .and_then(|b| serde_json::from_str(&b).ok())
-            .unwrap_or_default(),
+        None => kept(store, &record.name),
     };
+    let events = report::history::parse(&history)?;
+    let logs = etl::local::logs::LocalLogs::new(state_dir().join("logs"));
+    let usage = crate::cost_cmd::local_usage(&events, &extra.jobs, extra.measured.as_ref(), &logs);
+    let estimate = cost::for_region(pipeline::REGION).map(|p| {
+        cost::estimate(
+            &usage,
+            p,
+            &crate::cost_cmd::assumptions(Path::new("template.yaml")),
+        )
+    });
     // A Distributed Map's child executions, kept beside the history by the run.
     let children_path = store
         .history_path(&record.name)
@@ -146,8 +164,9 @@ fn local_html(
         jobs: extra.jobs,
         children,
         links: Vec::new(),
+        cost: estimate.ok().map(|e| e.to_report_table()),
     };
-    let r = report::build(&history, &definition, meta)?;
+    let r = report::build_from_events(&events, &definition, meta)?;
     Ok(report::html::render(&r))
 }
 
@@ -157,8 +176,8 @@ fn extra_path(store: &ExecutionStore, name: &str) -> PathBuf {
         .with_file_name(format!("{name}.report.json"))
 }
 
-/// Writes the report of a run that just ended and returns its path.
-pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<PathBuf> {
+/// Writes the report of a run that just ended; returns its path and the run's cost estimate.
+pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<(PathBuf, Option<cost::Estimate>)> {
     let name = r.execution_arn.rsplit(':').next().unwrap_or_default();
     let store = ExecutionStore::new(state_dir.join("executions"));
     let record = store.read(name)?;
@@ -191,14 +210,16 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<PathBuf> {
             .notifications
             .last()
             .map(|n| format!("{}\n\n{}", n.subject, n.body.trim_end())),
+        measured: Some(r.measured.clone()),
     };
+    let estimate = crate::cost_cmd::after_run(state_dir, r, &extra.jobs).ok();
     if let Ok(bytes) = serde_json::to_vec_pretty(&extra) {
         write_atomically(&extra_path(&store, name), &bytes)?;
     }
     let html = local_html(&store, &record, Some(extra))?;
     let out = html_path(state_dir, name);
     write_atomically(&out, html.as_bytes())?;
-    Ok(out)
+    Ok((out, estimate))
 }
 
 /// The last lines of a local log file, from its last 64 KiB (a job's log is its script's

@@ -360,7 +360,12 @@ async fn run_pipeline(
     let report = report?;
     print_report(&report);
     match crate::report_cmd::after_run(&state_dir(), &report) {
-        Ok(path) => println!("report: {}", path.display()),
+        Ok((path, estimate)) => {
+            println!("report: {}", path.display());
+            if let Some(e) = estimate {
+                println!("{}", crate::cost_cmd::summary_line(&e));
+            }
+        }
         Err(e) => eprintln!("rsqlflow: the report could not be written: {e:#}"),
     }
     Ok(match (report.status, signals.get()) {

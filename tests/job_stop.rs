@@ -20,6 +20,7 @@ fn job(dir: &Path, name: &str, text: &str, timeout: Option<u64>) -> ScriptJob {
         variables: Vec::new(),
         log: dir.join(format!("{name}.log")),
         timeout: timeout.map(Duration::from_secs),
+        sql_time: None,
     }
 }
 

@@ -795,3 +795,70 @@ fn check_job_answers_and_notify_reads_every_workflow_of_the_stack() {
         );
     }
 }
+
+/// `EndpointAvailabilityZones` (issue 18): 3 by default; with 1, every interface endpoint and
+/// the jobs' compute environment are in the first private subnet, while the warehouse keeps
+/// its three. The idle cost `rsqlflow cost --idle` computes counts the endpoints created by
+/// default, as many as the template has.
+#[test]
+fn one_endpoint_zone_puts_the_endpoints_and_the_jobs_in_one_subnet() {
+    let t = template();
+    let p = &t.parameters["EndpointAvailabilityZones"];
+    assert_eq!(p["Default"], 3);
+    assert_eq!(p["AllowedValues"], serde_json::json!([1, 3]));
+    let one = serde_json::json!([{"Ref": "PrivateSubnet1"}]);
+    let three = serde_json::json!([
+        {"Ref": "PrivateSubnet1"}, {"Ref": "PrivateSubnet2"}, {"Ref": "PrivateSubnet3"}
+    ]);
+    let chosen = serde_json::json!({"Fn::If": ["OneEndpointZone", one, three]});
+    assert_eq!(
+        t.conditions["OneEndpointZone"],
+        serde_json::json!({"Fn::Equals": [{"Ref": "EndpointAvailabilityZones"}, 1]})
+    );
+    let mut by_default = 0;
+    for (id, r) in &t.resources {
+        if r.kind != "AWS::EC2::VPCEndpoint" || r.properties["VpcEndpointType"] != "Interface" {
+            continue;
+        }
+        assert_eq!(r.properties["SubnetIds"], chosen, "{id}");
+        // The default deployment: a created VPC and Redshift Serverless.
+        if matches!(
+            r.condition.as_deref(),
+            Some("CreateVpc" | "CreateVpcAndServerless")
+        ) {
+            by_default += 1;
+        }
+    }
+    assert_eq!(by_default, cost::estimate::DEFAULT_INTERFACE_ENDPOINTS);
+    let ce = &t.resources["ComputeEnvironment"].properties["ComputeResources"]["Subnets"];
+    assert_eq!(ce["Fn::If"][0], "CreateVpc");
+    assert_eq!(ce["Fn::If"][1], chosen);
+    let wg = &t.resources["Workgroup"].properties["SubnetIds"];
+    assert_eq!(wg["Fn::If"][1], three, "the warehouse keeps three subnets");
+}
+
+/// The cost estimate's defaults (crates/cost `Assumptions`) are the template's: the jobs'
+/// vCPUs, memory and architecture, the workgroup's base capacity, the Lambdas' memory and
+/// architecture. `rsqlflow cost` reads the first three from the template when it is there.
+#[test]
+fn the_cost_estimate_assumes_what_the_template_deploys() {
+    let t = template();
+    let a = cost::Assumptions::default();
+    let default = |name: &str| t.parameters[name]["Default"].clone();
+    assert_eq!(default("JobVcpus"), serde_json::json!("1"));
+    assert_eq!(a.job_vcpus, 1.0);
+    assert_eq!(default("JobMemoryMiB"), serde_json::json!(a.job_memory_mib));
+    assert_eq!(default("RedshiftBaseCapacity"), serde_json::json!(8));
+    assert_eq!(a.base_rpu, 8.0);
+    assert_eq!(
+        t.globals["Function"]["MemorySize"],
+        serde_json::json!(a.lambda_memory_mb)
+    );
+    assert_eq!(
+        t.globals["Function"]["Architectures"],
+        serde_json::json!([if a.lambda_arm { "arm64" } else { "x86_64" }])
+    );
+    let platform = &t.resources["JobDefinition"].properties["ContainerProperties"]["RuntimePlatform"]
+        ["CpuArchitecture"];
+    assert_eq!(platform, if a.job_arm { "ARM64" } else { "X86_64" });
+}

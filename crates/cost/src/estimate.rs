@@ -82,6 +82,8 @@ pub struct Line {
 /// The estimate of one execution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
+    /// What is estimated (an execution, or a month of idle deployment).
+    pub title: String,
     pub region: &'static str,
     pub lines: Vec<Line>,
     pub total_usd: f64,
@@ -222,7 +224,7 @@ pub fn estimate(u: &Usage, p: &Prices, a: &Assumptions) -> Estimate {
     lines.push(line(
         "Fargate",
         format!(
-            "{} job(s): vCPU, running time + {:.0} s image pull a task, 1 min minimum",
+            "vCPU, {} job(s): running + {:.0} s pull, 1 min min.",
             u.jobs.len(),
             a.image_pull_seconds
         ),
@@ -240,7 +242,7 @@ pub fn estimate(u: &Usage, p: &Prices, a: &Assumptions) -> Estimate {
     lines.push(line(
         "Redshift Serverless",
         format!(
-            "{} busy period(s) at {} RPU, 60 s minimum each",
+            "{} busy period(s) at {} RPU, 60 s min. each",
             periods.len(),
             a.base_rpu
         ),
@@ -302,6 +304,7 @@ pub fn estimate(u: &Usage, p: &Prices, a: &Assumptions) -> Estimate {
     }
     let total_usd = lines.iter().map(|l| l.usd).sum();
     Estimate {
+        title: "Estimated cost of this execution in AWS".into(),
         region: p.region,
         lines,
         total_usd,
@@ -309,28 +312,53 @@ pub fn estimate(u: &Usage, p: &Prices, a: &Assumptions) -> Estimate {
     }
 }
 
-/// A dollar amount for people: cents below a dollar get four decimals.
-pub fn usd(x: f64) -> String {
-    if x >= 1.0 {
-        format!("${x:.2}")
-    } else {
-        format!("${x:.6}")
-    }
-}
+pub use report::html::usd;
 
 impl Estimate {
+    /// What the estimate is, in one sentence.
+    pub fn note(&self) -> String {
+        format!(
+            "An estimate, not a bill: on-demand prices for {} read {}, free tiers not subtracted; \
+             counted from the history, measured by the local run, or modelled (rsqlflow cost \
+             --explain lists the prices and their sources).",
+            self.region, self.prices_read
+        )
+    }
+
+    /// The estimate as the HTML report's table.
+    pub fn to_report_table(&self) -> report::CostTable {
+        report::CostTable {
+            region: self.region.to_string(),
+            rows: self
+                .lines
+                .iter()
+                .map(|l| report::CostRow {
+                    service: l.service.to_string(),
+                    item: l.item.clone(),
+                    quantity: l.quantity,
+                    unit: l.unit.to_string(),
+                    usd: l.usd,
+                    basis: match l.basis {
+                        Basis::Counted => "counted",
+                        Basis::Measured => "measured",
+                        Basis::Modelled => "modelled",
+                    }
+                    .to_string(),
+                })
+                .collect(),
+            total_usd: self.total_usd,
+            note: self.note(),
+        }
+    }
+
     /// The estimate as a text table, ending with what it is.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "Estimated cost of this execution in AWS ({}):",
-            self.region
-        );
+        let _ = writeln!(out, "{} ({}):", self.title, self.region);
         for l in &self.lines {
             let _ = writeln!(
                 out,
-                "  {:<20} {:<62} {:>14.6} {:<34} {:>11}  {}",
+                "  {:<20} {:<52} {:>14.6} {:<34} {:>11}  {}",
                 l.service,
                 l.item,
                 l.quantity,
@@ -345,22 +373,21 @@ impl Estimate {
         }
         let _ = writeln!(
             out,
-            "  {:<20} {:<62} {:>14} {:<34} {:>11}",
+            "  {:<20} {:<52} {:>14} {:<34} {:>11}",
             "Total",
             "",
             "",
             "",
             usd(self.total_usd)
         );
-        let _ = writeln!(
-            out,
-            "  An estimate, not a bill: on-demand prices read {}, free tiers not subtracted \
-             (rsqlflow cost --explain lists the sources).",
-            self.prices_read
-        );
+        let _ = writeln!(out, "  {}", self.note());
         out
     }
 }
+
+/// The interface VPC endpoints a default deployment creates (ECR api, ECR dkr, Logs, STS, and
+/// Redshift Serverless or Redshift): tests/template.rs checks the template has this many.
+pub const DEFAULT_INTERFACE_ENDPOINTS: u32 = 5;
 
 /// The idle cost of a deployment per month: what bills with no execution running.
 #[derive(Debug, Clone, PartialEq)]
@@ -412,6 +439,7 @@ pub fn idle(i: &Idle, p: &Prices) -> Estimate {
     }
     let total_usd = lines.iter().map(|l| l.usd).sum();
     Estimate {
+        title: "Estimated idle cost per month of the deployment, storage aside".into(),
         region: p.region,
         lines,
         total_usd,

@@ -76,6 +76,39 @@ const SECRETS: &str =
 const ECR: &str =
     "https://aws.amazon.com/ecr/pricing/ ($0.10 per GB-month of private repository storage)";
 
+impl Prices {
+    /// Every price with its name.
+    pub fn all(&self) -> Vec<(&'static str, Price)> {
+        vec![
+            ("sfn_transition", self.sfn_transition),
+            ("lambda_request", self.lambda_request),
+            ("lambda_gb_second_arm", self.lambda_gb_second_arm),
+            ("lambda_gb_second_x86", self.lambda_gb_second_x86),
+            ("fargate_vcpu_hour_x86", self.fargate_vcpu_hour_x86),
+            ("fargate_gb_hour_x86", self.fargate_gb_hour_x86),
+            ("fargate_vcpu_hour_arm", self.fargate_vcpu_hour_arm),
+            ("fargate_gb_hour_arm", self.fargate_gb_hour_arm),
+            ("rpu_hour", self.rpu_hour),
+            ("rms_gb_month", self.rms_gb_month),
+            ("logs_ingested_gb", self.logs_ingested_gb),
+            ("logs_stored_gb_month", self.logs_stored_gb_month),
+            ("s3_get", self.s3_get),
+            ("s3_put", self.s3_put),
+            ("s3_gb_month", self.s3_gb_month),
+            ("dynamodb_write", self.dynamodb_write),
+            ("dynamodb_read", self.dynamodb_read),
+            ("sns_publish", self.sns_publish),
+            ("endpoint_az_hour", self.endpoint_az_hour),
+            ("endpoint_gb", self.endpoint_gb),
+            ("nat_hour", self.nat_hour),
+            ("kms_key_month", self.kms_key_month),
+            ("kms_request", self.kms_request),
+            ("secret_month", self.secret_month),
+            ("ecr_gb_month", self.ecr_gb_month),
+        ]
+    }
+}
+
 /// us-east-1, US East (N. Virginia).
 pub const US_EAST_1: Prices = Prices {
     region: "us-east-1",

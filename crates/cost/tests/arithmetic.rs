@@ -56,7 +56,7 @@ fn the_sample_execution_is_priced_line_by_line() {
     assert!(close(q, 1.1 * 0.25) && close(d, 0.275 * 0.0000133334) && b == Basis::Modelled);
     // Fargate: every job is under the one-minute minimum even with its 30 s image pull: five
     // tasks of 60 s at 1 vCPU and 2 GB.
-    let (q, d, _) = usd("Fargate", "5 job(s)");
+    let (q, d, _) = usd("Fargate", "vCPU, 5 job(s)");
     assert!(close(q, 300.0 / 3600.0) && close(d, 300.0 / 3600.0 * 0.04048));
     let (q, d, _) = usd("Fargate", "memory");
     assert!(close(q, 600.0 / 3600.0) && close(d, 600.0 / 3600.0 * 0.004445));
@@ -116,7 +116,7 @@ fn minimum_charges_and_overrides() {
     let vcpu = e
         .lines
         .iter()
-        .find(|l| l.item.starts_with("1 job(s)"))
+        .find(|l| l.item.starts_with("vCPU, 1 job(s)"))
         .unwrap();
     // (2 x 30 s pull + 600 s) = 660 s, above 2 x 60 s; at 2 vCPU.
     assert!(close(vcpu.quantity, 2.0 * 660.0 / 3600.0), "{vcpu:?}");

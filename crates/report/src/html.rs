@@ -69,6 +69,48 @@ fn headline(cause: &str) -> String {
         .unwrap_or_else(|| cause.to_string())
 }
 
+/// The cost estimate as a table (written here: it needs no script).
+fn cost_section(r: &Report) -> String {
+    let Some(c) = &r.cost else {
+        return String::new();
+    };
+    let mut s = format!(
+        "<section id=\"cost-section\"><h2>Cost in AWS ({}), estimated</h2><table class=\"cost\">\
+<tr><th>Service</th><th>What</th><th>Quantity</th><th>Unit</th><th>USD</th><th>Basis</th></tr>",
+        escape(&c.region)
+    );
+    for row in &c.rows {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.6}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&row.service),
+            escape(&row.item),
+            row.quantity,
+            escape(&row.unit),
+            escape(&usd(row.usd)),
+            escape(&row.basis)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<tr class=\"total\"><th colspan=\"4\">Total</th><th class=\"num\" id=\"cost-total\">{}</th><th></th></tr></table><p class=\"note\">{}</p></section>",
+        escape(&usd(c.total_usd)),
+        escape(&c.note)
+    );
+    s
+}
+
+/// A dollar amount: from a dollar with cents, below it with six decimals.
+pub fn usd(x: f64) -> String {
+    if x >= 1.0 {
+        format!("${x:.2}")
+    } else if x > 0.0 && x < 0.0000005 {
+        "<$0.000001".to_string()
+    } else {
+        format!("${x:.6}")
+    }
+}
+
 /// The page.
 pub fn render(r: &Report) -> String {
     let x = &r.summary;
@@ -168,12 +210,14 @@ pub fn render(r: &Report) -> String {
 <div id=\"graph\"></div></section>\n\
 <section id=\"timeline-section\"><h2>Timeline</h2><div id=\"timeline\"></div></section>\n\
 <section id=\"jobs-section\"><h2>Batch jobs</h2><div id=\"jobs\"></div></section>\n\
+{cost}
 <aside id=\"details\" hidden></aside>\n\
 <script type=\"application/json\" id=\"report-data\">{data}</script>\n\
 <script>\n/*! dagre {dagre_note}\n{license}*/\n{DAGRE}\n</script>\n<script>\n{JS}\n</script>\n\
 </body></html>\n",
         title = escape(&format!("{} {} – {}", r.workflow, r.execution, x.status)),
         data = script_json(r),
+        cost = cost_section(r),
         dagre_note = "3.1.3, https://github.com/dagrejs/dagre, MIT licence:",
         license = DAGRE_LICENSE.replace("*/", "* /"),
     )

@@ -57,6 +57,28 @@ pub struct Job {
     pub links: Vec<(String, String)>,
 }
 
+/// What the same execution would cost in AWS, as the `cost` crate estimates it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CostTable {
+    pub region: String,
+    pub rows: Vec<CostRow>,
+    pub total_usd: f64,
+    /// What the figures are (an estimate, the prices' date).
+    pub note: String,
+}
+
+/// One line of a [`CostTable`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CostRow {
+    pub service: String,
+    pub item: String,
+    pub quantity: f64,
+    pub unit: String,
+    pub usd: f64,
+    /// `counted`, `measured` or `modelled`.
+    pub basis: String,
+}
+
 /// What the report says besides the history and the definition.
 #[derive(Debug, Clone, Default)]
 pub struct Meta {
@@ -74,6 +96,8 @@ pub struct Meta {
     pub jobs: Vec<Job>,
     /// The Distributed Map child executions, each with its own history.
     pub children: Vec<history::Child>,
+    /// The cost estimate, where one was made.
+    pub cost: Option<CostTable>,
     /// Links (name, URL) for the header: the execution and its state machine in the
     /// console, where the execution ran in AWS.
     pub links: Vec<(String, String)>,
@@ -157,6 +181,7 @@ pub struct Report {
     pub details: BTreeMap<usize, RunDetail>,
     pub jobs: Vec<Job>,
     pub graph: graph::Graph,
+    pub cost: Option<CostTable>,
 }
 
 /// Only `https:` links are kept: a link from a kept job (`<name>.report.json`) could be
@@ -298,6 +323,7 @@ pub fn from_parts(
             })
             .collect(),
         graph: g,
+        cost: meta.cost,
     })
 }
 

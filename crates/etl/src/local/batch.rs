@@ -50,6 +50,8 @@ struct Inner {
     gates: Mutex<HashMap<String, oneshot::Sender<Option<Awake>>>>,
     region: String,
     account: String,
+    /// Where each job's SQL time goes (the run's cost estimate).
+    meter: Mutex<Option<Arc<crate::local::meter::Meter>>>,
 }
 
 fn now_ms() -> i64 {
@@ -84,7 +86,15 @@ impl LocalBatch {
                 gates: Mutex::new(HashMap::new()),
                 region: region.into(),
                 account: account.into(),
+                meter: Mutex::new(None),
             }),
+        }
+    }
+
+    /// Measures each job's SQL time on `meter`.
+    pub fn set_meter(&self, meter: Arc<crate::local::meter::Meter>) {
+        if let Ok(mut m) = self.inner.meter.lock() {
+            *m = Some(meter);
         }
     }
 
@@ -389,7 +399,9 @@ impl LocalBatch {
                 return ScriptEnd::Exited(rsql::EXIT_CLIENT);
             }
         };
-        self.inner
+        let spent = Arc::new(AtomicU64::new(0));
+        let end = self
+            .inner
             .runner
             .run(ScriptJob {
                 name: env.script,
@@ -397,8 +409,13 @@ impl LocalBatch {
                 variables: env.variables.into_iter().collect(),
                 log,
                 timeout: spec.timeout_seconds.map(Duration::from_secs),
+                sql_time: Some(spent.clone()),
             })
-            .await
+            .await;
+        if let Some(m) = self.inner.meter.lock().ok().and_then(|m| m.clone()) {
+            m.sql(id, spent.load(Ordering::Relaxed));
+        }
+        end
     }
 }
 

@@ -30,6 +30,8 @@ pub struct LocalLambda {
     pub duplicate_submits: Mutex<BTreeSet<String>>,
     /// Where the duplicate's outcome is said.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Where each invocation's duration goes (the run's cost estimate).
+    pub meter: Option<Arc<crate::local::meter::Meter>>,
 }
 
 fn function_name(s: &str) -> &str {
@@ -95,15 +97,19 @@ impl asl::TaskHandler for LocalLambda {
         let job = payload["job"]["name"].as_str().unwrap_or("").to_string();
         let duplicate = self.take_duplicate(&job);
         let state = payload["stateName"].as_str().unwrap_or("").to_string();
-        match submit_job::handle(
-            payload,
-            &self.settings,
-            &self.batch,
-            self.ledger.as_ref(),
-            self.scripts.as_ref(),
+        let answer = crate::local::meter::timed(
+            self.meter.as_deref(),
+            "submit-job",
+            submit_job::handle(
+                payload,
+                &self.settings,
+                &self.batch,
+                self.ledger.as_ref(),
+                self.scripts.as_ref(),
+            ),
         )
-        .await
-        {
+        .await;
+        match answer {
             Ok(v) => {
                 if duplicate && let Some(id) = v["jobId"].as_str() {
                     let status = self.until_queued_or_running(id).await;

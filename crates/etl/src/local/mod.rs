@@ -9,6 +9,7 @@ pub mod bus;
 pub mod executions;
 pub mod lambda;
 pub mod logs;
+pub mod meter;
 pub mod pipeline;
 pub mod routes;
 pub mod runner;

@@ -17,6 +17,7 @@ use crate::local::bus::{self, BusReceiver};
 use crate::local::executions::{Claim, ExecutionStatus};
 use crate::local::lambda::LocalLambda;
 use crate::local::logs::LocalLogs;
+use crate::local::meter::{Meter, Reading, timed};
 use crate::local::runner::ScriptRunner;
 use crate::local::sfn::LocalStepFunctions;
 use crate::local::sns::LocalSns;
@@ -89,6 +90,8 @@ pub struct RunReport {
     /// What could not be recorded (history, execution record, notification outbox): the run
     /// itself is reported regardless.
     pub problems: Vec<String>,
+    /// The Lambda invocations' and the jobs' SQL time, for the cost estimate.
+    pub measured: Reading,
 }
 
 /// Receives progress lines while a run goes.
@@ -185,15 +188,28 @@ pub(crate) fn settings(state_machine_arn: &str, send_success: bool) -> Settings 
 }
 
 /// Routes bus events to check-job until the sender side is gone.
-async fn route(
-    mut rx: BusReceiver,
+/// What check-job runs with locally, and where its invocations are measured.
+struct CheckJob {
     settings: Settings,
     sfn: Arc<LocalStepFunctions>,
     logs: LocalLogs,
     ledger: Arc<LocalSubmissions>,
+    meter: Arc<Meter>,
+}
+
+async fn route(
+    mut rx: BusReceiver,
+    check: CheckJob,
     progress: Arc<dyn Progress>,
     started: Instant,
 ) {
+    let CheckJob {
+        settings,
+        sfn,
+        logs,
+        ledger,
+        meter,
+    } = check;
     while let Some(d) = rx.recv().await {
         if d.event["detail-type"] == events::BATCH_STATE_CHANGE {
             let job = &d.event["detail"];
@@ -216,9 +232,16 @@ async fn route(
                 }
             }
             progress.line(&line);
-            if let Err(e) =
-                check_job::handle(d.event, &settings, sfn.as_ref(), &logs, ledger.as_ref()).await
-            {
+            // In AWS the rule passes check-job the SUCCEEDED and FAILED events only
+            // (template.yaml's CheckJob event pattern): those are the invocations counted.
+            let counted = matches!(status, "SUCCEEDED" | "FAILED").then_some(meter.as_ref());
+            let answer = timed(
+                counted,
+                "check-job",
+                check_job::handle(d.event, &settings, sfn.as_ref(), &logs, ledger.as_ref()),
+            )
+            .await;
+            if let Err(e) = answer {
                 progress.line(&format!("check-job failed: {e}"));
             }
         }
@@ -412,6 +435,8 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         REGION,
         ACCOUNT,
     );
+    let meter = Arc::new(Meter::default());
+    batch.set_meter(meter.clone());
     for (job, n) in &cfg.inject_infra_failures {
         batch.inject_infrastructure_failure(job, *n);
     }
@@ -441,6 +466,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
             cfg.inject_duplicate_submits.iter().cloned().collect(),
         ),
         progress: Some(progress.clone()),
+        meter: Some(meter.clone()),
     });
     registry.register("arn:aws:states:::lambda:invoke", lambda.clone());
     let exec = asl::Executor::new(machine, registry);
@@ -458,10 +484,13 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
 
     let router = tokio::spawn(route(
         rx,
-        settings.clone(),
-        sfn.clone(),
-        logs.clone(),
-        ledger.clone(),
+        CheckJob {
+            settings: settings.clone(),
+            sfn: sfn.clone(),
+            logs: logs.clone(),
+            ledger: ledger.clone(),
+            meter: meter.clone(),
+        },
         progress.clone(),
         started,
     ));
@@ -548,7 +577,13 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
     };
     let event = events::execution_change_event(&change, REGION, ACCOUNT);
     // notify terminates the jobs an unsuccessful execution left running (and names them).
-    if let Err(e) = notify::handle(event, &settings, sfn.as_ref(), &sns, &batch).await {
+    let notified = timed(
+        Some(&meter),
+        "notify",
+        notify::handle(event, &settings, sfn.as_ref(), &sns, &batch),
+    )
+    .await;
+    if let Err(e) = notified {
         problems.push(format!("notify failed: {e}"));
     }
     batch.settle(Duration::from_secs(10)).await;
@@ -565,6 +600,7 @@ pub async fn run(cfg: RunConfig, progress: Arc<dyn Progress>) -> Result<RunRepor
         notifications: sns.sent(),
         wall: started.elapsed(),
         problems,
+        measured: meter.reading(),
     })
 }
 

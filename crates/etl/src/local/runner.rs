@@ -29,6 +29,8 @@ pub struct ScriptJob {
     pub variables: Vec<(String, String)>,
     pub log: PathBuf,
     pub timeout: Option<Duration>,
+    /// Where the time its statements take is added (microseconds), for the cost estimate.
+    pub sql_time: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl std::fmt::Debug for ScriptJob {
@@ -312,7 +314,12 @@ impl ScriptRunner for WarehouseRunner {
             let Some(backend) = running.backend() else {
                 return rsql::EXIT_CLIENT;
             };
-            let mut interp = rsql::Interpreter::new(backend, options, Box::new(out), Box::new(err));
+            let mut timed = crate::local::meter::Timed {
+                inner: backend,
+                spent: job.sql_time.clone().unwrap_or_default(),
+            };
+            let mut interp =
+                rsql::Interpreter::new(&mut timed, options, Box::new(out), Box::new(err));
             interp.run(source).await
         };
         let finished = match job.timeout {
@@ -369,6 +376,7 @@ mod tests {
             variables: Vec::new(),
             log: dir.join("logs").join(format!("{name}.log")),
             timeout: timeout.map(Duration::from_secs),
+            sql_time: None,
         }
     }
 
