@@ -40,11 +40,12 @@ pub fn assumptions(template: &Path) -> Assumptions {
 /// time, each job's SQL time, exact running times and log sizes).
 pub fn local_usage(
     events: &[report::history::Event],
+    children: &[report::history::Child],
     jobs: &[report::Job],
     measured: Option<&Reading>,
     logs: &etl::local::logs::LocalLogs,
 ) -> Usage {
-    let mut u = Usage::from_history(events);
+    let mut u = with_children(Usage::from_history(events), children);
     if let Some(m) = measured {
         for l in &mut u.lambdas {
             if let Some(c) = m.lambdas.get(&l.function) {
@@ -87,15 +88,39 @@ pub fn history_region(events: &[report::history::Event]) -> Option<String> {
 
 /// The estimate of an execution from its history alone, for the report: `None` when the
 /// price table has no prices for the Region its Tasks ran in.
-pub fn aws_estimate(events: &[report::history::Event]) -> Option<report::CostTable> {
+pub fn aws_estimate(
+    events: &[report::history::Event],
+    children: &[report::history::Child],
+) -> Option<report::CostTable> {
     let region = history_region(events).unwrap_or_else(|| "us-east-1".into());
     let prices = cost::for_region(&region).ok()?;
     let e = cost::estimate(
-        &Usage::from_history(events),
+        &with_children(Usage::from_history(events), children),
         prices,
         &assumptions(Path::new("template.yaml")),
     );
     Some(e.to_report_table())
+}
+
+/// A usage with its Distributed Map child executions' (their transitions, submit-job calls
+/// and jobs).
+pub fn with_children(mut u: Usage, children: &[report::history::Child]) -> Usage {
+    for c in children {
+        u.add_child(&Usage::from_history(&c.events));
+    }
+    u
+}
+
+/// A local execution's Distributed Map children, kept beside its history (none when there is
+/// no such file or it cannot be read).
+pub fn local_children(store: &ExecutionStore, name: &str) -> Vec<report::history::Child> {
+    let path = store
+        .history_path(name)
+        .with_file_name(format!("{name}.children.json"));
+    crate::report_cmd::read(&path)
+        .ok()
+        .and_then(|t| report::history::parse_children(&t).ok())
+        .unwrap_or_default()
 }
 
 /// The one line `rsqlflow run` ends with.
@@ -128,7 +153,10 @@ pub fn after_run(state_dir: &Path, r: &RunReport, jobs: &[report::Job]) -> Resul
         .with_context(|| format!("cannot read {}", r.history_path.display()))?;
     let events = report::history::parse(&text)?;
     let logs = etl::local::logs::LocalLogs::new(state_dir.join("logs"));
-    let u = local_usage(&events, jobs, Some(&r.measured), &logs);
+    let name = r.execution_arn.rsplit(':').next().unwrap_or_default();
+    let store = ExecutionStore::new(state_dir.join("executions"));
+    let children = local_children(&store, name);
+    let u = local_usage(&events, &children, jobs, Some(&r.measured), &logs);
     let prices = cost::for_region(etl::local::pipeline::REGION)?;
     Ok(cost::estimate(
         &u,
@@ -175,7 +203,14 @@ pub fn run(args: CostArgs) -> Result<i32> {
         let events = report::history::parse(&text)?;
         let kept = crate::report_cmd::kept(&store, &record.name);
         let logs = etl::local::logs::LocalLogs::new(Path::new(".rsqlflow").join("logs"));
-        let u = local_usage(&events, &kept.jobs, kept.measured.as_ref(), &logs);
+        let children = local_children(&store, &record.name);
+        let u = local_usage(
+            &events,
+            &children,
+            &kept.jobs,
+            kept.measured.as_ref(),
+            &logs,
+        );
         cost::estimate(&u, prices, &a)
     };
     match args.format {

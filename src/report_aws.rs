@@ -81,7 +81,7 @@ pub async fn html(args: &ReportArgs, arn: &str) -> Result<(String, PathBuf)> {
         execution: execution.name.clone(),
         execution_arn: execution.arn.clone(),
         notification: notification(&execution, &parsed, &events),
-        cost: crate::cost_cmd::aws_estimate(&parsed_events),
+        cost: crate::cost_cmd::aws_estimate(&parsed_events, &children),
         notification_composed: true,
         jobs,
         children,

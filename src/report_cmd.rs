@@ -65,7 +65,7 @@ pub async fn run(args: ReportArgs) -> Result<i32> {
                 execution_arn: String::new(),
                 trigger: report::history::execution_input(&events)
                     .and_then(|i| etl::notification::describe_trigger(&i["trigger"])),
-                cost: crate::cost_cmd::aws_estimate(&events),
+                cost: crate::cost_cmd::aws_estimate(&events, &[]),
                 ..Default::default()
             };
             let r = report::build_from_events(&events, &definition, meta)
@@ -134,16 +134,6 @@ fn local_html(
         Some(x) => x,
         None => kept(store, &record.name),
     };
-    let events = report::history::parse(&history)?;
-    let logs = etl::local::logs::LocalLogs::new(state_dir().join("logs"));
-    let usage = crate::cost_cmd::local_usage(&events, &extra.jobs, extra.measured.as_ref(), &logs);
-    let estimate = cost::for_region(pipeline::REGION).map(|p| {
-        cost::estimate(
-            &usage,
-            p,
-            &crate::cost_cmd::assumptions(Path::new("template.yaml")),
-        )
-    });
     // A Distributed Map's child executions, kept beside the history by the run.
     let children_path = store
         .history_path(&record.name)
@@ -154,6 +144,22 @@ fn local_html(
     } else {
         Vec::new()
     };
+    let events = report::history::parse(&history)?;
+    let logs = etl::local::logs::LocalLogs::new(state_dir().join("logs"));
+    let usage = crate::cost_cmd::local_usage(
+        &events,
+        &children,
+        &extra.jobs,
+        extra.measured.as_ref(),
+        &logs,
+    );
+    let estimate = cost::for_region(pipeline::REGION).map(|p| {
+        cost::estimate(
+            &usage,
+            p,
+            &crate::cost_cmd::assumptions(Path::new("template.yaml")),
+        )
+    });
     let meta = report::Meta {
         workflow: pipeline::state_machine_name(&def_path),
         execution: record.name.clone(),

@@ -271,6 +271,15 @@ fn a_distributed_map_report_shows_its_child_executions() {
             .unwrap();
         assert!(bad["execution"].is_string(), "{bad}");
         assert_eq!(bad["error"], "Item.Bad");
+        // The cost counts the children's transitions too: Fan and Done, and two states in
+        // each of the four children.
+        let sfn = d["cost"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == "Step Functions")
+            .unwrap();
+        assert_eq!(sfn["quantity"], 10.0, "{sfn}");
     }
 }
 
