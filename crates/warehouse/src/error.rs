@@ -38,6 +38,9 @@ pub enum WarehouseError {
         /// Why.
         reason: String,
     },
+    /// An operation only the embedded engine's sessions have, asked of a server session.
+    #[error("not a session on the embedded engine")]
+    NotEmbedded,
     /// A protocol violation or I/O failure after connecting.
     #[error("connection lost: {0}")]
     Lost(String),
