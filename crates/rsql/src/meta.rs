@@ -495,9 +495,9 @@ impl Interpreter<'_> {
     /// psql does: "If the connection attempt fails ..., the previous connection will be kept if
     /// psql is in interactive mode" and in a script psql will not go on "accidentally acting on
     /// the wrong database" (<https://www.postgresql.org/docs/current/app-psql.html>, `\connect`;
-    /// until PostgreSQL 13: "When executing a non-interactive script, processing will
-    /// immediately stop with an error"). RSQL documents `\logon` as connecting "closing the
-    /// current session" and nothing about failure
+    /// in its older versions: "When executing a non-interactive script, processing will
+    /// immediately stop with an error"). RSQL documents `\logon` as replacing the current
+    /// session and says nothing about failure
     /// (<https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html>).
     async fn logon(&mut self, name: &str, request: crate::backend::Logon) -> Flow {
         let keep = self.interactive;
