@@ -179,6 +179,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
     if interactive {
         switch.shape = Some(shape);
         switch.cancel = Some(cancel);
+        switch.ask_password = true;
     }
     let code = run_script(
         &mut switch,

@@ -78,6 +78,8 @@ pub struct Switch {
     pub shape: Option<SharedShape>,
     /// Ctrl-C's target, when at a terminal.
     pub cancel: Option<SharedCancel>,
+    /// At a terminal: ask for a password the server wants and `\logon` did not give.
+    pub ask_password: bool,
 }
 
 /// Where a `\logon` goes.
@@ -97,6 +99,7 @@ impl Switch {
             store: None,
             shape: None,
             cancel: None,
+            ask_password: false,
         };
         s.current = Some(s.wrap(session, redshift).await);
         s
@@ -191,6 +194,27 @@ impl Switch {
                 }
                 Ok(Next::Server(p))
             }
+        }
+    }
+
+    /// Connects; at a terminal, when the server asks for a password and none was given, asks
+    /// for one (`Password for user USER: `, RSQL's and psql's prompt) and tries once more.
+    async fn connect_asking(
+        ask: bool,
+        params: &mut ConnectParams,
+    ) -> Result<Session, warehouse::WarehouseError> {
+        match Session::connect(params).await {
+            Err(e) if e.needs_password() && params.password.is_none() && ask => {
+                let Some(pw) =
+                    crate::rsql_term::read_password(format!("Password for user {}: ", params.user))
+                        .await
+                else {
+                    return Err(e);
+                };
+                params.password = Some(pw);
+                Session::connect(params).await
+            }
+            other => other,
         }
     }
 
@@ -408,29 +432,31 @@ impl Backend for Switch {
                     }
                 }
             }
-            Next::Server(params) => match Session::connect(&params).await {
-                Ok(mut session) => {
-                    if let Some(old) = self.current.take() {
-                        old.into_session().close().await;
+            Next::Server(mut params) => {
+                match Switch::connect_asking(self.ask_password, &mut params).await {
+                    Ok(mut session) => {
+                        if let Some(old) = self.current.take() {
+                            old.into_session().close().await;
+                        }
+                        self.last = params;
+                        self.embedded = false;
+                        self.follow(&mut session).await;
+                        let message = connected_message(&self.last, false);
+                        let redshift = crate::connect::is_redshift_host(&self.last.host);
+                        self.current = Some(self.wrap(session, redshift).await);
+                        Ok(message)
                     }
-                    self.last = params;
-                    self.embedded = false;
-                    self.follow(&mut session).await;
-                    let message = connected_message(&self.last, false);
-                    let redshift = crate::connect::is_redshift_host(&self.last.host);
-                    self.current = Some(self.wrap(session, redshift).await);
-                    Ok(message)
-                }
-                Err(e) => {
-                    if !keep_on_failure && let Some(old) = self.current.take() {
-                        // A script does not go on against the database it meant to leave.
-                        let mut s = old.into_session();
-                        s.disconnect().await;
-                        self.current = Some(Current::Plain(s));
+                    Err(e) => {
+                        if !keep_on_failure && let Some(old) = self.current.take() {
+                            // A script does not go on against the database it meant to leave.
+                            let mut s = old.into_session();
+                            s.disconnect().await;
+                            self.current = Some(Current::Plain(s));
+                        }
+                        Err(LogonError::Failed(e.to_string()))
                     }
-                    Err(LogonError::Failed(e.to_string()))
                 }
-            },
+            }
         }
     }
 

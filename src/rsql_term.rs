@@ -85,6 +85,43 @@ enum Reply {
     Failed(String),
 }
 
+/// Asks for a password at the terminal (`/dev/tty`) with echo off (`stty -echo`, on a
+/// blocking thread): RSQL's `Password for user user2:` and psql's prompt. `None` when there is
+/// no terminal or nothing was typed.
+pub async fn read_password(prompt: String) -> Option<String> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, Write};
+        let mut tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let stty = |arg: &str| {
+            let input = std::fs::File::open("/dev/tty").ok()?;
+            std::process::Command::new("stty")
+                .arg(arg)
+                .stdin(input)
+                .status()
+                .ok()
+                .filter(|s| s.success())
+        };
+        tty.write_all(prompt.as_bytes()).ok()?;
+        tty.flush().ok()?;
+        // Without echo off the password would show: give up rather than show it.
+        stty("-echo")?;
+        let mut line = String::new();
+        let read = std::io::BufReader::new(&tty).read_line(&mut line);
+        let _ = stty("echo");
+        let _ = tty.write_all(b"\n");
+        read.ok()?;
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
+        (!line.is_empty()).then_some(line)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// Lines typed at the terminal, edited with rustyline on its own thread. A statement typed over
 /// several lines is one history entry, recalled whole.
 pub struct TerminalLines {

@@ -349,6 +349,14 @@ fn connecting_again_on_the_embedded_warehouse() {
         ),
         ("\\logoff now", "\\logoff: takes no arguments"),
         ("\\c 'host=x port='", "\\c: connection string: invalid port"),
+        (
+            "\\logon 'unterminated",
+            "\\logon: unterminated quoted string",
+        ),
+        (
+            "\\c 'host=x password=\\'",
+            "\\c: unterminated quoted string",
+        ),
     ] {
         let (_, err, code) = rsql(dir.path(), &["--ephemeral", "-c", cmd], &[]);
         assert_eq!(code, 1, "{cmd}: {err}");

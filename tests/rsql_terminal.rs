@@ -268,3 +268,36 @@ fn dt_lists_the_tables_rsqlflow_run_loaded() {
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// At a terminal, `\logon` to a server that wants a password none was given for asks
+/// `Password for user postgres: ` with echo off, then connects; the password is not shown and
+/// not kept in the history.
+#[test]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
+fn logon_asks_for_the_password_at_the_terminal() {
+    let cluster = support::pg::Cluster::start_with(support::pg::Setup {
+        password: Some("pg-SeCrEt".into()),
+        tls: false,
+    });
+    let port = cluster.port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path(), &["--ephemeral"], &[("PGSSLMODE", "disable")]);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line(&format!("\\logon postgres postgres 127.0.0.1 {port}"))
+        .unwrap();
+    p.exp_string("Password for user postgres: ").unwrap();
+    p.send_line("pg-SeCrEt").unwrap();
+    let shown = p
+        .exp_string(&format!(
+            "You are now connected to database \"postgres\" as user \"postgres\" on host \"127.0.0.1\" at port \"{port}\"."
+        ))
+        .unwrap();
+    assert!(!shown.contains("SeCrEt"), "{shown}");
+    p.exp_string("(127.0.0.1) postgres@postgres=# ").unwrap();
+    p.send_line("select inet_server_port() as port;").unwrap();
+    p.exp_string(&format!(" {port}\r\n")).unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+    let history = std::fs::read_to_string(dir.path().join("history")).unwrap();
+    assert!(!history.contains("SeCrEt"), "{history}");
+}

@@ -460,12 +460,16 @@ impl Interpreter<'_> {
             }
             "copy" => return self.copy(raw).await,
             "logon" | "c" | "connect" => {
-                let a = self.texts(raw)?;
+                let a = self.texts(raw).map_err(|e| format!("\\{name}: {e}"))?;
                 let request = crate::logon::request(name, &a)?;
                 return Ok(self.logon(name, request).await);
             }
             "logoff" => {
-                if !self.texts(raw)?.is_empty() {
+                if !self
+                    .texts(raw)
+                    .map_err(|e| format!("\\logoff: {e}"))?
+                    .is_empty()
+                {
                     return Err("\\logoff: takes no arguments".into());
                 }
                 return Ok(self.logoff().await);
