@@ -11,7 +11,8 @@
 //! becomes the default for later `\logon`s, as RSQL documents. With no current value (a
 //! connection string that names none), RSQL's defaults apply: host `localhost`, port 5439.
 //! The password is the one given, else the current one while host, port and user stay the
-//! same (psql re-uses it then), else `RSPASSWORD`, then `PGPASSWORD`.
+//! same (psql: "any password used for the existing connection will be re-used only if the
+//! user, host, and port settings are not changed"), else `RSPASSWORD`, then `PGPASSWORD`.
 
 use std::sync::{Arc, Mutex};
 

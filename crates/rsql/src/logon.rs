@@ -24,6 +24,8 @@ pub fn request(command: &str, args: &[String]) -> Result<Logon, String> {
             ));
         }
         if is_conninfo(first) {
+            // psql ignores what follows a connection string; a script that writes more than
+            // it means is told instead.
             if args.len() > 1 {
                 return Err(format!(
                     "\\{command}: a connection string must be the only argument (quote it when it holds spaces)"
