@@ -938,6 +938,12 @@ General
   \\! CMD, \\os CMD         run a shell command
 Query buffer
   \\g [FILE], \\gset [PREFIX], \\p, \\r
+Connection
+  \\logon {[DBNAME|- USER|- HOST|- PORT|- [PASSWORD]] | conninfo}
+                         connect to a new database (- keeps the current value)
+  \\c, \\connect {[DBNAME|- USER|- HOST|- PORT|-] | conninfo}
+                         the same, psql's way
+  \\logoff                end the session without exiting
 Informational (options: S = show system objects, + = additional detail)
   \\d[S+]                 list tables, views and sequences
   \\d[S+]  NAME           describe table, view or sequence (Redshift: encoding, dist and sort keys)
