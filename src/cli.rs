@@ -794,7 +794,8 @@ count), statements run on an embedded PostgreSQL whose data persists in .rsqlflo
 under the current directory (--ephemeral: a throwaway one).
 
 Exit codes: 0 success, 1 client error (missing file, bad meta-command, broken input),
-2 connection failed or lost, 3 stopped by ON_ERROR_STOP, N from \\exit N, or the
+2 connection failed or lost (also a \\logon or \\c that fails in a script), 3 stopped
+by ON_ERROR_STOP, N from \\exit N, or the
 severity of an error above \\rset maxerror.";
 
 #[derive(Debug, Args)]
@@ -921,7 +922,7 @@ pub struct RsqlArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Accepted for psql compatibility, with no effect here (says so on stderr).
+    /// Also write each statement and its output to FILE, appending (psql's -L).
     #[arg(short = 'L', long = "log-file", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 
@@ -933,8 +934,7 @@ pub struct RsqlArgs {
     #[arg(short = 'R', long = "record-separator", value_name = "SEP")]
     pub record_separator: Option<String>,
 
-    /// Single-step mode: accepted for psql compatibility, with no effect here (says so on
-    /// stderr).
+    /// Single-step mode: at a terminal, confirm each statement before it is sent (psql's -s).
     #[arg(short = 's', long = "single-step")]
     pub single_step: bool,
 

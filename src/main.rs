@@ -9,6 +9,7 @@ mod job_cmd;
 mod report_aws;
 mod report_cmd;
 mod rsql_cmd;
+mod rsql_session;
 mod rsql_term;
 mod run_cmd;
 mod sample_data;

@@ -23,13 +23,6 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         print.recordsep = sep;
     }
     print.expanded |= args.expanded;
-    // Options psql has that mean nothing here: said once, so a wrapper passing them still runs.
-    if args.log_file.is_some() {
-        eprintln!("rsql: -L (log file) is accepted but has no effect in rsqlflow");
-    }
-    if args.single_step {
-        eprintln!("rsql: -s (single-step mode) is accepted but has no effect in rsqlflow");
-    }
     let mut variables = Vec::new();
     for v in &args.vars {
         let Some((k, val)) = v.split_once('=') else {
@@ -39,6 +32,11 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
             bail!("-v {v}: invalid variable name \"{k}\"");
         }
         variables.push((k.to_string(), val.to_string()));
+    }
+    // psql's -q sets QUIET, which silences messages such as \connect's "You are now
+    // connected ..." (https://www.postgresql.org/docs/current/app-psql.html).
+    if args.quiet {
+        variables.push(("QUIET".into(), "on".into()));
     }
     if args.echo_all {
         variables.push(("ECHO".into(), "all".into()));
@@ -109,8 +107,16 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }
     };
 
+    let shape: crate::rsql_session::SharedShape =
+        std::sync::Arc::new(std::sync::Mutex::new(if interactive {
+            crate::rsql_session::prompt_shape(&mut session, prompt_name(&target)).await
+        } else {
+            crate::rsql_term::PromptShape::default()
+        }));
+    let cancel: crate::rsql_session::SharedCancel =
+        std::sync::Arc::new(std::sync::Mutex::new(session.cancel_handle()));
+    let mut ask: Option<Box<dyn rsql::Ask>> = None;
     let source = if interactive {
-        let shape = prompt_shape(&mut session, &target).await;
         if !args.quiet {
             let version = session.server_version();
             println!(
@@ -121,21 +127,30 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
                 version
             );
         }
-        crate::rsql_term::cancel_on_interrupt(session.cancel_handle());
+        crate::rsql_term::cancel_on_interrupt(cancel.clone());
         let lines: Box<dyn rsql::LineSource> = if args.no_readline {
-            Box::new(crate::rsql_term::PlainTerminalLines::new(shape))
+            ask = Some(Box::new(crate::rsql_term::PlainAsk));
+            Box::new(crate::rsql_term::PlainTerminalLines::new(shape.clone()))
         } else {
             let history = if args.no_history {
                 None
             } else {
                 crate::rsql_term::history_file()
             };
-            Box::new(crate::rsql_term::TerminalLines::start(shape, history))
+            let lines = crate::rsql_term::TerminalLines::start(shape.clone(), history);
+            ask = Some(Box::new(lines.asker()));
+            Box::new(lines)
         };
         Script::Stream(lines)
     } else {
         source
     };
+    // psql's -s asks at the terminal before each statement; without one there is no one to
+    // ask, so it is said once and the statements run.
+    if args.single_step && !interactive {
+        eprintln!("rsql: -s (single-step mode) needs a terminal; statements run without asking");
+    }
+    let single_step = if args.single_step { ask } else { None };
     // A pager only at a terminal whose output is a terminal too, and not with -P pager=off
     // (psql's rule: https://www.postgresql.org/docs/current/app-psql.html, \pset pager).
     let pager_off = args.pset.iter().any(|p| {
@@ -154,36 +169,42 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         Target::Server(p) => crate::connect::is_redshift_host(&p.host),
         Target::Embedded(_) => false,
     };
-    let translate = !args.no_translate && !redshift;
-    if !translate {
-        let code = run_script(
-            &mut session,
-            options,
-            source,
-            interactive,
-            pager,
-            args.output.as_deref(),
-        )
-        .await;
-        session.close().await;
-        return Ok(code);
-    }
-    let store: std::sync::Arc<dyn objects::ObjectStore> = match args.s3 {
-        crate::cli::S3Mode::Local => std::sync::Arc::new(objects::LocalS3::new(&args.s3_root)),
-        crate::cli::S3Mode::Aws => std::sync::Arc::new(etl::AwsS3::from_env().await),
+    let translation = crate::rsql_session::Translation {
+        off: args.no_translate,
+        explain: args.explain_translation,
+        aws: matches!(args.s3, crate::cli::S3Mode::Aws),
+        root: args.s3_root.clone(),
     };
-    let mut translating = redshift::Translating::new(session, store, args.explain_translation);
+    let mut switch = crate::rsql_session::Switch::new(session, translation, redshift).await;
+    if interactive {
+        switch.shape = Some(shape);
+        switch.cancel = Some(cancel);
+        switch.ask_password = true;
+    }
     let code = run_script(
-        &mut translating,
+        &mut switch,
         options,
         source,
-        interactive,
-        pager,
-        args.output.as_deref(),
+        Run {
+            interactive,
+            pager,
+            output: args.output.as_deref(),
+            log: args.log_file.as_deref(),
+            single_step,
+        },
     )
     .await;
-    translating.into_inner().close().await;
+    switch.close().await;
     Ok(code)
+}
+
+/// How the script is run, from the command line.
+struct Run<'a> {
+    interactive: bool,
+    pager: Option<String>,
+    output: Option<&'a std::path::Path>,
+    log: Option<&'a std::path::Path>,
+    single_step: Option<Box<dyn rsql::Ask>>,
 }
 
 /// What the interpreter reads: a file or `-c` string read whole, or standard input line by
@@ -197,10 +218,15 @@ async fn run_script(
     backend: &mut dyn rsql::Backend,
     options: Options,
     source: Script,
-    interactive: bool,
-    pager: Option<String>,
-    output: Option<&std::path::Path>,
+    run: Run<'_>,
 ) -> i32 {
+    let Run {
+        interactive,
+        pager,
+        output,
+        log,
+        single_step,
+    } = run;
     let mut interp = Interpreter::new(
         backend,
         options,
@@ -214,6 +240,13 @@ async fn run_script(
         eprintln!("rsql: {}: {e}", path.display());
         return rsql::EXIT_CLIENT;
     }
+    if let Some(path) = log
+        && let Err(e) = interp.log_to(path).await
+    {
+        eprintln!("rsql: {}: {e}", path.display());
+        return rsql::EXIT_CLIENT;
+    }
+    interp.set_single_step(single_step);
     if let Some(pager) = pager {
         interp.set_pager(Some(Box::new(crate::rsql_term::TerminalPager::new(pager))));
     }
@@ -268,35 +301,13 @@ fn is_redshift_url(url: &str) -> bool {
     warehouse::ConnectParams::parse(url).is_ok_and(|p| crate::connect::is_redshift_host(&p.host))
 }
 
-/// The prompt's parts, asked of the session: the user, the database and whether the user is a
-/// superuser (`=#`) or not (`=>`), from PG_USER, which Amazon Redshift has too
-/// (https://docs.aws.amazon.com/redshift/latest/dg/r_Users-creatingaltering-and-deleting-users.html).
-async fn prompt_shape(session: &mut Session, target: &Target) -> crate::rsql_term::PromptShape {
-    use rsql::Backend;
-    let name = match target {
+/// The name in the prompt's parentheses for the session opened at the start.
+fn prompt_name(target: &Target) -> String {
+    match target {
         Target::Embedded(_) => "embedded".to_string(),
         Target::Url(url) => warehouse::ConnectParams::parse(url)
             .map(|p| crate::rsql_term::cluster_name(&p.host))
             .unwrap_or_default(),
         Target::Server(p) => crate::rsql_term::cluster_name(&p.host),
-    };
-    let mut shape = crate::rsql_term::PromptShape {
-        name,
-        user: "?".into(),
-        db: "?".into(),
-        superuser: false,
-    };
-    let sql = "select current_user, current_database(), \
-               (select usesuper from pg_user where usename = current_user)";
-    if let Ok(outcome) = session.execute(sql).await
-        && let Ok(done) = outcome.result
-        && let Some(rows) = done.rows
-        && let Some(row) = rows.rows.first()
-    {
-        let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-        shape.user = cell(0);
-        shape.db = cell(1);
-        shape.superuser = cell(2) == "t";
     }
-    shape
 }

@@ -15,8 +15,10 @@ use async_trait::async_trait;
 use rsql::{Input, LineSource, PromptState, SourceError};
 use tokio::io::AsyncWriteExt;
 
+use crate::rsql_session::{SharedCancel, SharedShape};
+
 /// What the prompt names: `(<name>) <user>@<db>`, and `#` or `>` after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PromptShape {
     /// The cluster (first label of a Redshift endpoint), the host, or `embedded`.
     pub name: String,
@@ -72,6 +74,8 @@ pub fn history_file() -> Option<PathBuf> {
 enum Request {
     Read(String),
     Remember(String),
+    /// One line for `-s`'s confirmation, kept out of the history.
+    Ask(tokio::sync::oneshot::Sender<Option<String>>),
 }
 
 enum Reply {
@@ -81,20 +85,99 @@ enum Reply {
     Failed(String),
 }
 
+/// Asks for a password at the terminal (`/dev/tty`) with echo off (`stty -echo`, on a
+/// blocking thread): RSQL's `Password for user user2:` and psql's prompt. `None` when there is
+/// no terminal or nothing was typed.
+pub async fn read_password(prompt: String) -> Option<String> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, Write};
+        let mut tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let stty = |arg: &str| {
+            let input = std::fs::File::open("/dev/tty").ok()?;
+            std::process::Command::new("stty")
+                .arg(arg)
+                .stdin(input)
+                .status()
+                .ok()
+                .filter(|s| s.success())
+        };
+        tty.write_all(prompt.as_bytes()).ok()?;
+        tty.flush().ok()?;
+        // Without echo off the password would show: give up rather than show it.
+        stty("-echo")?;
+        let mut line = String::new();
+        let read = std::io::BufReader::new(&tty).read_line(&mut line);
+        let _ = stty("echo");
+        let _ = tty.write_all(b"\n");
+        read.ok()?;
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
+        (!line.is_empty()).then_some(line)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// Lines typed at the terminal, edited with rustyline on its own thread. A statement typed over
 /// several lines is one history entry, recalled whole.
 pub struct TerminalLines {
     requests: mpsc::Sender<Request>,
     replies: tokio::sync::mpsc::UnboundedReceiver<Reply>,
-    shape: PromptShape,
+    shape: SharedShape,
     /// The lines of the statement being typed.
     entry: String,
+}
+
+/// The prompt as it is now: a `\logon` changes it.
+fn render(shape: &SharedShape, prompt: PromptState) -> String {
+    match shape.lock() {
+        Ok(s) => s.render(prompt),
+        Err(e) => e.into_inner().render(prompt),
+    }
+}
+
+/// Reads `-s`'s answers through the line editor.
+pub struct TerminalAsk {
+    requests: mpsc::Sender<Request>,
+}
+
+#[async_trait]
+impl rsql::Ask for TerminalAsk {
+    async fn answer(&mut self) -> Option<String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.requests.send(Request::Ask(tx)).ok()?;
+        rx.await.ok().flatten()
+    }
+}
+
+/// Reads `-s`'s answers from the terminal without line editing (`-n`): a line of
+/// `/dev/tty`, on a blocking thread.
+pub struct PlainAsk;
+
+#[async_trait]
+impl rsql::Ask for PlainAsk {
+    async fn answer(&mut self) -> Option<String> {
+        tokio::task::spawn_blocking(|| {
+            use std::io::BufRead;
+            let tty = std::fs::File::open("/dev/tty").ok()?;
+            let mut line = String::new();
+            std::io::BufReader::new(tty).read_line(&mut line).ok()?;
+            Some(line.trim_end_matches(['\n', '\r']).to_string())
+        })
+        .await
+        .ok()
+        .flatten()
+    }
 }
 
 impl TerminalLines {
     /// Starts the editor; `history` is the file read at the start and appended to after each
     /// statement (none: no history kept).
-    pub fn start(shape: PromptShape, history: Option<PathBuf>) -> TerminalLines {
+    pub fn start(shape: SharedShape, history: Option<PathBuf>) -> TerminalLines {
         let (requests, rx) = mpsc::channel();
         let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
         std::thread::spawn(move || editor_thread(history, rx, tx));
@@ -106,12 +189,25 @@ impl TerminalLines {
         }
     }
 
-    /// Keeps the statement typed so far as one history entry.
+    /// What answers `-s`'s confirmations, through this editor.
+    pub fn asker(&self) -> TerminalAsk {
+        TerminalAsk {
+            requests: self.requests.clone(),
+        }
+    }
+
+    /// Keeps the statement typed so far as one history entry, a `\logon`'s password replaced
+    /// by `***` (no password is ever written to the history file).
     fn remember(&mut self) {
         let entry = std::mem::take(&mut self.entry);
         let entry = entry.trim_end();
         if !entry.trim().is_empty() {
-            let _ = self.requests.send(Request::Remember(entry.to_string()));
+            let kept = entry
+                .lines()
+                .map(|l| rsql::logon::redact(l).unwrap_or_else(|| l.to_string()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let _ = self.requests.send(Request::Remember(kept));
         }
     }
 }
@@ -155,6 +251,10 @@ fn editor_thread(
                     break;
                 }
             }
+            Request::Ask(reply) => {
+                let answer = editor.readline("").ok();
+                let _ = reply.send(answer);
+            }
             Request::Remember(entry) => {
                 if editor.add_history_entry(entry.as_str()).unwrap_or(false)
                     && let Some(p) = &history
@@ -179,7 +279,7 @@ impl LineSource for TerminalLines {
             }
             if self
                 .requests
-                .send(Request::Read(self.shape.render(prompt)))
+                .send(Request::Read(render(&self.shape, prompt)))
                 .is_err()
             {
                 return Ok(Input::End);
@@ -239,12 +339,12 @@ impl LineSource for TerminalLines {
 /// Lines typed at a terminal without line editing (`-n`, as psql's): the prompt is printed,
 /// the line read as from a pipe.
 pub struct PlainTerminalLines {
-    shape: PromptShape,
+    shape: SharedShape,
     lines: rsql::ReaderLines<tokio::io::Stdin>,
 }
 
 impl PlainTerminalLines {
-    pub fn new(shape: PromptShape) -> PlainTerminalLines {
+    pub fn new(shape: SharedShape) -> PlainTerminalLines {
         PlainTerminalLines {
             shape,
             lines: rsql::ReaderLines::new("<stdin>", tokio::io::stdin()),
@@ -256,7 +356,7 @@ impl PlainTerminalLines {
 impl LineSource for PlainTerminalLines {
     async fn next_line(&mut self, prompt: PromptState) -> Result<Input, SourceError> {
         let mut out = tokio::io::stdout();
-        let _ = out.write_all(self.shape.render(prompt).as_bytes()).await;
+        let _ = out.write_all(render(&self.shape, prompt).as_bytes()).await;
         let _ = out.flush().await;
         self.lines.next_line(prompt).await
     }
@@ -268,7 +368,7 @@ impl LineSource for PlainTerminalLines {
 /// prompt the line editor reads Ctrl-C as a key (it clears the input). The embedded engine
 /// cannot interrupt a statement (README, Failure behaviour): Ctrl-C there says so and the
 /// statement runs to its end.
-pub fn cancel_on_interrupt(cancel: Option<warehouse::CancelHandle>) {
+pub fn cancel_on_interrupt(cancel: SharedCancel) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -277,7 +377,12 @@ pub fn cancel_on_interrupt(cancel: Option<warehouse::CancelHandle>) {
         };
         tokio::spawn(async move {
             while int.recv().await.is_some() {
-                match &cancel {
+                // The session of the moment: a `\logon` replaces it.
+                let handle = match cancel.lock() {
+                    Ok(c) => c.clone(),
+                    Err(e) => e.into_inner().clone(),
+                };
+                match &handle {
                     Some(c) => {
                         if let Err(e) = c.cancel().await {
                             eprintln!("rsql: could not send the cancel request: {e}");

@@ -361,12 +361,17 @@ fn psql_output_options() {
     assert_eq!(out, "");
     let written = std::fs::read_to_string(dir.path().join("result.txt")).unwrap();
     assert_eq!(written.trim(), "42");
+    // -L logs the statement and its output (psql's format, tests/rsql_connect.rs); -s needs a
+    // terminal to ask at, and says so (tests/rsql_terminal.rs asks).
+    let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
     assert!(
-        err.contains("-L (log file) is accepted but has no effect"),
-        "{err}"
+        log.starts_with("********* QUERY **********\nselect 42;\n"),
+        "{log}"
     );
+    assert!(log.contains("42\n"), "{log}");
+    assert!(!err.contains("no effect"), "{err}");
     assert!(
-        err.contains("-s (single-step mode) is accepted but has no effect"),
+        err.contains("-s (single-step mode) needs a terminal"),
         "{err}"
     );
 }

@@ -276,3 +276,200 @@ fn a_wrapper_script_runs_with_rsql_replaced_by_rsqlflow_rsql() {
     assert!(out.contains(" wrapper_db | postgres | 3"), "{out}");
     assert!(err.contains("Driver has no effect locally"), "{err}");
 }
+
+/// `\c otherdb` on the embedded warehouse, `\logoff` (statements then fail with psql's message
+/// and SQLSTATE 08003 until the next `\logon`), and a failed `\c` ending a script with exit 2
+/// before anything after it runs, as psql does in a script.
+#[test]
+fn connecting_again_on_the_embedded_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("job.rsql"),
+        "create database otherdb;\n\\c otherdb\nselect current_database() as db;\n\\logoff\nselect 1 as never;\n\\echo errorcode :ERRORCODE\n\\logon postgres\nselect current_database() as db;\n\\logon - - \nselect 'same' as again;\n",
+    )
+    .unwrap();
+    let (out, err, code) = rsql(dir.path(), &["--ephemeral", "-f", "job.rsql"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("You are now connected to database \"otherdb\" as user \"postgres\".\n"),
+        "{out}"
+    );
+    assert!(out.contains(" otherdb\n"), "{out}");
+    assert!(
+        err.contains("rsql: ERROR: You are currently not connected to a database."),
+        "{err}"
+    );
+    assert!(out.contains("errorcode 08003"), "{out}");
+    assert!(!out.contains("never"), "{out}");
+    assert!(
+        out.contains("You are now connected to database \"postgres\" as user \"postgres\".\n"),
+        "{out}"
+    );
+    assert!(out.contains(" same\n"), "{out}");
+    // -q: no "You are now connected" (psql's QUIET).
+    let (out, err, code) = rsql(dir.path(), &["--ephemeral", "-q", "-f", "job.rsql"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("You are now connected"), "{out}");
+    // A failed \c ends the script (exit 2), naming the command and the place.
+    let (out, err, code) = rsql(dir.path(), &["--ephemeral", "-c", "\\c nosuchdb\n"], &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("rsql: \\c: "), "{err}");
+    assert!(
+        err.contains("database \"nosuchdb\" does not exist"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("fail.rsql"),
+        "\\c nosuchdb\nselect 'after' as a;\n",
+    )
+    .unwrap();
+    let (out, err, code) = rsql(dir.path(), &["--ephemeral", "-f", "fail.rsql"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!out.contains("after"), "{out}");
+    assert!(err.contains("at fail.rsql:1"), "{err}");
+    // Odd arguments: a clear error naming the command, exit 1, no panic.
+    for (cmd, msg) in [
+        (
+            "\\logon a b c notaport",
+            "\\logon: invalid port \"notaport\"",
+        ),
+        ("\\logon a b c 1 pw extra", "\\logon: too many arguments"),
+        ("\\c a b c 1 pw", "\\c: too many arguments"),
+        (
+            "\\connect host=x dbname=y",
+            "\\connect: a connection string must be the only argument",
+        ),
+        (
+            "\\c 'host=x colour=red'",
+            "\\c: connection string: unsupported key \"colour\"",
+        ),
+        (
+            "\\logon a b - 5439",
+            "\\logon: the embedded warehouse takes a database and a user only",
+        ),
+        ("\\logoff now", "\\logoff: takes no arguments"),
+        ("\\c 'host=x port='", "\\c: connection string: invalid port"),
+        (
+            "\\logon 'unterminated",
+            "\\logon: unterminated quoted string",
+        ),
+        (
+            "\\c 'host=x password=\\'",
+            "\\c: unterminated quoted string",
+        ),
+    ] {
+        let (_, err, code) = rsql(dir.path(), &["--ephemeral", "-c", cmd], &[]);
+        assert_eq!(code, 1, "{cmd}: {err}");
+        assert!(err.contains(msg), "{cmd}: {err}");
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+    }
+}
+
+/// No password is printed: not by `-a` echoing the `\logon` line, not in a failed connection's
+/// error.
+#[test]
+fn a_logon_password_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for line in [
+        format!("\\logon dev etl 127.0.0.1 {port} SeCrEt"),
+        format!("\\c 'host=127.0.0.1 port={port} password=SeCrEt'"),
+        format!("\\c postgres://etl:SeCrEt@127.0.0.1:{port}/dev"),
+    ] {
+        std::fs::write(dir.path().join("j.rsql"), format!("{line}\n")).unwrap();
+        let (out, err, code) = rsql(dir.path(), &["--ephemeral", "-a", "-f", "j.rsql"], &[]);
+        assert_eq!(code, 2, "{line}: {err}");
+        assert!(
+            !out.contains("SeCrEt") && !err.contains("SeCrEt"),
+            "{out}{err}"
+        );
+        assert!(out.contains("***"), "{line}: {out}");
+        assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    }
+}
+
+/// psql's `-L FILE`: each statement (between psql's `********* QUERY **********` lines) and its
+/// output, appended to FILE, the output still on stdout.
+#[test]
+fn log_file_holds_statements_and_their_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.log"), "earlier\n").unwrap();
+    let (out, err, code) = rsql(
+        dir.path(),
+        &[
+            "--ephemeral",
+            "-L",
+            "run.log",
+            "-c",
+            "select 42 as answer; \\echo not logged",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("42") && out.contains("not logged"), "{out}");
+    assert!(!err.contains("no effect"), "{err}");
+    let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
+    assert_eq!(
+        log,
+        "earlier\n********* QUERY **********\nselect 42 as answer;\n**************************\n\n answer \n--------\n     42\n(1 row)\n\n"
+    );
+    // An unwritable log: a client error, exit 1.
+    let (_, err, code) = rsql(
+        dir.path(),
+        &["--ephemeral", "-L", "no/such/dir/x.log", "-c", "select 1"],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no/such/dir/x.log"), "{err}");
+}
+
+/// Switching from the embedded warehouse to a server by host with `\logon`, then to another
+/// database on that server with `\c` (the host given stays the default), a password given as
+/// `\logon`'s fifth value never shown, and a failed `\logon` in a script ending it with exit 2.
+#[test]
+#[ignore = "needs a native PostgreSQL server's initdb and pg_ctl (pg_config --bindir or /usr/lib/postgresql/*/bin); .ci/run installs Debian's postgresql"]
+fn logon_switches_to_a_server_by_host() {
+    let cluster = support::pg::Cluster::start_with(support::pg::Setup {
+        password: Some("pg-SeCrEt".into()),
+        tls: false,
+    });
+    let port = cluster.port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("job.rsql"),
+        format!(
+            "select current_database() as first;\n\\logon postgres postgres 127.0.0.1 {port} pg-SeCrEt\nselect current_database() as db, inet_server_port() as port;\ncreate database second_db;\n\\c second_db\nselect current_database() as db2, inet_server_port() as port2;\n\\logon postgres - - - wrong-SeCrEt\nselect 'never' as n;\n"
+        ),
+    )
+    .unwrap();
+    let (out, err, code) = rsql(
+        dir.path(),
+        &["--ephemeral", "-a", "-f", "job.rsql"],
+        &[("PGSSLMODE", "disable")],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "You are now connected to database \"postgres\" as user \"postgres\" on host \"127.0.0.1\" at port \"{port}\"."
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!(" postgres | {port}\n")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "You are now connected to database \"second_db\" as user \"postgres\" on host \"127.0.0.1\" at port \"{port}\"."
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!(" second_db | {port}\n")), "{out}");
+    assert!(err.contains("rsql: \\logon: "), "{err}");
+    assert!(err.contains("at job.rsql:7"), "{err}");
+    assert!(!out.contains("never\n"), "{out}");
+    assert!(
+        !out.contains("SeCrEt") && !err.contains("SeCrEt"),
+        "{out}{err}"
+    );
+}

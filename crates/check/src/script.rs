@@ -650,6 +650,19 @@ impl Checker<'_> {
             }
             return;
         }
+        if matches!(name.as_str(), "logon" | "c" | "connect" | "logoff") {
+            // `rsqlflow rsql` runs these; a job's session is the one its runner gave it.
+            self.report(
+                Rule::UnknownMetaCommand,
+                Severity::Warning,
+                name_range,
+                format!(
+                    "\\{raw_name} replaces the session in `rsqlflow rsql`, but a job runs on the warehouse its runner connected: a local job run stops here (exit 1)"
+                ),
+                None,
+            );
+            return;
+        }
         let mut parsed = None;
         let mut refs: Vec<(Range<usize>, String)> = Vec::new();
         if !matches!(name.as_str(), "!" | "os" | "copy") {

@@ -103,4 +103,84 @@ pub trait Backend: Send {
         sql: &str,
         sink: &mut (dyn AsyncWrite + Send + Unpin),
     ) -> Result<Outcome, ConnectionLost>;
+
+    /// `\logon`, `\c`, `\connect`: opens a new session and, when it is open, closes the
+    /// current one. When the attempt fails, the current session is kept if `keep_on_failure`
+    /// (psql at a terminal), else closed (a script: psql "will not be accidentally acting on
+    /// the wrong database", <https://www.postgresql.org/docs/current/app-psql.html>). On success
+    /// returns what to tell the user: `You are now connected to database "dev" as user "u".`
+    async fn logon(&mut self, request: Logon, keep_on_failure: bool) -> Result<String, LogonError> {
+        let _ = (request, keep_on_failure);
+        Err(LogonError::Unsupported)
+    }
+
+    /// `\logoff`: ends the session without exiting; statements then fail until the next
+    /// `\logon`.
+    async fn logoff(&mut self) -> Result<(), LogonError> {
+        Err(LogonError::Unsupported)
+    }
+}
+
+/// What `\logon`, `\c` or `\connect` asks for: RSQL's
+/// `\logon {[DBNAME|- USERNAME|- HOST|- PORT|- [PASSWORD]] | conninfo}`
+/// (<https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html>) and psql's
+/// `\c [ -reuse-previous=on|off ] [ dbname [ username ] [ host ] [ port ] | conninfo ]`
+/// (<https://www.postgresql.org/docs/current/app-psql.html>, `\connect`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Logon {
+    /// Positional values; `None` (omitted or `-`) keeps the current connection's value.
+    Positional {
+        /// The database.
+        dbname: Option<String>,
+        /// The user.
+        user: Option<String>,
+        /// The host.
+        host: Option<String>,
+        /// The port, as written (the backend checks it).
+        port: Option<String>,
+        /// The password (RSQL's fifth value; psql's `\c` has none).
+        password: Option<String>,
+    },
+    /// A `postgres://` URI or a `key=value ...` connection string: nothing is kept from the
+    /// current connection (psql: "By default, parameters are re-used in the positional syntax,
+    /// but not when a conninfo string is given").
+    Conninfo(String),
+}
+
+/// Never prints a password.
+impl std::fmt::Debug for Logon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Logon::Positional {
+                dbname,
+                user,
+                host,
+                port,
+                password,
+            } => f
+                .debug_struct("Positional")
+                .field("dbname", dbname)
+                .field("user", user)
+                .field("host", host)
+                .field("port", port)
+                .field("password", &password.as_ref().map(|_| "***"))
+                .finish(),
+            Logon::Conninfo(_) => f.write_str("Conninfo(***)"),
+        }
+    }
+}
+
+/// Why `\logon` did not connect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogonError {
+    /// This backend has no way to open another session (a job's session, a test's).
+    #[error("connecting to another database is not supported here")]
+    Unsupported,
+    /// The arguments do not name a connection (a bad port, an unknown conninfo key, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// The connection attempt failed (refused, rejected, unknown database); never holds a
+    /// password.
+    #[error("{0}")]
+    Failed(String),
 }

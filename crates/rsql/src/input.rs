@@ -61,6 +61,13 @@ pub trait Pager: Send {
     async fn page(&mut self, text: &str) -> bool;
 }
 
+/// Reads one answer from the terminal (psql's `-s` single-step confirmation).
+#[async_trait]
+pub trait Ask: Send {
+    /// The line typed, without its line end; `None` at end of input.
+    async fn answer(&mut self) -> Option<String>;
+}
+
 /// Lines from a byte stream (standard input, a pipe): only the line being read is held.
 pub struct ReaderLines<R> {
     name: String,

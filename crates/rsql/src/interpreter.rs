@@ -11,7 +11,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::backend::{Backend, Completion, ConnectionLost, Outcome, ResultSet, SqlError};
 use crate::format::{PrintOptions, render};
-use crate::input::{Input, LineSource, Pager, PromptState};
+use crate::input::{Ask, Input, LineSource, Pager, PromptState};
 use crate::lexer::{Piece, PieceKind, Quoting, lex};
 use crate::report::{render_title, today};
 use crate::sink::FileSink;
@@ -127,7 +127,11 @@ pub struct Interpreter<'b> {
     /// True when `out` holds bytes written since its last flush.
     out_dirty: bool,
     /// At a terminal: errors bring the prompt back instead of ending the run.
-    interactive: bool,
+    pub(crate) interactive: bool,
+    /// psql's `-L FILE`: statements and their output are also written here.
+    log: Option<tokio::fs::File>,
+    /// psql's `-s`: each statement is shown and confirmed at the terminal before it is sent.
+    single_step: Option<Box<dyn Ask>>,
     /// At a terminal: the pager for long results.
     pager: Option<Box<dyn Pager>>,
     /// `\pset pager`: on unless turned off.
@@ -178,6 +182,8 @@ impl<'b> Interpreter<'b> {
             piece_line: 0,
             out_dirty: false,
             interactive: false,
+            log: None,
+            single_step: None,
             pager: None,
             pager_on: true,
         }
@@ -187,6 +193,27 @@ impl<'b> Interpreter<'b> {
     pub async fn output_to(&mut self, path: &Path) -> std::io::Result<()> {
         self.query_out = Some(FileSink::create(path).await?);
         Ok(())
+    }
+
+    /// psql's `-L FILE`: "Write all query output into file filename, in addition to the normal
+    /// output destination" (<https://www.postgresql.org/docs/current/app-psql.html>). As psql
+    /// does, the file is appended to and each statement is written before its output, between
+    /// psql's `********* QUERY **********` and `**************************` lines.
+    pub async fn log_to(&mut self, path: &Path) -> std::io::Result<()> {
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .await?;
+        self.log = Some(file);
+        Ok(())
+    }
+
+    /// psql's `-s`, single-step mode: "the user is prompted before each command is sent to the
+    /// server, with the option to cancel execution as well"
+    /// (<https://www.postgresql.org/docs/current/app-psql.html>); `ask` reads the answer.
+    pub fn set_single_step(&mut self, ask: Option<Box<dyn Ask>>) {
+        self.single_step = ask;
     }
 
     /// Sets the pager for query results printed to the terminal (`\pset pager off` turns it
@@ -517,6 +544,14 @@ impl<'b> Interpreter<'b> {
             return flow;
         }
         self.last_query = sql.clone();
+        if self.single_step.is_some() && !self.confirm_step(&sql).await {
+            return Flow::Continue;
+        }
+        self.log_write(&format!(
+            "********* QUERY **********\n{}\n**************************\n\n",
+            sql.trim()
+        ))
+        .await;
         // ECHO=queries (psql's -e): each statement is printed as it is sent
         // (https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-VARIABLES).
         if self.vars.get("ECHO") == Some("queries") {
@@ -686,6 +721,13 @@ impl<'b> Interpreter<'b> {
         if !out.ends_with('\n') {
             out.push('\n');
         }
+        // A `\logon` password is not echoed (nor kept in the history): `***` in its place.
+        if out.contains('\\') && out.lines().any(|l| crate::logon::redact(l).is_some()) {
+            out = out
+                .lines()
+                .map(|l| crate::logon::redact(l).unwrap_or_else(|| l.to_string()) + "\n")
+                .collect();
+        }
         out
     }
 
@@ -726,8 +768,47 @@ impl<'b> Interpreter<'b> {
         self.query_output(&text).await
     }
 
-    /// Writes query output: to the `\o` file if one is open, else stdout.
+    /// psql's single-step prompt, its words (psql 15's `SendQuery`; the texts are not in the
+    /// documentation): true to send the statement, false when the answer starts with `x`.
+    async fn confirm_step(&mut self, sql: &str) -> bool {
+        self.print(&format!(
+            "***(Single step mode: verify command)*******************************************\n\
+             {}\n\
+             ***(press return to proceed or enter x and return to cancel)********************\n",
+            sql.trim()
+        ))
+        .await;
+        self.flush_stdout().await;
+        let Some(ask) = self.single_step.as_mut() else {
+            return true;
+        };
+        match ask.answer().await {
+            Some(a) => !a.starts_with('x'),
+            // No answer (end of input): as psql, whose fgets then returns NULL, send it.
+            None => true,
+        }
+    }
+
+    /// Appends to the `-L` log file; a failed write is reported once and logging stops.
+    async fn log_write(&mut self, text: &str) {
+        let Some(file) = self.log.as_mut() else {
+            return;
+        };
+        if let Err(e) = file.write_all(text.as_bytes()).await {
+            self.log = None;
+            self.client_error(&format!("could not write the log file (-L): {e}"))
+                .await;
+        }
+    }
+
+    /// Writes query output (and to the `-L` log): to the `\o` file if one is open, else stdout.
     pub(crate) async fn query_output(&mut self, text: &str) -> Flow {
+        self.log_write(text).await;
+        self.query_output_unlogged(text).await
+    }
+
+    /// Writes query output: to the `\o` file if one is open, else stdout.
+    pub(crate) async fn query_output_unlogged(&mut self, text: &str) -> Flow {
         match self.query_out.as_mut() {
             Some(sink) => {
                 if let Err(e) = sink.write(text).await {
@@ -798,6 +879,9 @@ impl<'b> Interpreter<'b> {
         {
             self.client_error(&format!("could not write export file: {e}"))
                 .await;
+        }
+        if let Some(mut log) = self.log.take() {
+            let _ = log.flush().await;
         }
         let _ = self.out.flush().await;
         let _ = self.err.flush().await;

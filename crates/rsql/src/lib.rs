@@ -11,6 +11,7 @@ pub mod format;
 pub mod input;
 pub mod interpreter;
 pub mod lexer;
+pub mod logon;
 pub mod meta;
 pub mod report;
 pub mod sink;
@@ -21,10 +22,11 @@ mod testutil;
 pub mod vars;
 
 pub use backend::{
-    Backend, Column, Completion, ConnectionLost, Notice, Outcome, ResultSet, SqlError,
+    Backend, Column, Completion, ConnectionLost, Logon, LogonError, Notice, Outcome, ResultSet,
+    SqlError,
 };
 pub use format::{Format, PrintOptions};
-pub use input::{Input, LineSource, Pager, PromptState, ReaderLines};
+pub use input::{Ask, Input, LineSource, Pager, PromptState, ReaderLines};
 pub use interpreter::{
     EXIT_CLIENT, EXIT_CONNECTION, EXIT_ON_ERROR_STOP, Interpreter, MAX_INCLUDE_DEPTH, Options,
 };

@@ -26,7 +26,7 @@ pub const COMMANDS: &[&str] = &[
     "if", "elseif", "elif", "else", "endif", "set", "unset", "echo", "qecho", "warn", "remark",
     "exit", "quit", "q", "goto", "label", "i", "include", "ir", "include_relative", "run",
     "timing", "pset", "t", "a", "f", "x", "rset", "o", "out", "export", "g", "gset", "r", "reset",
-    "p", "print", "!", "os", "copy", "?", "help", "\\",
+    "p", "print", "!", "os", "copy", "?", "help", "\\", "logon", "c", "connect", "logoff",
 ];
 
 /// The options `\pset` takes (any other is refused, exit 1); `tests/meta_commands.rs` keeps
@@ -59,19 +59,12 @@ pub const RSET_KEYWORDS: &[&str] = &[
 ];
 
 /// Meta-commands Amazon RSQL documents that this interpreter refuses (README, "Not
-/// implemented yet"): connecting (`\logon`, `\c`), the describe commands other than
+/// implemented yet"): the describe commands other than
 /// [`crate::describe`]'s (`\dC`, `\dd`, `\de`, `\dp`, `\sv`, `\z`, ... with their `S` and
 /// `+` forms), `\H`, `\gexec`, `\watch`, `\crosstabview`
 /// (https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html).
 pub fn not_implemented(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    if matches!(lower.as_str(), "logon" | "logoff") {
-        return true;
-    }
-    if matches!(
-        name,
-        "c" | "connect" | "H" | "gexec" | "watch" | "crosstabview" | "conninfo"
-    ) {
+    if matches!(name, "H" | "gexec" | "watch" | "crosstabview" | "conninfo") {
         return true;
     }
     if crate::describe::parse(name).is_some() {
@@ -311,7 +304,7 @@ impl Interpreter<'_> {
                 }
                 match name {
                     "echo" => self.print(&text).await,
-                    "qecho" => return Ok(self.query_output(&text).await),
+                    "qecho" => return Ok(self.query_output_unlogged(&text).await),
                     _ => {
                         self.flush_stdout().await;
                         self.err_line(text.trim_end_matches('\n')).await
@@ -466,6 +459,21 @@ impl Interpreter<'_> {
                     .set(error, if out.code == 0 { "false" } else { "true" });
             }
             "copy" => return self.copy(raw).await,
+            "logon" | "c" | "connect" => {
+                let a = self.texts(raw).map_err(|e| format!("\\{name}: {e}"))?;
+                let request = crate::logon::request(name, &a)?;
+                return Ok(self.logon(name, request).await);
+            }
+            "logoff" => {
+                if !self
+                    .texts(raw)
+                    .map_err(|e| format!("\\logoff: {e}"))?
+                    .is_empty()
+                {
+                    return Err("\\logoff: takes no arguments".into());
+                }
+                return Ok(self.logoff().await);
+            }
             "?" | "help" => {
                 self.print(HELP).await;
             }
@@ -484,6 +492,63 @@ impl Interpreter<'_> {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// `\logon`, `\c`, `\connect`. A connection that fails keeps the current one at a
+    /// terminal (the prompt comes back) and ends a script with exit 2, its session closed, as
+    /// psql does: "If the connection attempt fails ..., the previous connection will be kept if
+    /// psql is in interactive mode" and in a script psql will not go on "accidentally acting on
+    /// the wrong database" (<https://www.postgresql.org/docs/current/app-psql.html>, `\connect`;
+    /// in its older versions: "When executing a non-interactive script, processing will
+    /// immediately stop with an error"). RSQL documents `\logon` as replacing the current
+    /// session and says nothing about failure
+    /// (<https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html>).
+    async fn logon(&mut self, name: &str, request: crate::backend::Logon) -> Flow {
+        let keep = self.interactive;
+        match self.backend.logon(request, keep).await {
+            Ok(message) => {
+                if !self.vars.flag("QUIET") {
+                    self.print(&format!("{message}\n")).await;
+                }
+                Flow::Continue
+            }
+            Err(crate::backend::LogonError::Invalid(e)) => {
+                let at = self.location(self.piece_line);
+                self.client_error(&format!("\\{name}: {e} at {at}")).await;
+                Flow::Exit(EXIT_CLIENT)
+            }
+            Err(e @ crate::backend::LogonError::Unsupported) => {
+                let at = self.location(self.piece_line);
+                self.client_error(&format!("\\{name}: {e} at {at}")).await;
+                Flow::Exit(EXIT_CLIENT)
+            }
+            Err(crate::backend::LogonError::Failed(e)) => {
+                let at = self.location(self.piece_line);
+                self.client_error(&format!("\\{name}: {e} at {at}")).await;
+                if keep {
+                    // psql's words.
+                    self.err_line("Previous connection kept").await;
+                    Flow::Continue
+                } else {
+                    Flow::Exit(crate::interpreter::EXIT_CONNECTION)
+                }
+            }
+        }
+    }
+
+    /// `\logoff`: the session ends, rsql does not; every statement then fails with psql's
+    /// "You are currently not connected to a database." until a `\logon`. RSQL's command
+    /// reference listed `\logoff` in its 2021 versions only
+    /// (<https://docs.aws.amazon.com/redshift/latest/mgmt/rsql-query-tool-commands.html>).
+    async fn logoff(&mut self) -> Flow {
+        match self.backend.logoff().await {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                let at = self.location(self.piece_line);
+                self.client_error(&format!("\\logoff: {e} at {at}")).await;
+                Flow::Exit(EXIT_CLIENT)
+            }
+        }
     }
 
     /// Sends the query buffer for `\g`/`\gset`; an empty buffer repeats the previous query.
@@ -873,6 +938,12 @@ General
   \\! CMD, \\os CMD         run a shell command
 Query buffer
   \\g [FILE], \\gset [PREFIX], \\p, \\r
+Connection
+  \\logon {[DBNAME|- USER|- HOST|- PORT|- [PASSWORD]] | conninfo}
+                         connect to a new database (- keeps the current value)
+  \\c, \\connect {[DBNAME|- USER|- HOST|- PORT|-] | conninfo}
+                         the same, psql's way
+  \\logoff                end the session without exiting
 Informational (options: S = show system objects, + = additional detail)
   \\d[S+]                 list tables, views and sequences
   \\d[S+]  NAME           describe table, view or sequence (Redshift: encoding, dist and sort keys)

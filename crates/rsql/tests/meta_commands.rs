@@ -33,9 +33,7 @@ async fn every_listed_command_is_dispatched() {
 
 #[tokio::test]
 async fn refused_commands_are_not_listed() {
-    for name in [
-        "dC", "de", "dp+", "z", "logon", "LOGON", "c", "H", "watch", "gexec",
-    ] {
+    for name in ["dC", "de", "dp+", "z", "H", "watch", "gexec"] {
         assert!(rsql::meta::not_implemented(name), "{name}");
         assert!(!rsql::meta::COMMANDS.contains(&rsql::meta::canonical(name).as_str()));
         let err = stderr_of(&format!("\\{name}\n")).await;
@@ -68,4 +66,41 @@ async fn describe_commands_are_dispatched() {
         let err = stderr_of(&format!("\\{name}\n")).await;
         assert!(!err.contains("unsupported meta-command"), "\\{name}: {err}");
     }
+}
+
+/// `\logon`, `\c`, `\connect` and `\logoff` are run; a backend that cannot open another
+/// session says so, naming the command, and the script stops (exit 1).
+#[tokio::test]
+async fn connecting_is_asked_of_the_backend() {
+    for (script, name) in [
+        ("\\logon dev\n", "\\logon"),
+        ("\\LOGON dev\n", "\\logon"),
+        ("\\c dev\n", "\\c"),
+        ("\\connect dev\n", "\\connect"),
+        ("\\logoff\n", "\\logoff"),
+    ] {
+        let run = run_source(Source::command(script), Options::default(), None).await;
+        let err = run.err.text();
+        assert!(
+            err.contains(&format!(
+                "{name}: connecting to another database is not supported here"
+            )),
+            "{script}: {err}"
+        );
+        assert_eq!(run.code, 1, "{script}");
+    }
+    let run = run_source(
+        Source::command("\\logon a b c notaport\n"),
+        Options::default(),
+        None,
+    )
+    .await;
+    assert!(
+        run.err
+            .text()
+            .contains("\\logon: invalid port \"notaport\" at"),
+        "{}",
+        run.err.text()
+    );
+    assert_eq!(run.code, 1);
 }

@@ -1,5 +1,8 @@
 //! Errors from opening a warehouse session.
 
+/// What a login says when the server asks for a password and none was given.
+pub(crate) const NO_PASSWORD: &str = "the server asked for a password and none was given";
+
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -38,7 +41,18 @@ pub enum WarehouseError {
         /// Why.
         reason: String,
     },
+    /// An operation only the embedded engine's sessions have, asked of a server session.
+    #[error("not a session on the embedded engine")]
+    NotEmbedded,
     /// A protocol violation or I/O failure after connecting.
     #[error("connection lost: {0}")]
     Lost(String),
+}
+
+impl WarehouseError {
+    /// True when the server asked for a password and none was given: a terminal may ask the
+    /// user for one and try again.
+    pub fn needs_password(&self) -> bool {
+        matches!(self, WarehouseError::Rejected { message, .. } if message.starts_with(NO_PASSWORD))
+    }
 }

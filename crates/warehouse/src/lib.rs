@@ -76,6 +76,9 @@ pub struct Session {
     conn: Option<Connection>,
     server: Option<embedded::EmbeddedServer>,
     description: String,
+    /// What the connection was opened with (the password is never printed: see
+    /// [`ConnectParams`]'s Debug).
+    params: ConnectParams,
 }
 
 impl Session {
@@ -91,6 +94,7 @@ impl Session {
                 let server = embedded::EmbeddedServer::start(storage.clone(), on_wait).await?;
                 let conn = Connection::connect(server.params()).await?;
                 Ok(Session {
+                    params: server.params().clone(),
                     description: match storage {
                         Storage::Dir(d) => format!("embedded PostgreSQL in {}", d.display()),
                         Storage::Ephemeral => "embedded PostgreSQL (ephemeral)".into(),
@@ -109,7 +113,65 @@ impl Session {
             description: params.display(),
             conn: Some(conn),
             server: None,
+            params: params.clone(),
         })
+    }
+
+    /// The parameters of the current (or last) connection.
+    pub fn params(&self) -> &ConnectParams {
+        &self.params
+    }
+
+    /// True for a session on the embedded engine.
+    pub fn is_embedded(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// True while the session has a connection (not after [`Session::disconnect`] or a lost
+    /// connection).
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// On the embedded engine: connects to another of its databases, or as another user
+    /// (`\\c otherdb`). The engine serves one connection at a time (its proxy reads the next
+    /// connection only after the current one ends), so the current connection is closed first;
+    /// when the new one fails, the previous database is connected to again (and when that fails
+    /// too, the session has no connection: [`Session::is_connected`]). On a server session this
+    /// is refused: open a new [`Session`] instead.
+    pub async fn switch_embedded(
+        &mut self,
+        database: &str,
+        user: &str,
+    ) -> Result<(), WarehouseError> {
+        let Some(server) = &self.server else {
+            return Err(WarehouseError::NotEmbedded);
+        };
+        let mut params = server.params().clone();
+        params.database = database.to_string();
+        params.user = user.to_string();
+        if let Some(old) = self.conn.take() {
+            old.close().await;
+        }
+        match Connection::connect(&params).await {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.params = params;
+                Ok(())
+            }
+            Err(e) => {
+                self.conn = Connection::connect(&self.params).await.ok();
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes the connection but keeps the session (and the embedded engine, if any), so that
+    /// [`Session::switch_embedded`] can connect again; statements fail until then.
+    pub async fn disconnect(&mut self) {
+        if let Some(c) = self.conn.take() {
+            c.close().await;
+        }
     }
 
     /// What this session is connected to (no secrets).

@@ -178,10 +178,10 @@ impl Connection {
         self.flush().await?;
         let password = || {
             p.password.clone().ok_or_else(|| {
-                StartupError::Rejected(
-                    "the server asked for a password and none was given (URL, RSPASSWORD or PGPASSWORD)"
-                        .into(),
-                )
+                StartupError::Rejected(format!(
+                    "{} (URL, RSPASSWORD or PGPASSWORD)",
+                    crate::error::NO_PASSWORD
+                ))
             })
         };
         let mut scram: Option<ScramSha256> = None;
