@@ -1,8 +1,8 @@
 //! A moto server (AWS API stand-in from PyPI) on a free loopback port, stopped on drop. The
 //! executable comes from `RSQLFLOW_TEST_MOTO` (set by `.ci/run` to the one in its venv).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,16 +18,39 @@ impl Moto {
         let exe = std::env::var("RSQLFLOW_TEST_MOTO")
             .ok()
             .filter(|v| !v.is_empty())?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Port 0: moto binds a port the system picks and names it ("Running on
+        // http://127.0.0.1:PORT"). Picking a free port here and passing it raced with the
+        // other tests doing the same: two servers chose one port, one failed to bind, and its
+        // test talked to the other's server until that one stopped.
+        let mut child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {exe}: {e}"));
+        let stderr = child.stderr.take().expect("moto's stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) =
+                    line.split("Running on http://127.0.0.1:")
+                        .nth(1)
+                        .and_then(|rest| {
+                            let digits: String =
+                                rest.chars().take_while(char::is_ascii_digit).collect();
+                            digits.parse::<u16>().ok()
+                        })
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(port);
+                }
+                // Keep reading so that moto never blocks on a full pipe.
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("moto ({exe}) did not say which port it serves"));
         let m = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
