@@ -115,6 +115,11 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         }));
     let cancel: crate::rsql_session::SharedCancel =
         std::sync::Arc::new(std::sync::Mutex::new(session.cancel_handle()));
+    // Ctrl-C on the embedded warehouse kept in a directory abandons the running statement's
+    // session (the engine cannot interrupt it); an ephemeral one would lose its data.
+    let interrupt = (interactive
+        && matches!(&target, Target::Embedded(warehouse::Storage::Dir(_))))
+    .then(|| std::sync::Arc::new(tokio::sync::Notify::new()));
     let mut ask: Option<Box<dyn rsql::Ask>> = None;
     let source = if interactive {
         if !args.quiet {
@@ -127,7 +132,7 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
                 version
             );
         }
-        crate::rsql_term::cancel_on_interrupt(cancel.clone());
+        crate::rsql_term::cancel_on_interrupt(cancel.clone(), interrupt.clone());
         let lines: Box<dyn rsql::LineSource> = if args.no_readline {
             ask = Some(Box::new(crate::rsql_term::PlainAsk));
             Box::new(crate::rsql_term::PlainTerminalLines::new(shape.clone()))
@@ -180,6 +185,10 @@ pub async fn run(args: RsqlArgs) -> Result<i32> {
         switch.shape = Some(shape);
         switch.cancel = Some(cancel);
         switch.ask_password = true;
+        if interrupt.is_some() {
+            switch.reopen = Some(target.clone());
+        }
+        switch.interrupt = interrupt;
     }
     let code = run_script(
         &mut switch,

@@ -81,6 +81,13 @@ pub struct Switch {
     pub cancel: Option<SharedCancel>,
     /// At a terminal: ask for a password the server wants and `\logon` did not give.
     pub ask_password: bool,
+    /// At a terminal on the embedded warehouse kept in a directory: Ctrl-C while a statement
+    /// runs wakes this, and the session is abandoned (see [`Switch::execute`]).
+    pub interrupt: Option<Arc<tokio::sync::Notify>>,
+    /// The embedded warehouse to open again after an abandoned session.
+    pub reopen: Option<warehouse::Target>,
+    /// The session was abandoned: the next statement opens a new one.
+    abandoned: bool,
 }
 
 /// Where a `\logon` goes.
@@ -101,6 +108,9 @@ impl Switch {
             shape: None,
             cancel: None,
             ask_password: false,
+            interrupt: None,
+            reopen: None,
+            abandoned: false,
         };
         s.current = Some(s.wrap(session, redshift).await);
         s
@@ -372,12 +382,101 @@ fn conninfo_pairs(text: &str) -> Result<Vec<(String, String)>, LogonError> {
     }
 }
 
+impl Switch {
+    /// Ctrl-C on the embedded warehouse: PGlite cannot interrupt a statement (see
+    /// `warehouse::Session::stop`), so the session is abandoned as a job's is when it is
+    /// stopped: the engine finishes the statement in the background, and the next statement
+    /// opens a new session on the same data once it has (uncommitted work is lost, as when
+    /// psql's session ends; session settings start afresh).
+    fn abandon(&mut self) -> Outcome {
+        if let Some(current) = self.current.take() {
+            current.into_session().abandon();
+        }
+        self.abandoned = true;
+        eprintln!(
+            "rsql: the embedded engine cannot interrupt a statement: its session was abandoned \
+             (the engine finishes the statement in the background); the next statement opens a \
+             new session on the same data once it has"
+        );
+        Outcome {
+            result: Err(SqlError {
+                severity: "ERROR".into(),
+                // query_canceled, as PostgreSQL reports a cancelled statement.
+                sqlstate: "57014".into(),
+                message: "canceling statement due to user request".into(),
+                detail: None,
+                hint: None,
+            }),
+            notices: Vec::new(),
+        }
+    }
+
+    /// After an abandoned session: a new one on the embedded warehouse, at the database and
+    /// user of the last connection (waiting, and saying so, while the engine finishes).
+    async fn reopen_if_abandoned(&mut self) -> Result<(), Outcome> {
+        if !self.abandoned {
+            return Ok(());
+        }
+        let Some(target) = self.reopen.clone() else {
+            return Err(Switch::not_connected());
+        };
+        let opened = Session::open(&target, |dir| {
+            eprintln!(
+                "rsql: waiting for the embedded warehouse in {} (the abandoned statement is \
+                 finishing)",
+                dir.display()
+            )
+        })
+        .await;
+        let mut session = match opened {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("rsql: the embedded warehouse could not be opened again: {e}");
+                return Err(Switch::not_connected());
+            }
+        };
+        let (database, user) = (self.last.database.clone(), self.last.user.clone());
+        if (session.params().database != database || session.params().user != user)
+            && let Err(e) = session.switch_embedded(&database, &user).await
+        {
+            eprintln!("rsql: {e}");
+        }
+        self.abandoned = false;
+        self.follow(&mut session).await;
+        self.current = Some(self.wrap(session, false).await);
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Backend for Switch {
     async fn execute(&mut self, sql: &str) -> Result<Outcome, ConnectionLost> {
-        match self.connected() {
-            Some(b) => b.execute(sql).await,
-            None => Ok(Switch::not_connected()),
+        if let Err(not_connected) = self.reopen_if_abandoned().await {
+            return Ok(not_connected);
+        }
+        let interrupt = match (&self.interrupt, self.embedded && self.reopen.is_some()) {
+            (Some(n), true) => n.clone(),
+            _ => {
+                return match self.connected() {
+                    Some(b) => b.execute(sql).await,
+                    None => Ok(Switch::not_connected()),
+                };
+            }
+        };
+        // Created before the statement starts, so that a Ctrl-C from now on is seen.
+        let interrupted = interrupt.notified();
+        let finished = {
+            let Some(b) = self.connected() else {
+                return Ok(Switch::not_connected());
+            };
+            tokio::select! {
+                r = b.execute(sql) => Some(r),
+                () = interrupted => None,
+            }
+        };
+        match finished {
+            Some(r) => r,
+            None => Ok(self.abandon()),
         }
     }
 

@@ -9,7 +9,7 @@
 //! `\if` branch `@` (<https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-PROMPTING>).
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use async_trait::async_trait;
 use rsql::{Input, LineSource, PromptState, SourceError};
@@ -366,9 +366,11 @@ impl LineSource for PlainTerminalLines {
 /// (<https://www.postgresql.org/docs/current/app-psql.html>, "Ctrl-C"), so that the statement
 /// ends with `ERROR: canceling statement due to user request` and the prompt comes back. At the
 /// prompt the line editor reads Ctrl-C as a key (it clears the input). The embedded engine
-/// cannot interrupt a statement (README, Failure behaviour): Ctrl-C there says so and the
-/// statement runs to its end.
-pub fn cancel_on_interrupt(cancel: SharedCancel) {
+/// cannot interrupt a statement (README, Failure behaviour): on the warehouse kept in a
+/// directory Ctrl-C wakes `embedded`, and the session abandons the statement
+/// (`rsql_session::Switch::execute`); on an ephemeral one it says the statement runs to its
+/// end.
+pub fn cancel_on_interrupt(cancel: SharedCancel, embedded: Option<Arc<tokio::sync::Notify>>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -388,17 +390,22 @@ pub fn cancel_on_interrupt(cancel: SharedCancel) {
                             eprintln!("rsql: could not send the cancel request: {e}");
                         }
                     }
-                    None => eprintln!(
-                        "rsql: the embedded engine cannot interrupt a running statement; it \
-                         runs to its end (use a PostgreSQL server to cancel)"
-                    ),
+                    // The embedded warehouse in a directory: the session abandons the
+                    // statement (it says so). An ephemeral one would lose its data.
+                    None => match &embedded {
+                        Some(n) => n.notify_waiters(),
+                        None => eprintln!(
+                            "rsql: the embedded engine cannot interrupt a running statement; it \
+                             runs to its end (use a PostgreSQL server to cancel)"
+                        ),
+                    },
                 }
             }
         });
     }
     #[cfg(not(unix))]
     {
-        let _ = cancel;
+        let _ = (cancel, embedded);
     }
 }
 

@@ -135,6 +135,42 @@ fn ctrl_c_cancels_the_running_statement_and_the_prompt_comes_back() {
     p.exp_eof().unwrap();
 }
 
+/// On the embedded warehouse (kept in a directory) Ctrl-C cannot interrupt the statement: its
+/// session is abandoned, the prompt comes back at once, and the next statement waits for the
+/// engine to finish, then runs on a new session over the same data.
+#[test]
+fn ctrl_c_on_the_embedded_warehouse_abandons_the_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path(), &["--no-history"], &[]);
+    p.exp_string("Type \"help\" for help.").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create table kept (n int); insert into kept values (7);")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select count(*) as rows_kept from kept;")
+        .unwrap();
+    p.exp_string("(1 row)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("select pg_sleep(6);").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let interrupted = Instant::now();
+    p.send_control('c').unwrap();
+    p.exp_string("canceling statement due to user request")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+    let took = interrupted.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "back at the prompt after {took:?}"
+    );
+    p.send_line("select n * 6 as answer from kept;").unwrap();
+    p.exp_string("waiting for the embedded warehouse").unwrap();
+    p.exp_string("42").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
+
 /// A result taller than the terminal goes through PAGER; a short one does not; `\pset pager
 /// off` and `-P pager=off` turn it off.
 #[test]
