@@ -287,6 +287,13 @@ fn seeding_never_replaces_objects_that_are_there() {
     // A temporary object of a seeding that was killed.
     let stale = customer.with_file_name(".rsqlflow-killed.tmp");
     std::fs::write(&stale, b"partial").unwrap();
+    // Killed a while ago: a fresh unlocked one may be a writer between creating and locking it.
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
     let (code, out, err) = run(dir.path(), &["run", "--name", "seeded"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(std::fs::read(&customer).unwrap(), before);

@@ -81,11 +81,24 @@ impl LocalS3 {
     }
 }
 
+/// How old an unlocked temporary object must be to be swept. A writer creates its temporary
+/// file and then locks it: a sweep between the two saw a fresh unlocked file and removed it,
+/// and the writer's rename then failed (two `rsqlflow trigger`s seeding at once:
+/// `renaming to ...region.tbl.gz: No such file or directory`). A killed writer's file is
+/// swept by a later run instead.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn sweep_one(path: &Path) -> bool {
     let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) else {
         return false;
     };
-    if f.try_lock().is_err() {
+    let fresh = f
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age < ABANDONED_AFTER);
+    if fresh || f.try_lock().is_err() {
         return false;
     }
     std::fs::remove_file(path).is_ok()
@@ -277,9 +290,20 @@ mod tests {
         let b = dir.path().join("s3/bkt/out");
         std::fs::create_dir_all(&b).unwrap();
         std::fs::write(b.join(".rsqlflow-dead.tmp"), b"partial").unwrap();
+        // One just created and not yet locked by its writer is not swept either.
+        std::fs::write(b.join(".rsqlflow-new.tmp"), b"").unwrap();
+        let old = std::time::SystemTime::now() - 2 * ABANDONED_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(b.join(".rsqlflow-dead.tmp"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         let live = temp_beside(&b.join("x")).unwrap();
+        live.as_file().set_modified(old).unwrap();
         assert_eq!(s3.sweep_abandoned("bkt", "out/"), 1);
         assert!(!b.join(".rsqlflow-dead.tmp").exists());
+        assert!(b.join(".rsqlflow-new.tmp").exists());
         assert!(live.path().exists());
     }
 }
