@@ -8,7 +8,6 @@ use anyhow::{Context, Result, bail};
 use cost::{Assumptions, Estimate, Usage};
 use etl::local::executions::ExecutionStore;
 use etl::local::meter::Reading;
-use etl::local::pipeline::RunReport;
 
 use crate::cli::{CostArgs, CostFormat};
 
@@ -111,16 +110,17 @@ pub fn with_children(mut u: Usage, children: &[report::history::Child]) -> Usage
     u
 }
 
-/// A local execution's Distributed Map children, kept beside its history (none when there is
-/// no such file or it cannot be read).
-pub fn local_children(store: &ExecutionStore, name: &str) -> Vec<report::history::Child> {
+/// A local execution's Distributed Map children, kept beside its history as
+/// `<name>.children.json` (none when there is no such file).
+pub fn local_children(store: &ExecutionStore, name: &str) -> Result<Vec<report::history::Child>> {
     let path = store
         .history_path(name)
         .with_file_name(format!("{name}.children.json"));
-    crate::report_cmd::read(&path)
-        .ok()
-        .and_then(|t| report::history::parse_children(&t).ok())
-        .unwrap_or_default()
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    report::history::parse_children(&crate::report_cmd::read(&path)?)
+        .with_context(|| format!("{}", path.display()))
 }
 
 /// The one line `rsqlflow run` ends with.
@@ -145,24 +145,6 @@ pub fn summary_line(e: &Estimate) -> String {
         top.join(", "),
         e.prices_read
     )
-}
-
-/// The estimate of a run that just ended.
-pub fn after_run(state_dir: &Path, r: &RunReport, jobs: &[report::Job]) -> Result<Estimate> {
-    let text = std::fs::read_to_string(&r.history_path)
-        .with_context(|| format!("cannot read {}", r.history_path.display()))?;
-    let events = report::history::parse(&text)?;
-    let logs = etl::local::logs::LocalLogs::new(state_dir.join("logs"));
-    let name = r.execution_arn.rsplit(':').next().unwrap_or_default();
-    let store = ExecutionStore::new(state_dir.join("executions"));
-    let children = local_children(&store, name);
-    let u = local_usage(&events, &children, jobs, Some(&r.measured), &logs);
-    let prices = cost::for_region(etl::local::pipeline::REGION)?;
-    Ok(cost::estimate(
-        &u,
-        prices,
-        &assumptions(Path::new("template.yaml")),
-    ))
 }
 
 pub fn run(args: CostArgs) -> Result<i32> {
@@ -203,7 +185,8 @@ pub fn run(args: CostArgs) -> Result<i32> {
         let events = report::history::parse(&text)?;
         let kept = crate::report_cmd::kept(&store, &record.name);
         let logs = etl::local::logs::LocalLogs::new(Path::new(".rsqlflow").join("logs"));
-        let children = local_children(&store, &record.name);
+        // A children file that cannot be read leaves the children out of the estimate.
+        let children = local_children(&store, &record.name).unwrap_or_default();
         let u = local_usage(
             &events,
             &children,

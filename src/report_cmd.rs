@@ -85,7 +85,7 @@ pub async fn run(args: ReportArgs) -> Result<i32> {
                 },
             };
             let out = html_path(&state_dir(), &record.name);
-            (local_html(&store, &record, None)?, out)
+            (local_html(&store, &record, None)?.0, out)
         }
     };
     let out = args.output.unwrap_or(default_out);
@@ -112,12 +112,13 @@ pub(crate) fn read(p: &Path) -> Result<String> {
     std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
-/// The report of a local execution: its record, history, definition and what its run kept.
+/// The report of a local execution (its record, history, definition and what its run kept),
+/// and the execution's cost estimate the report shows.
 fn local_html(
     store: &ExecutionStore,
     record: &ExecutionRecord,
     extra: Option<Extra>,
-) -> Result<String> {
+) -> Result<(String, Option<cost::Estimate>)> {
     let history = read(&store.history_path(&record.name))?;
     let def_path = record
         .definition
@@ -135,15 +136,7 @@ fn local_html(
         None => kept(store, &record.name),
     };
     // A Distributed Map's child executions, kept beside the history by the run.
-    let children_path = store
-        .history_path(&record.name)
-        .with_file_name(format!("{}.children.json", record.name));
-    let children = if children_path.exists() {
-        report::history::parse_children(&read(&children_path)?)
-            .with_context(|| format!("{}", children_path.display()))?
-    } else {
-        Vec::new()
-    };
+    let children = crate::cost_cmd::local_children(store, &record.name)?;
     let events = report::history::parse(&history)?;
     let logs = etl::local::logs::LocalLogs::new(state_dir().join("logs"));
     let usage = crate::cost_cmd::local_usage(
@@ -153,13 +146,15 @@ fn local_html(
         extra.measured.as_ref(),
         &logs,
     );
-    let estimate = cost::for_region(pipeline::REGION).map(|p| {
-        cost::estimate(
-            &usage,
-            p,
-            &crate::cost_cmd::assumptions(Path::new("template.yaml")),
-        )
-    });
+    let estimate = cost::for_region(pipeline::REGION)
+        .map(|p| {
+            cost::estimate(
+                &usage,
+                p,
+                &crate::cost_cmd::assumptions(Path::new("template.yaml")),
+            )
+        })
+        .ok();
     let meta = report::Meta {
         workflow: pipeline::state_machine_name(&def_path),
         execution: record.name.clone(),
@@ -170,10 +165,10 @@ fn local_html(
         jobs: extra.jobs,
         children,
         links: Vec::new(),
-        cost: estimate.ok().map(|e| e.to_report_table()),
+        cost: estimate.as_ref().map(|e| e.to_report_table()),
     };
     let r = report::build_from_events(&events, &definition, meta)?;
-    Ok(report::html::render(&r))
+    Ok((report::html::render(&r), estimate))
 }
 
 fn extra_path(store: &ExecutionStore, name: &str) -> PathBuf {
@@ -218,11 +213,10 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<(PathBuf, Option<cos
             .map(|n| format!("{}\n\n{}", n.subject, n.body.trim_end())),
         measured: Some(r.measured.clone()),
     };
-    let estimate = crate::cost_cmd::after_run(state_dir, r, &extra.jobs).ok();
     if let Ok(bytes) = serde_json::to_vec_pretty(&extra) {
         write_atomically(&extra_path(&store, name), &bytes)?;
     }
-    let html = local_html(&store, &record, Some(extra))?;
+    let (html, estimate) = local_html(&store, &record, Some(extra))?;
     let out = html_path(state_dir, name);
     write_atomically(&out, html.as_bytes())?;
     Ok((out, estimate))
