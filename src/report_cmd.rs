@@ -201,7 +201,8 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<(PathBuf, Option<cos
             log_tail: j
                 .log_stream
                 .as_deref()
-                .and_then(|s| log_tail(&logs.path(s))),
+                .and_then(|s| logs.tail_lines(s, LOG_TAIL_LINES).ok())
+                .map(|lines| lines.join("\n")),
             links: Vec::new(),
         })
         .collect();
@@ -220,26 +221,6 @@ pub fn after_run(state_dir: &Path, r: &RunReport) -> Result<(PathBuf, Option<cos
     let out = html_path(state_dir, name);
     write_atomically(&out, html.as_bytes())?;
     Ok((out, estimate))
-}
-
-/// The last lines of a local log file, from its last 64 KiB (a job's log is its script's
-/// output and may be large).
-fn log_tail(path: &Path) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    const WINDOW: u64 = 64 * 1024;
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    let from = len.saturating_sub(WINDOW);
-    f.seek(SeekFrom::Start(from)).ok()?;
-    let mut bytes = Vec::new();
-    f.take(WINDOW).read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines: Vec<&str> = text.lines().collect();
-    if from > 0 && !lines.is_empty() {
-        // The first line read may be cut.
-        lines.remove(0);
-    }
-    Some(lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n"))
 }
 
 /// Writes under a temporary name in the same directory, then renames into place.

@@ -39,17 +39,45 @@ impl LocalLogs {
     }
 }
 
+/// The most bytes read from the end of a log for its last lines: a job's log is its script's
+/// output and may be large.
+pub const TAIL_WINDOW: u64 = 64 * 1024;
+
+impl LocalLogs {
+    /// The last `n` lines of a log stream, from its last [`TAIL_WINDOW`] bytes.
+    pub fn tail_lines(&self, stream: &str, n: usize) -> std::io::Result<Vec<String>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(self.path(stream))?;
+        let len = f.metadata()?.len();
+        let from = len.saturating_sub(TAIL_WINDOW);
+        f.seek(SeekFrom::Start(from))?;
+        let mut bytes = Vec::new();
+        f.take(TAIL_WINDOW).read_to_end(&mut bytes)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut lines: Vec<&str> = text.lines().collect();
+        if from > 0 && !lines.is_empty() {
+            // The first line read may be cut.
+            lines.remove(0);
+        }
+        Ok(lines[lines.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Logs for LocalLogs {
     async fn tail(&self, stream: &str, n: usize) -> Result<Vec<String>, ServiceError> {
-        let text = tokio::fs::read_to_string(self.path(stream))
+        let (logs, name) = (self.clone(), stream.to_string());
+        tokio::task::spawn_blocking(move || logs.tail_lines(&name, n))
             .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
             .map_err(|e| ServiceError::NotFound {
                 service: "logs",
                 message: format!("log stream {stream}: {e}"),
-            })?;
-        let lines: Vec<String> = text.lines().map(String::from).collect();
-        Ok(lines[lines.len().saturating_sub(n)..].to_vec())
+            })
     }
 }
 
@@ -128,8 +156,32 @@ impl tokio::io::AsyncWrite for LogWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::LogWriter;
+    use super::{LocalLogs, LogWriter, TAIL_WINDOW};
+    use crate::services::Logs;
     use tokio::io::AsyncWriteExt;
+
+    /// The last lines of a log larger than the window read: whole lines only.
+    #[tokio::test]
+    async fn tails_read_the_end_of_big_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LocalLogs::new(dir.path());
+        let line = "x".repeat(99);
+        let n = 2 * TAIL_WINDOW as usize / 100;
+        let text: String = (0..n).map(|i| format!("{i:05}{line}\n")).collect();
+        std::fs::write(logs.path(&LocalLogs::stream("j1")), text).unwrap();
+        let tail = logs.tail(&LocalLogs::stream("j1"), 3).await.unwrap();
+        let want: Vec<String> = (n - 3..n).map(|i| format!("{i:05}{line}")).collect();
+        assert_eq!(tail, want);
+        let all = logs
+            .tail_lines(&LocalLogs::stream("j1"), usize::MAX)
+            .unwrap();
+        assert!(
+            all.len() < n && all.iter().all(|l| l.len() == 104),
+            "{}",
+            all.len()
+        );
+        assert!(logs.tail(&LocalLogs::stream("missing"), 3).await.is_err());
+    }
 
     /// What is written is in the file at once: no flush, no close, the writer dropped
     /// mid-way as a stopped job's is.
