@@ -567,14 +567,12 @@ const BRANCHES: &str = r#"{"StartAt": "P", "States": {
       {"StartAt": "s0", "States": {"s0": {"Type": "Pass", "Next": "s1"}, "s1": {"Type": "Pass", "End": true}}}]},
   "F": {"Type": "Fail"}}}"#;
 
-#[test]
-#[ignore = "needs chromium: .ci/run installs it and runs this with --ignored"]
-fn parallel_branches_are_drawn_in_definition_order() {
-    let Some(browser) = chromium() else {
-        panic!("chromium is not installed: apt-get install -y chromium");
-    };
+/// The report of an execution of `definition` that has just started (one event), written by
+/// `rsqlflow report --history --definition` and drawn by Chromium: its DOM once the page's
+/// script has run.
+fn drawn_definition(browser: &Path, definition: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("branches.asl.json"), BRANCHES).unwrap();
+    std::fs::write(dir.path().join("machine.asl.json"), definition).unwrap();
     std::fs::write(
         dir.path().join("h.json"),
         r#"{"events":[{"timestamp":"2026-01-02T03:04:05.678Z","type":"ExecutionStarted","id":1,"previousEventId":0,"executionStartedEventDetails":{"input":"{}"}}]}"#,
@@ -587,17 +585,27 @@ fn parallel_branches_are_drawn_in_definition_order() {
             "--history",
             "h.json",
             "--definition",
-            "branches.asl.json",
+            "machine.asl.json",
             "-o",
-            "b.html",
+            "r.html",
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
     let (dom, log) = dump_dom(
-        &browser,
-        &format!("file://{}", dir.path().join("b.html").display()),
+        browser,
+        &format!("file://{}", dir.path().join("r.html").display()),
     );
     assert!(dom.contains("data-ready=\"1\""), "{log}");
+    dom
+}
+
+#[test]
+#[ignore = "needs chromium: .ci/run installs it and runs this with --ignored"]
+fn parallel_branches_are_drawn_in_definition_order() {
+    let Some(browser) = chromium() else {
+        panic!("chromium is not installed: apt-get install -y chromium");
+    };
+    let dom = drawn_definition(&browser, BRANCHES);
     let ids = attr_values(&dom, "<g class=\"cluster kind-Branch\"", "data-cluster-id");
     let xs = attr_values(&dom, "<g class=\"cluster kind-Branch\"", "data-x");
     assert_eq!(ids.len(), 7, "{dom}");
@@ -703,7 +711,6 @@ fn a_graph_too_big_to_draw_says_so_and_the_page_still_draws() {
     let Some(browser) = chromium() else {
         panic!("chromium is not installed: apt-get install -y chromium");
     };
-    let dir = tempfile::tempdir().unwrap();
     let n = 700;
     let states: Vec<String> = (0..n)
         .map(|i| {
@@ -719,29 +726,6 @@ fn a_graph_too_big_to_draw_says_so_and_the_page_still_draws() {
         "{{\"StartAt\": \"S0\", \"States\": {{{}}}}}",
         states.join(",")
     );
-    std::fs::write(dir.path().join("long.asl.json"), def).unwrap();
-    std::fs::write(
-        dir.path().join("h.json"),
-        r#"{"events":[{"timestamp":"2026-01-02T03:04:05.678Z","type":"ExecutionStarted","id":1,"previousEventId":0,"executionStartedEventDetails":{"input":"{}"}}]}"#,
-    )
-    .unwrap();
-    let (code, out, err) = run(
-        dir.path(),
-        &[
-            "report",
-            "--history",
-            "h.json",
-            "--definition",
-            "long.asl.json",
-            "-o",
-            "l.html",
-        ],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let (dom, log) = dump_dom(
-        &browser,
-        &format!("file://{}", dir.path().join("l.html").display()),
-    );
-    assert!(dom.contains("data-ready=\"1\""), "{log}");
+    let dom = drawn_definition(&browser, &def);
     assert!(dom.contains("too many to draw here"), "{dom}");
 }
